@@ -1,0 +1,197 @@
+"""The metadata store: one DuckDB database with versioned migrations.
+
+The single-writer rule
+----------------------
+DuckDB lets exactly one *process* open a database file for writing. Inside that
+process every write goes through :meth:`MetadataStore.write`, which runs the
+caller's function in one transaction on one dedicated connection, one write at
+a time, and retries on DuckDB's optimistic "Conflict on update" error. Reads use
+their own cursor per thread and run concurrently with the writer (MVCC).
+
+A second process (a notebook while the web app runs) must therefore open the
+same file read-only, or use its own workbench home. When several processes
+must write (web replicas on AKS), the metadata moves to DuckLake with a
+PostgreSQL catalog; nothing outside ``store/`` knows which it is.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+
+from store.migrations import MIGRATIONS, Migration
+
+__all__ = ["MetadataStore", "migrate", "schema_version", "WriteConflict"]
+
+T = TypeVar("T")
+
+
+class WriteConflict(RuntimeError):
+    """A write kept conflicting after every retry."""
+
+
+def _is_conflict(error: Exception) -> bool:
+    return isinstance(error, duckdb.TransactionException) or "Conflict on" in str(error)
+
+
+def schema_version(conn: duckdb.DuckDBPyConnection) -> int:
+    """The highest migration applied to this database (0 for a new one)."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+    )
+    row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(conn: duckdb.DuckDBPyConnection, migrations: Sequence[Migration] = MIGRATIONS) -> list[int]:
+    """Apply the migrations this database has not seen, in order, each in one transaction.
+
+    DuckDB's DDL is transactional, so a migration interrupted at any point
+    (even by SIGKILL) leaves the database at the previous version.
+    Returns the versions applied.
+    """
+    current = schema_version(conn)
+    versions = [m.version for m in migrations]
+    if versions != sorted(versions) or len(set(versions)) != len(versions):
+        raise ValueError("migrations must have unique, increasing versions")
+    applied = []
+    for migration in migrations:
+        if migration.version <= current:
+            continue
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            for statement in migration.statements:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_version VALUES (?, ?, now())", [migration.version, migration.name]
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(migration.version)
+    return applied
+
+
+class MetadataStore:
+    """The DuckDB database behind the workbench: migrations, one write path, many readers.
+
+    >>> db = MetadataStore(":memory:")
+    >>> db.write(lambda cur: cur.execute("INSERT INTO users (id, email, plan, created_at) VALUES ('u1','a@b','free', now())"))
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        migrations: Sequence[Migration] = MIGRATIONS,
+        read_only: bool = False,
+        max_retries: int = 8,
+    ) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
+        self._conn = duckdb.connect(self.path, read_only=read_only)
+        self._writer = self._conn.cursor()
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._max_retries = max_retries
+        self._closed = False
+        if not read_only:
+            with self._write_lock:
+                migrate(self._writer, migrations)
+
+    # -- reads -------------------------------------------------------------
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        # A DuckDB connection must not be shared by threads at the same time;
+        # each thread reads through its own cursor on the shared database.
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._conn.cursor()
+            self._local.cursor = cursor
+        return cursor
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run a read query and return rows as dicts."""
+        cursor = self._cursor()
+        result = cursor.execute(sql, params or [])
+        columns = [d[0] for d in result.description or []]
+        return [dict(zip(columns, row)) for row in result.fetchall()]
+
+    def query_one(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """Run a read query and return the first row, or None."""
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+        """Run a read query and return the first column of the first row."""
+        row = self._cursor().execute(sql, params or []).fetchone()
+        return row[0] if row else None
+
+    # -- writes ------------------------------------------------------------
+    def write(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run ``work(cursor)`` as one transaction on the single write path.
+
+        Writes are serialized; a "Conflict on update" (a reader's transaction
+        overlapping ours, or a DuckLake peer) is retried with jittered backoff.
+        ``work`` may run more than once, so it must only touch the database.
+        """
+        if self.read_only:
+            raise PermissionError("this metadata store was opened read-only")
+        delay = 0.005
+        for attempt in range(self._max_retries + 1):
+            with self._write_lock:
+                cur = self._writer
+                cur.execute("BEGIN TRANSACTION")
+                try:
+                    result = work(cur)
+                    cur.execute("COMMIT")
+                    return result
+                except Exception as error:
+                    try:
+                        cur.execute("ROLLBACK")
+                    except duckdb.Error:
+                        pass
+                    if not _is_conflict(error) or attempt == self._max_retries:
+                        if _is_conflict(error):
+                            raise WriteConflict(str(error)) from error
+                        raise
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 0.5)
+        raise AssertionError("unreachable")
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
+        """Run one write statement on the write path."""
+        self.write(lambda cur: cur.execute(sql, params or []))
+
+    @contextmanager
+    def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read cursor holding one consistent snapshot for several queries."""
+        cursor = self._conn.cursor()
+        cursor.execute("BEGIN TRANSACTION")
+        try:
+            yield cursor
+        finally:
+            cursor.execute("ROLLBACK")
+            cursor.close()
+
+    def version(self) -> int:
+        """The schema version of the open database."""
+        return int(self.scalar("SELECT coalesce(max(version), 0) FROM schema_version") or 0)
+
+    def close(self) -> None:
+        """Close every connection (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._write_lock:
+            self._conn.close()

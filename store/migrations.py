@@ -1,0 +1,197 @@
+"""Versioned schema migrations of the metadata database.
+
+A migration runs once, in order, inside one transaction; add new ones at the
+end with the next version number and never edit one that has shipped. Plain
+SQL types only (VARCHAR, INTEGER, BIGINT, DOUBLE, BOOLEAN, TIMESTAMP) so the
+same tables move to DuckLake unchanged. JSON lives in VARCHAR columns.
+Each domain owns its tables (named in the comments); domains never read
+another domain's tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Migration", "MIGRATIONS"]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema change: a version number, a name and its SQL statements."""
+
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+_ACCOUNTS = (
+    # accounts domain
+    """CREATE TABLE plans (
+        name VARCHAR PRIMARY KEY,
+        premium BOOLEAN NOT NULL,
+        description VARCHAR NOT NULL)""",
+    "INSERT INTO plans VALUES ('free', false, 'Free: library, boards and a small AI allowance'),"
+    " ('premium', true, 'Premium: 100 AI credits, automatic suggestions and Magic Boards')",
+    """CREATE TABLE users (
+        id VARCHAR PRIMARY KEY,
+        email VARCHAR NOT NULL UNIQUE,
+        display_name VARCHAR NOT NULL,
+        plan VARCHAR NOT NULL,
+        external_id VARCHAR,
+        created_at TIMESTAMP NOT NULL)""",
+    # Append-only: the balance is the sum of amounts. A reservation is a
+    # negative entry; it is later either committed (amount 0, it stays spent)
+    # or refunded (a positive entry of the same size).
+    """CREATE TABLE credit_ledger (
+        id VARCHAR PRIMARY KEY,
+        user_id VARCHAR NOT NULL,
+        entry VARCHAR NOT NULL,
+        amount INTEGER NOT NULL,
+        action VARCHAR NOT NULL,
+        reservation_id VARCHAR,
+        idempotency_key VARCHAR,
+        note VARCHAR NOT NULL DEFAULT '',
+        created_at TIMESTAMP NOT NULL)""",
+    "CREATE INDEX credit_ledger_user ON credit_ledger (user_id)",
+)
+
+_LIBRARY = (
+    # library domain
+    """CREATE TABLE images (
+        id VARCHAR PRIMARY KEY,
+        owner VARCHAR NOT NULL,
+        sha256 VARCHAR NOT NULL,
+        filename VARCHAR NOT NULL,
+        mime VARCHAR NOT NULL,
+        bytes BIGINT NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        blob_key VARCHAR NOT NULL,
+        thumb_key VARCHAR NOT NULL,
+        colors VARCHAR NOT NULL DEFAULT '[]',
+        caption VARCHAR NOT NULL DEFAULT '',
+        labels VARCHAR NOT NULL DEFAULT '[]',
+        visibility VARCHAR NOT NULL DEFAULT 'private',
+        source VARCHAR NOT NULL DEFAULT 'upload',
+        status VARCHAR NOT NULL,
+        embed_model VARCHAR,
+        created_at TIMESTAMP NOT NULL,
+        updated_at TIMESTAMP NOT NULL,
+        UNIQUE (owner, sha256))""",
+    "CREATE TABLE image_tags (image_id VARCHAR NOT NULL, tag VARCHAR NOT NULL, PRIMARY KEY (image_id, tag))",
+)
+
+_WRITING = (
+    # writing domain
+    """CREATE TABLE documents (
+        id VARCHAR PRIMARY KEY,
+        owner VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        title VARCHAR NOT NULL,
+        body VARCHAR NOT NULL,
+        meta VARCHAR NOT NULL DEFAULT '{}',
+        offline BOOLEAN NOT NULL DEFAULT false,
+        version INTEGER NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        updated_at TIMESTAMP NOT NULL)""",
+    """CREATE TABLE document_versions (
+        document_id VARCHAR NOT NULL,
+        version INTEGER NOT NULL,
+        body VARCHAR NOT NULL,
+        title VARCHAR NOT NULL,
+        prompt VARCHAR NOT NULL DEFAULT '',
+        model VARCHAR NOT NULL DEFAULT '',
+        credits INTEGER NOT NULL DEFAULT 0,
+        note VARCHAR NOT NULL DEFAULT '',
+        created_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (document_id, version))""",
+)
+
+_BOARDS = (
+    # boards domain
+    """CREATE TABLE boards (
+        id VARCHAR PRIMARY KEY,
+        owner VARCHAR NOT NULL,
+        title VARCHAR NOT NULL,
+        description VARCHAR NOT NULL DEFAULT '',
+        status VARCHAR NOT NULL DEFAULT 'active',
+        deleted_at TIMESTAMP,
+        revision BIGINT NOT NULL DEFAULT 0,
+        created_at TIMESTAMP NOT NULL,
+        updated_at TIMESTAMP NOT NULL)""",
+    """CREATE TABLE board_items (
+        id VARCHAR PRIMARY KEY,
+        board_id VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        image_id VARCHAR,
+        document_id VARCHAR,
+        range_start INTEGER,
+        range_end INTEGER,
+        text VARCHAR NOT NULL DEFAULT '',
+        url VARCHAR NOT NULL DEFAULT '',
+        caption VARCHAR NOT NULL DEFAULT '',
+        color VARCHAR NOT NULL DEFAULT '',
+        x DOUBLE NOT NULL,
+        y DOUBLE NOT NULL,
+        w DOUBLE NOT NULL,
+        h DOUBLE NOT NULL,
+        z INTEGER NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        updated_at TIMESTAMP NOT NULL)""",
+    "CREATE INDEX board_items_board ON board_items (board_id)",
+    """CREATE TABLE board_members (
+        board_id VARCHAR NOT NULL,
+        user_id VARCHAR NOT NULL,
+        role VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (board_id, user_id))""",
+    """CREATE TABLE share_links (
+        id VARCHAR PRIMARY KEY,
+        board_id VARCHAR NOT NULL,
+        token_hash VARCHAR NOT NULL UNIQUE,
+        role VARCHAR NOT NULL,
+        created_by VARCHAR NOT NULL,
+        label VARCHAR NOT NULL DEFAULT '',
+        expires_at TIMESTAMP,
+        revoked_at TIMESTAMP,
+        created_at TIMESTAMP NOT NULL)""",
+    # One row per board change: the activity history, the undo stack and the
+    # event a real-time subscriber forwards.
+    """CREATE TABLE board_events (
+        id VARCHAR PRIMARY KEY,
+        board_id VARCHAR NOT NULL,
+        seq BIGINT NOT NULL,
+        actor VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        payload VARCHAR NOT NULL,
+        inverse VARCHAR NOT NULL DEFAULT '',
+        undone BOOLEAN NOT NULL DEFAULT false,
+        created_at TIMESTAMP NOT NULL)""",
+    "CREATE INDEX board_events_board ON board_events (board_id, seq)",
+)
+
+_OUTBOX = (
+    # Work that spans stores (embedding an image, deleting its blobs) is
+    # recorded here in the same transaction as the row it concerns, then
+    # carried out by a worker; reconcile finishes or undoes what a crash left.
+    """CREATE TABLE outbox (
+        id VARCHAR PRIMARY KEY,
+        kind VARCHAR NOT NULL,
+        subject VARCHAR NOT NULL,
+        payload VARCHAR NOT NULL DEFAULT '{}',
+        status VARCHAR NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error VARCHAR NOT NULL DEFAULT '',
+        available_at TIMESTAMP NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        updated_at TIMESTAMP NOT NULL)""",
+    "CREATE INDEX outbox_status ON outbox (status, available_at)",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "accounts", _ACCOUNTS),
+    Migration(2, "library", _LIBRARY),
+    Migration(3, "writing", _WRITING),
+    Migration(4, "boards", _BOARDS),
+    Migration(5, "outbox", _OUTBOX),
+)

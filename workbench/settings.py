@@ -1,0 +1,182 @@
+"""The one typed settings object.
+
+Everything the workbench can be configured with lives here, read from the
+environment with the ``WORKBENCH_`` prefix (nested with ``__``, e.g.
+``WORKBENCH_AI__TEXT_PROVIDER=openai``). With nothing set you get the
+*embedded default*: a ``workbench-data`` folder under the working directory
+holding a local DuckDB file, a local LanceDB directory and local blob files,
+offline AI and a single local user, served on 127.0.0.1.
+
+An explicit argument always wins over the environment::
+
+    settings = Settings(home="/tmp/wb", ai={"text_provider": "openai"})
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "Settings",
+    "StorageSettings",
+    "AISettings",
+    "EmbedderSettings",
+    "LibrarySettings",
+    "CreditSettings",
+    "ServerSettings",
+    "AuthSettings",
+]
+
+
+class StorageSettings(BaseModel):
+    """Where the three stores live. Empty means "inside ``home``"."""
+
+    metadata_path: str = Field("", description="DuckDB file path; default <home>/workbench.duckdb.")
+    blob_url: str = Field(
+        "", description="Blob root URL: file:///path, az://container/prefix or memory://name."
+    )
+    vector_url: str = Field(
+        "", description="LanceDB location: a local directory or az://container/prefix."
+    )
+    vector_index_threshold: int = Field(
+        5000, description="Rows above which a vector table gets an ANN index; below it search is exact."
+    )
+
+
+class AISettings(BaseModel):
+    """Which AI backends write text and make images."""
+
+    text_provider: Literal["offline", "openai"] = Field("offline", description="Text generation backend.")
+    image_provider: Literal["offline", "openai"] = Field("offline", description="Image generation backend.")
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint; None means api.openai.com.")
+    text_model: str = Field("gpt-4o-mini", description="Chat model name for the openai provider.")
+    image_model: str = Field("gpt-image-1", description="Image model name for the openai provider.")
+    timeout_seconds: float = Field(60.0, description="Per-request timeout for the AI provider.")
+    max_retries: int = Field(3, description="Retries on 429 and 5xx answers, with backoff.")
+
+
+class EmbedderSettings(BaseModel):
+    """Which model turns images and words into vectors."""
+
+    name: Literal["offline", "clip"] = Field("offline", description="Embedder: offline or clip (open_clip).")
+    clip_model: str = Field("ViT-B-32", description="open_clip architecture name.")
+    clip_checkpoint: str = Field(
+        "", description="Local checkpoint file for open_clip, or an 'hf-hub:' id served from the local HF cache."
+    )
+    device: str = Field("auto", description="'auto' picks a GPU when one is present, else the CPU.")
+    batch_size: int = Field(16, description="Images per inference batch.")
+
+
+class LibrarySettings(BaseModel):
+    """Limits on what an upload may be."""
+
+    max_bytes: int = Field(25 * 1024 * 1024, description="Largest accepted upload in bytes.")
+    max_pixels: int = Field(40_000_000, description="Largest accepted image in pixels (decompression-bomb guard).")
+    thumbnail_px: int = Field(512, description="Longest side of stored thumbnails.")
+    load_samples: bool = Field(True, description="Load the bundled sample images on first start.")
+
+
+class CreditSettings(BaseModel):
+    """Plans and the price of each AI action in credits."""
+
+    premium_allowance: int = Field(100, description="Credits a premium user gets per billing period.")
+    free_allowance: int = Field(10, description="Credits a free user gets per billing period.")
+    prices: dict[str, int] = Field(
+        default_factory=lambda: {
+            "idea": 1,
+            "logline": 1,
+            "outline": 2,
+            "treatment": 3,
+            "screenplay": 4,
+            "continue_scene": 1,
+            "rewrite": 1,
+            "story_prompts": 1,
+            "auto_suggestions": 1,
+            "magic_board_frame": 2,
+            "magic_board_plan": 1,
+            "image": 2,
+        },
+        description="Credits each AI action costs.",
+    )
+
+
+class ServerSettings(BaseModel):
+    """How the web workbench is served."""
+
+    host: str = Field("127.0.0.1", description="Interface to bind.")
+    port: int = Field(5006, description="HTTP port.")
+    public_url: str = Field("", description="Base URL used in share links; default http://host:port.")
+
+
+class AuthSettings(BaseModel):
+    """Who the acting user is."""
+
+    mode: Literal["local", "clerk"] = Field("local", description="local: one local user; clerk: Clerk tokens.")
+    local_user_email: str = Field("filmmaker@localhost", description="Email of the single local user.")
+    local_user_plan: Literal["free", "premium"] = Field("premium", description="Plan of the local user.")
+
+
+class Settings(BaseSettings):
+    """All configuration of one workbench."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="WORKBENCH_", env_nested_delimiter="__", populate_by_name=True, extra="ignore"
+    )
+
+    home: Path = Field(default_factory=lambda: Path.cwd() / "workbench-data", description="Data folder.")
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    ai: AISettings = Field(default_factory=AISettings)
+    embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
+    library: LibrarySettings = Field(default_factory=LibrarySettings)
+    credits: CreditSettings = Field(default_factory=CreditSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+
+    azure_connection_string: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("AZURE_STORAGE_CONNECTION_STRING", "azure_connection_string"),
+        description="Azure Storage connection string (az:// URLs).",
+    )
+    azure_account_name: str | None = Field(
+        None,
+        validation_alias=AliasChoices("AZURE_STORAGE_ACCOUNT_NAME", "azure_account_name"),
+        description="Azure Storage account name, used with the key when no connection string is set.",
+    )
+    azure_account_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("AZURE_STORAGE_ACCOUNT_KEY", "azure_account_key"),
+        description="Azure Storage account key.",
+    )
+    openai_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("OPENAI_API_KEY", "WORKBENCH_OPENAI_API_KEY", "openai_api_key"),
+        description="API key for the openai text/image providers.",
+    )
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> "Settings":
+        self.home = Path(self.home).expanduser().absolute()
+        if not self.storage.metadata_path:
+            self.storage.metadata_path = str(self.home / "workbench.duckdb")
+        if not self.storage.blob_url:
+            self.storage.blob_url = (self.home / "blobs").as_uri()
+        if not self.storage.vector_url:
+            self.storage.vector_url = str(self.home / "vectors")
+        if not self.server.public_url:
+            self.server.public_url = f"http://{self.server.host}:{self.server.port}"
+        return self
+
+    def azure_credentials(self) -> dict[str, str]:
+        """The Azure credentials as plain strings (read only when a backend is built)."""
+        creds: dict[str, str] = {}
+        if self.azure_connection_string:
+            creds["connection_string"] = self.azure_connection_string.get_secret_value()
+        if self.azure_account_name:
+            creds["account_name"] = self.azure_account_name
+        if self.azure_account_key:
+            creds["account_key"] = self.azure_account_key.get_secret_value()
+        return creds
