@@ -100,15 +100,26 @@ class VectorStore:
                 self._tables[name] = self._db.open_table(name)
             return self._tables[name]
 
+    def table_names(self) -> list[str]:
+        """Names of every table in this store."""
+        names: list[str] = []
+        token = None
+        while True:
+            page = self._db.list_tables(page_token=token) if token else self._db.list_tables()
+            names.extend(page.tables)
+            token = page.page_token
+            if not token:
+                return names
+
     def has_table(self, name: str) -> bool:
         """Whether the table exists."""
-        return name in self._tables or name in self._db.table_names()
+        return name in self._tables or name in self.table_names()
 
     def drop_table(self, name: str) -> None:
         """Remove a table and all its vectors."""
         with self._lock:
             self._tables.pop(name, None)
-            if name in self._db.table_names():
+            if name in self.table_names():
                 self._db.drop_table(name)
 
     # -- writes ------------------------------------------------------------

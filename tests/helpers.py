@@ -1,0 +1,34 @@
+"""Small builders the tests share: real images made with Pillow, fresh workbenches."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from workbench import Settings, Workbench
+
+SAMPLES = Path(__import__("skimage").__file__).parent / "data"
+
+
+def png_bytes(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (64, 48), seed: int = 0) -> bytes:
+    """A small real PNG with some texture so embeddings differ."""
+    rng = np.random.default_rng(seed)
+    arr = np.clip(np.array(color)[None, None, :] + rng.integers(-40, 40, (size[1], size[0], 3)), 0, 255)
+    out = io.BytesIO()
+    Image.fromarray(arr.astype("uint8")).save(out, format="PNG")
+    return out.getvalue()
+
+
+def sample_bytes(name: str) -> bytes:
+    """A bundled scikit-image photo (public domain), e.g. 'chelsea.png' (a cat)."""
+    return (SAMPLES / name).read_bytes()
+
+
+def open_wb(tmp_path: Path, **overrides: object) -> Workbench:
+    """A workbench on the embedded default under tmp_path."""
+    settings = Settings(home=tmp_path / "wb", **overrides)  # type: ignore[arg-type]
+    settings.library.load_samples = False
+    return Workbench(settings)

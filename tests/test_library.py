@@ -1,0 +1,173 @@
+"""The image library: ingest, validation, isolation, deletion, search."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.helpers import open_wb, png_bytes, sample_bytes
+from workbench import InvalidInput, NotFound, Workbench
+
+
+@pytest.fixture(scope="module")
+def wb(tmp_path_factory: pytest.TempPathFactory) -> Workbench:
+    bench = open_wb(tmp_path_factory.mktemp("library"))
+    yield bench
+    bench.close()
+
+
+@pytest.fixture(scope="module")
+def ana(wb: Workbench):
+    return wb.accounts.create_user("ana@example.com", plan="premium")
+
+
+@pytest.fixture(scope="module")
+def ben(wb: Workbench):
+    return wb.accounts.create_user("ben@example.com")
+
+
+@pytest.fixture(scope="module")
+def photos(wb: Workbench, ana) -> dict:
+    names = ["chelsea.png", "coffee.png", "rocket.jpg", "astronaut.png", "horse.png", "coins.png"]
+    return {n: wb.library.ingest(ana, sample_bytes(n), filename=n, tags=["sample"], wait=True) for n in names}
+
+
+def test_ingest_stores_row_blobs_and_vector(wb: Workbench, ana, photos) -> None:
+    cat = photos["chelsea.png"]
+    assert cat.ready and cat.owner == ana.id and cat.mime == "image/png"
+    assert (cat.width, cat.height) == (451, 300)
+    assert wb.blobs.exists(cat.blob_key) and wb.blobs.exists(cat.thumb_key)
+    assert wb.vectors.count(wb.pipeline.table, f"id = '{cat.id}'") == 1
+    thumb = Image.open(io.BytesIO(wb.library.thumbnail(ana, cat.id)))
+    assert thumb.format == "WEBP" and max(thumb.size) <= 512
+    assert len(cat.colors) >= 3 and all(c.startswith("#") for c in cat.colors)
+    assert "cat" in " ".join(cat.labels).lower()
+    assert cat.tags == ["sample"]
+
+
+def test_same_picture_twice_is_stored_once(wb: Workbench, ana, photos) -> None:
+    again = wb.library.ingest(ana, sample_bytes("coffee.png"), filename="copy.png", tags=["morning"])
+    assert again.id == photos["coffee.png"].id
+    assert set(again.tags) == {"sample", "morning"}
+
+
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (b"", "empty"),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "SVG"),
+        (b"%PDF-1.4 not an image", "not an image"),
+        (png_bytes()[:60], "damaged|not an image"),
+    ],
+)
+def test_bad_files_are_rejected_with_a_clear_message(wb: Workbench, ben, data: bytes, message: str) -> None:
+    before = wb.library.count(ben)
+    keys = set(wb.blobs.keys())
+    with pytest.raises(InvalidInput, match=message):
+        wb.library.ingest(ben, data, filename="bad.file")
+    assert wb.library.count(ben) == before
+    assert set(wb.blobs.keys()) == keys
+
+
+def test_too_many_bytes_rejected(tmp_path: Path) -> None:
+    small = open_wb(tmp_path, library={"max_bytes": 1000, "load_samples": False})
+    user = small.accounts.local_user()
+    with pytest.raises(InvalidInput, match="limit is"):
+        small.library.ingest(user, png_bytes(size=(400, 400)), filename="big.png")
+    assert small.library.count(user) == 0 and list(small.blobs.keys()) == []
+
+
+def test_decompression_bomb_rejected_before_decoding(wb: Workbench, ben) -> None:
+    # a tiny file that claims 100 000 x 100 000 pixels
+    out = io.BytesIO()
+    Image.new("1", (10_000, 10_000)).save(out, format="PNG")
+    data = out.getvalue()
+    with pytest.raises(InvalidInput, match="megapixels|too large"):
+        wb.library.ingest(ben, data, filename="bomb.png")
+
+
+def test_exif_orientation_applied_and_gps_stripped(wb: Workbench, ben) -> None:
+    img = Image.new("RGB", (80, 40), (10, 120, 200))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 on display
+    exif[0x8825] = {1: "N", 2: (52.0, 22.0, 0.0)}
+    out = io.BytesIO()
+    img.save(out, format="JPEG", exif=exif.tobytes())
+    stored = wb.library.ingest(ben, out.getvalue(), filename="phone.jpg")
+    assert (stored.width, stored.height) == (40, 80)
+    original = Image.open(io.BytesIO(wb.library.original(ben, stored.id)))
+    assert 0x8825 not in original.getexif()
+    assert original.getexif().get(0x0112) == 6
+
+
+def test_other_users_private_images_are_invisible(wb: Workbench, ana, ben, photos) -> None:
+    cat = photos["chelsea.png"]
+    with pytest.raises(NotFound):
+        wb.library.get(ben, cat.id)
+    with pytest.raises(NotFound):
+        wb.library.thumbnail(ben, cat.id)
+    hits = wb.search.by_text(ben, "cat", limit=50)
+    assert all(h.image.owner == ben.id or h.image.visibility != "private" for h in hits)
+    assert cat.id not in {h.image.id for h in hits}
+
+
+def test_team_visibility_shares_an_image(wb: Workbench, ana, ben, photos) -> None:
+    horse = wb.library.set_visibility(ana, photos["horse.png"].id, "team")
+    assert wb.library.get(ben, horse.id).visibility == "team"
+    assert horse.id in {h.image.id for h in wb.search.by_text(ben, "horse", limit=10)}
+    wb.library.set_visibility(ana, horse.id, "private")
+    assert horse.id not in {h.image.id for h in wb.search.by_text(ben, "horse", limit=10)}
+
+
+def test_search_by_text_finds_the_right_photo(wb: Workbench, ana, photos) -> None:
+    for query, name in [("a cat", "chelsea.png"), ("cup of coffee", "coffee.png"), ("horse", "horse.png")]:
+        hits = wb.search.by_text(ana, query, limit=3)
+        assert hits[0].image.id == photos[name].id, query
+        assert hits[0].thumbnail_url.endswith(photos[name].id)
+
+
+def test_search_by_image_finds_the_original_of_a_crop(wb: Workbench, ana, photos) -> None:
+    rocket = Image.open(io.BytesIO(sample_bytes("rocket.jpg")))
+    crop = rocket.crop((50, 40, rocket.width - 60, rocket.height - 30))
+    hits = wb.search.by_image(ana, crop, limit=3)
+    assert hits[0].image.id == photos["rocket.jpg"].id
+    similar = wb.search.similar_to(ana, photos["rocket.jpg"].id, limit=5)
+    assert photos["rocket.jpg"].id not in {h.image.id for h in similar}
+
+
+def test_search_filters_by_tag_and_combined_query(wb: Workbench, ana, photos) -> None:
+    wb.library.add_tags(ana, photos["astronaut.png"].id, ["space"])
+    hits = wb.search.by_text(ana, "a cat", tags=["space"], limit=10)
+    assert [h.image.id for h in hits] == [photos["astronaut.png"].id]
+    both = wb.search.combined(ana, "horse", image_id=photos["coffee.png"].id, text_weight=0.8, limit=3)
+    assert both[0].image.id == photos["horse.png"].id
+
+
+def test_delete_removes_everything(wb: Workbench, ben) -> None:
+    img = wb.library.ingest(ben, png_bytes((10, 200, 10), seed=7), filename="green.png", wait=True)
+    wb.library.delete(ben, img.id)
+    with pytest.raises(NotFound):
+        wb.library.get(ben, img.id)
+    assert not wb.blobs.exists(img.blob_key) and not wb.blobs.exists(img.thumb_key)
+    assert wb.vectors.count(wb.pipeline.table, f"id = '{img.id}'") == 0
+
+
+def test_shared_blob_survives_when_one_owner_deletes(wb: Workbench, ana, ben) -> None:
+    data = png_bytes((5, 5, 250), seed=11)
+    mine = wb.library.ingest(ana, data, filename="blue.png", wait=True)
+    theirs = wb.library.ingest(ben, data, filename="blue.png", wait=True)
+    wb.library.delete(ben, theirs.id)
+    assert wb.library.original(ana, mine.id) == data
+
+
+def test_ingest_many_reports_per_file_errors(wb: Workbench, ben) -> None:
+    seen = []
+    result = wb.library.ingest_many(
+        ben, [("ok.png", png_bytes(seed=21)), ("bad.svg", b"<svg></svg>"), ("ok2.png", png_bytes(seed=22))],
+        progress=lambda done, total, name: seen.append((done, total)), wait=True,
+    )
+    assert len(result.added) == 2 and list(result.errors) == ["bad.svg"]
+    assert seen == [(1, 3), (2, 3), (3, 3)]

@@ -1,0 +1,154 @@
+"""The ``Workbench`` facade: one object per domain, built from the settings.
+
+A notebook and the web app open it the same way::
+
+    import workbench
+    wb = workbench.open()                 # embedded default, or the environment's settings
+    me = wb.accounts.local_user()
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from store import BlobStore, MetadataStore, VectorStore, azure_storage_options
+from workbench.accounts import Accounts
+from workbench.library.catalog import Library
+from workbench.library.pipeline import Pipeline, ReconcileReport
+from workbench.search import Search
+from workbench.settings import Settings
+
+__all__ = ["Workbench", "open_workbench", "build_blob_store", "build_vector_store"]
+
+
+def _azure_fsspec_options(settings: Settings) -> dict[str, str]:
+    creds = settings.azure_credentials()
+    if "connection_string" in creds:
+        return {"connection_string": creds["connection_string"]}
+    return {k: v for k, v in creds.items() if k in ("account_name", "account_key")}
+
+
+def _is_azure(url: str) -> bool:
+    return url.startswith(("az://", "abfs://", "abfss://"))
+
+
+def build_blob_store(settings: Settings) -> BlobStore:
+    """The blob store named by ``settings.storage.blob_url``."""
+    url = settings.storage.blob_url
+    return BlobStore(url, _azure_fsspec_options(settings) if _is_azure(url) else None)
+
+
+def build_vector_store(settings: Settings) -> VectorStore:
+    """The vector store named by ``settings.storage.vector_url``."""
+    url = settings.storage.vector_url
+    if _is_azure(url):
+        return VectorStore(
+            url,
+            storage_options=azure_storage_options(url, settings.azure_credentials()),
+            fsspec_options=_azure_fsspec_options(settings),
+            index_threshold=settings.storage.vector_index_threshold,
+        )
+    Path(url).mkdir(parents=True, exist_ok=True)
+    return VectorStore(url, index_threshold=settings.storage.vector_index_threshold)
+
+
+class Workbench:
+    """Every domain of the product, sharing one set of stores.
+
+    Attributes: ``accounts``, ``library``, ``search``, ``writing``, ``boards``,
+    ``suggestions``, ``magic`` (each documented on its class).
+    """
+
+    def __init__(self, settings: Settings | None = None, *, read_only: bool = False) -> None:
+        self.settings = settings or Settings()
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        self.db = MetadataStore(self.settings.storage.metadata_path, read_only=read_only)
+        self.blobs = build_blob_store(self.settings)
+        self.vectors = build_vector_store(self.settings)
+        self._models_lock = threading.Lock()
+        self._embedder: Any = None
+        self._text: Any = None
+        self._images: Any = None
+        self.accounts = Accounts(
+            self.db, self.settings.credits,
+            local_email=self.settings.auth.local_user_email, local_plan=self.settings.auth.local_user_plan,
+        )
+        self.library = Library(self.db, self.blobs, self.vectors, self.settings.library)
+        self.pipeline = Pipeline(self.db, self.blobs, self.vectors, self.library, self._get_embedder,
+                                 batch_size=self.settings.embedder.batch_size)
+        self.search = Search(self.library, self.pipeline, self.vectors, self.settings.library)
+        # self._attach_optional_domains()  # TEMP until domains land
+
+    def _attach_optional_domains(self) -> None:
+        from workbench.boards import Boards
+        from workbench.magic import MagicBoards
+        from workbench.suggestions import Suggestions
+        from workbench.writing.documents import Writing
+
+        self.writing = Writing(self.db, self.accounts, self._get_text_backend)
+        self.boards = Boards(self.db, self.library, self.writing)
+        self.suggestions = Suggestions(self.accounts, self.boards, self.search, self.library, self._get_text_backend)
+        self.magic = MagicBoards(self.accounts, self.boards, self.library, self.search,
+                                 self._get_text_backend, self._get_image_backend)
+
+    # -- lazily built AI backends (never loaded by code that does not use them) --
+    def _get_embedder(self) -> Any:
+        with self._models_lock:
+            if self._embedder is None:
+                from workbench.embed import build_embedder
+
+                self._embedder = build_embedder(self.settings.embedder)
+            return self._embedder
+
+    def _get_text_backend(self) -> Any:
+        with self._models_lock:
+            if self._text is None:
+                from workbench.ai import build_text_backend
+
+                self._text = build_text_backend(self.settings)
+            return self._text
+
+    def _get_image_backend(self) -> Any:
+        with self._models_lock:
+            if self._images is None:
+                from workbench.ai import build_image_backend
+
+                self._images = build_image_backend(self.settings)
+            return self._images
+
+    @property
+    def embedder(self) -> Any:
+        """The active embedder (loaded on first use)."""
+        return self._get_embedder()
+
+    # -- lifecycle -----------------------------------------------------------
+    def reconcile(self) -> ReconcileReport:
+        """Finish or undo half-done work left by a crash (run at start-up and on demand)."""
+        return self.pipeline.reconcile()
+
+    def start_worker(self) -> None:
+        """Start embedding uploads in the background (the web app calls this)."""
+        self.pipeline.start()
+
+    def close(self) -> None:
+        """Stop the worker and close the database."""
+        self.pipeline.stop()
+        self.db.close()
+
+    def __enter__(self) -> Workbench:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_workbench(settings: Settings | None = None, **overrides: Any) -> Workbench:
+    """Open a workbench: the embedded default, the environment's settings, or explicit ones.
+
+    >>> wb = open_workbench(home="/tmp/scratch")        # an explicit argument wins
+    """
+    if overrides:
+        settings = Settings(**overrides) if settings is None else settings.model_copy(update=overrides)
+    return Workbench(settings)

@@ -1,0 +1,359 @@
+"""The image library: upload, browse, tag, share and delete images.
+
+An upload is stored in a crash-safe order (see :mod:`workbench.library.pipeline`):
+
+1. the row (status ``pending``, blob keys known) and an ``embed`` job, in one transaction;
+2. the original and the thumbnail in the blob store;
+3. the row becomes ``stored``, and the upload returns;
+4. a background worker embeds the image, writes the vector and marks it ``ready``.
+
+A crash anywhere leaves something :meth:`Library.reconcile` can finish or remove.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO, Any
+
+import duckdb
+
+from store import BlobStore, MetadataStore, VectorStore, sha256_hex, sql_quote
+from workbench.accounts import User
+from workbench.errors import Forbidden, InvalidInput, NotFound
+from workbench.library.intake import prepare_image
+from workbench.library.model import VISIBILITIES, IngestResult, LibraryImage, tag_text
+from workbench.settings import LibrarySettings
+
+__all__ = ["Library", "StepHook", "IMAGE_SUFFIXES"]
+
+StepHook = Callable[[str, str], None]  # (step name, image id): progress for the UI, crash points for tests
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff"}
+
+
+def _clean_tags(tags: Iterable[str]) -> list[str]:
+    cleaned = set()
+    for tag in tags:
+        tag = " ".join(str(tag).replace("|", " ").split()).lower()[:40]
+        if tag:
+            cleaned.add(tag)
+    if len(cleaned) > 50:
+        raise InvalidInput("An image can carry at most 50 tags.")
+    return sorted(cleaned)
+
+
+class Library:
+    """Everyone's images. Reached as ``wb.library``."""
+
+    def __init__(self, db: MetadataStore, blobs: BlobStore, vectors: VectorStore, settings: LibrarySettings) -> None:
+        self._db = db
+        self._blobs = blobs
+        self._vectors = vectors
+        self._settings = settings
+        # Blobs are shared by content: the lock keeps "write a row that uses a
+        # blob, then put the blob" and "check nobody uses a blob, then delete
+        # it" from interleaving inside this process (the single writer).
+        self.blob_lock = threading.RLock()
+        self.pipeline: Any = None  # set by the Workbench: runs embed jobs for wait=True
+
+    # -- ingest --------------------------------------------------------------
+    def ingest(
+        self,
+        user: User,
+        source: str | Path | bytes | IO[bytes],
+        *,
+        filename: str | None = None,
+        tags: Iterable[str] = (),
+        caption: str = "",
+        visibility: str = "private",
+        origin: str = "upload",
+        wait: bool = False,
+        on_step: StepHook | None = None,
+    ) -> LibraryImage:
+        """Add one image from a path, bytes or a file object; returns it (``processing`` until embedded).
+
+        The same picture uploaded twice by the same person is stored once: the
+        existing image is returned. ``wait=True`` (handy in notebooks) returns
+        only once the image is searchable.
+
+        >>> img = wb.library.ingest(me, "stills/alley.jpg", tags=["noir", "night"], wait=True)
+        """
+        data, name = self._read_source(source, filename)
+        if visibility not in VISIBILITIES:
+            raise InvalidInput(f"Visibility must be one of {', '.join(VISIBILITIES)}.")
+        prepared = prepare_image(
+            data, name, max_bytes=self._settings.max_bytes, max_pixels=self._settings.max_pixels,
+            thumbnail_px=self._settings.thumbnail_px,
+        )
+        existing = self._db.query_one("SELECT id FROM images WHERE owner = ? AND sha256 = ?", [user.id, prepared.sha256])
+        if existing:
+            if tags:
+                self.add_tags(user, existing["id"], tags)
+            return self.get(user, existing["id"])
+        image_id = "img_" + uuid.uuid4().hex[:16]
+        blob_key = sha256_hex(prepared.original)
+        thumb_key = sha256_hex(prepared.thumbnail)
+        clean_tags = _clean_tags(tags)
+
+        def record(cur: duckdb.DuckDBPyConnection) -> None:
+            cur.execute(
+                "INSERT INTO images (id, owner, sha256, filename, mime, bytes, width, height, blob_key, thumb_key,"
+                " colors, caption, visibility, source, status, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', now(), now())",
+                [image_id, user.id, prepared.sha256, prepared.filename, prepared.mime, len(prepared.original),
+                 prepared.width, prepared.height, blob_key, thumb_key, json.dumps(prepared.colors),
+                 caption[:2000], visibility, origin],
+            )
+            for tag in clean_tags:
+                cur.execute("INSERT INTO image_tags VALUES (?, ?)", [image_id, tag])
+            cur.execute(
+                "INSERT INTO outbox VALUES (?, 'embed', ?, '{}', 'pending', 0, '', now(), now(), now())",
+                ["job_" + uuid.uuid4().hex[:16], image_id],
+            )
+
+        with self.blob_lock:
+            self._db.write(record)
+            _step(on_step, "row_written", image_id)
+            self._blobs.put(prepared.original)
+            self._blobs.put(prepared.thumbnail)
+            _step(on_step, "blob_written", image_id)
+        self._db.execute("UPDATE images SET status = 'stored', updated_at = now() WHERE id = ?", [image_id])
+        if wait and self.pipeline is not None:
+            self.pipeline.run_jobs(subject=image_id, on_step=on_step)
+        return self.get(user, image_id)
+
+    def ingest_many(
+        self,
+        user: User,
+        files: Iterable[tuple[str, bytes | IO[bytes] | Path]],
+        *,
+        tags: Iterable[str] = (),
+        visibility: str = "private",
+        progress: Callable[[int, int, str], None] | None = None,
+        wait: bool = False,
+    ) -> IngestResult:
+        """Add several images; one bad file does not stop the others.
+
+        ``progress(done, total, filename)`` is called after each file (the UI's
+        progress bar; notebooks get a tqdm bar from :meth:`ingest_folder`).
+        """
+        batch = list(files)
+        result = IngestResult()
+        for done, (name, source) in enumerate(batch, start=1):
+            try:
+                before = self._db.scalar("SELECT count(*) FROM images WHERE owner = ?", [user.id])
+                image = self.ingest(user, source, filename=name, tags=tags, visibility=visibility, wait=wait)
+                after = self._db.scalar("SELECT count(*) FROM images WHERE owner = ?", [user.id])
+                (result.added if after > before else result.duplicates).append(image)
+            except InvalidInput as error:
+                result.errors[name] = str(error)
+            if progress:
+                progress(done, len(batch), name)
+        return result
+
+    def ingest_folder(
+        self, user: User, folder: str | Path, *, tags: Iterable[str] = (), wait: bool = True,
+        progress_bar: bool = True,
+    ) -> IngestResult:
+        """Add every image under a folder (recursively), with a tqdm progress bar.
+
+        >>> result = wb.library.ingest_folder(me, "~/location-scout")
+        >>> len(result.added), result.errors
+        """
+        root = Path(folder).expanduser()
+        if not root.is_dir():
+            raise InvalidInput(f"{root} is not a folder.")
+        paths = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        bar = None
+        if progress_bar:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(paths), desc="Adding images", unit="img")
+
+        def tick(done: int, total: int, name: str) -> None:
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix_str(name[-30:])
+
+        try:
+            return self.ingest_many(user, [(str(p.relative_to(root)), p) for p in paths], tags=tags,
+                                    progress=tick, wait=wait)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def _read_source(self, source: str | Path | bytes | IO[bytes], filename: str | None) -> tuple[bytes, str]:
+        limit = self._settings.max_bytes
+        if isinstance(source, (bytes, bytearray)):
+            return bytes(source), filename or "upload"
+        if isinstance(source, (str, Path)):
+            path = Path(source).expanduser()
+            if not path.is_file():
+                raise InvalidInput(f"{path} is not a file.")
+            if path.stat().st_size > limit:
+                raise InvalidInput(
+                    f"{path.name} is {path.stat().st_size / 1024 / 1024:.1f} MB; the limit is {limit / 1024 / 1024:.1f} MB."
+                )
+            return path.read_bytes(), filename or path.name
+        if hasattr(source, "read"):
+            data = source.read(limit + 1)  # never read more than the cap (+1 to detect "too big")
+            return data, filename or getattr(source, "name", "upload")
+        raise InvalidInput("An image must be given as a path, bytes or an open file.")
+
+    # -- reading -------------------------------------------------------------
+    def get(self, user: User, image_id: str) -> LibraryImage:
+        """One image the user may see (their own, or team/public)."""
+        image = self._load(image_id)
+        if image is None or not self.can_see(user, image):
+            raise NotFound(f"No image {image_id} in your library.")
+        return image
+
+    def get_many(self, ids: list[str]) -> dict[str, LibraryImage]:
+        """Images by id, without access checks (callers check)."""
+        if not ids:
+            return {}
+        rows = self._db.query("SELECT * FROM images WHERE list_contains(?, id)", [ids])
+        tags = self._tags_for([r["id"] for r in rows])
+        return {r["id"]: LibraryImage.from_row(r, tags.get(r["id"], [])) for r in rows}
+
+    def _load(self, image_id: str) -> LibraryImage | None:
+        return self.get_many([image_id]).get(image_id)
+
+    @staticmethod
+    def can_see(user: User | None, image: LibraryImage) -> bool:
+        """Whether a user may see an image (an anonymous viewer sees only public ones)."""
+        if image.status == "deleting":
+            return False
+        if image.visibility == "public":
+            return True
+        return user is not None and (image.owner == user.id or image.visibility == "team")
+
+    def _tags_for(self, ids: list[str]) -> dict[str, list[str]]:
+        tags: dict[str, list[str]] = {}
+        if ids:
+            for row in self._db.query("SELECT image_id, tag FROM image_tags WHERE list_contains(?, image_id)", [ids]):
+                tags.setdefault(row["image_id"], []).append(row["tag"])
+        return tags
+
+    def list(
+        self, user: User, *, scope: str = "mine", tag: str | None = None, offset: int = 0, limit: int = 60
+    ) -> list[LibraryImage]:
+        """A page of images, newest first. ``scope``: ``mine``, ``shared`` (team/public) or ``all``."""
+        where, params = self.visibility_sql(user, scope)
+        if tag:
+            where += " AND id IN (SELECT image_id FROM image_tags WHERE tag = ?)"
+            params.append(tag.lower())
+        rows = self._db.query(
+            f"SELECT * FROM images WHERE {where} AND status <> 'deleting'"
+            " ORDER BY created_at DESC, id LIMIT ? OFFSET ?", [*params, limit, offset]
+        )
+        tags = self._tags_for([r["id"] for r in rows])
+        return [LibraryImage.from_row(r, tags.get(r["id"], [])) for r in rows]
+
+    def count(self, user: User, *, scope: str = "mine") -> int:
+        """How many images the scope holds."""
+        where, params = self.visibility_sql(user, scope)
+        return int(self._db.scalar(f"SELECT count(*) FROM images WHERE {where} AND status <> 'deleting'", params))
+
+    @staticmethod
+    def visibility_sql(user: User, scope: str) -> tuple[str, list[Any]]:
+        """The SQL condition for a browsing scope."""
+        if scope == "mine":
+            return "owner = ?", [user.id]
+        if scope == "shared":
+            return "owner <> ? AND visibility IN ('team', 'public')", [user.id]
+        if scope == "all":
+            return "(owner = ? OR visibility IN ('team', 'public'))", [user.id]
+        raise InvalidInput("Scope must be 'mine', 'shared' or 'all'.")
+
+    @staticmethod
+    def vector_where(user: User, scope: str = "all") -> str:
+        """The LanceDB prefilter for the same scopes (never another user's private image)."""
+        me = sql_quote(user.id)
+        if scope == "mine":
+            return f"owner = {me}"
+        if scope == "shared":
+            return f"owner <> {me} AND visibility IN ('team', 'public')"
+        if scope == "all":
+            return f"(owner = {me} OR visibility IN ('team', 'public'))"
+        raise InvalidInput("Scope must be 'mine', 'shared' or 'all'.")
+
+    def thumbnail(self, user: User | None, image_id: str) -> bytes:
+        """The thumbnail bytes (WebP) of an image the user may see."""
+        image = self._load(image_id)
+        if image is None or not self.can_see(user, image):
+            raise NotFound(f"No image {image_id}.")
+        return self._blobs.get(image.thumb_key)
+
+    def original(self, user: User | None, image_id: str) -> bytes:
+        """The stored original bytes of an image the user may see."""
+        image = self._load(image_id)
+        if image is None or not self.can_see(user, image):
+            raise NotFound(f"No image {image_id}.")
+        return self._blobs.get(image.blob_key)
+
+    def open_original(self, image: LibraryImage) -> IO[bytes]:
+        """A stream of an original (for exports); access is checked by the caller."""
+        return self._blobs.open(image.blob_key)
+
+    # -- editing -------------------------------------------------------------
+    def _own(self, user: User, image_id: str) -> LibraryImage:
+        image = self.get(user, image_id)
+        if image.owner != user.id:
+            raise Forbidden("Only the owner can change this image.")
+        return image
+
+    def set_tags(self, user: User, image_id: str, tags: Iterable[str]) -> LibraryImage:
+        """Replace an image's tags."""
+        image = self._own(user, image_id)
+        clean = _clean_tags(tags)
+
+        def work(cur: duckdb.DuckDBPyConnection) -> None:
+            cur.execute("DELETE FROM image_tags WHERE image_id = ?", [image.id])
+            for tag in clean:
+                cur.execute("INSERT INTO image_tags VALUES (?, ?)", [image.id, tag])
+
+        self._db.write(work)
+        self._sync_vector(image.id, tags=tag_text(clean))
+        return self.get(user, image_id)
+
+    def add_tags(self, user: User, image_id: str, tags: Iterable[str]) -> LibraryImage:
+        """Add tags to an image, keeping the ones it has."""
+        image = self._own(user, image_id)
+        return self.set_tags(user, image_id, [*image.tags, *tags])
+
+    def set_caption(self, user: User, image_id: str, caption: str) -> LibraryImage:
+        """Replace an image's caption."""
+        self._own(user, image_id)
+        self._db.execute("UPDATE images SET caption = ?, updated_at = now() WHERE id = ?", [caption[:2000], image_id])
+        return self.get(user, image_id)
+
+    def set_visibility(self, user: User, image_id: str, visibility: str) -> LibraryImage:
+        """Make an image private, visible to the team, or public."""
+        if visibility not in VISIBILITIES:
+            raise InvalidInput(f"Visibility must be one of {', '.join(VISIBILITIES)}.")
+        self._own(user, image_id)
+        self._db.execute("UPDATE images SET visibility = ?, updated_at = now() WHERE id = ?", [visibility, image_id])
+        self._sync_vector(image_id, visibility=visibility)
+        return self.get(user, image_id)
+
+    def _sync_vector(self, image_id: str, **values: str) -> None:
+        if self.pipeline is not None:
+            self.pipeline.update_vector(image_id, values)
+
+    def delete(self, user: User, image_id: str) -> None:
+        """Remove an image everywhere: row, vector and (unless another image shares them) files."""
+        self._own(user, image_id)
+        self._db.write(lambda cur: cur.execute(
+            "UPDATE images SET status = 'deleting', updated_at = now() WHERE id = ?", [image_id]))
+        if self.pipeline is not None:
+            self.pipeline.purge(image_id)
+
+
+def _step(hook: StepHook | None, name: str, image_id: str) -> None:
+    if hook is not None:
+        hook(name, image_id)
+

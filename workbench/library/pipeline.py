@@ -1,0 +1,337 @@
+"""The work behind an upload that spans stores: embedding, purging, reconciling.
+
+Jobs come from the ``outbox`` table, written in the same transaction as the
+image row they concern, so no job is ever lost. A job is claimed (``running``),
+carried out, and marked ``done``; a failure retries with backoff and after
+``MAX_ATTEMPTS`` marks the image ``failed`` with a readable reason.
+
+:meth:`Pipeline.reconcile` runs at start-up and on demand. It finishes or
+removes whatever a crash left half-done, so every image ends up either fully
+present (row + blobs + vector) or fully absent, with no orphan anywhere.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+from PIL import Image
+
+from store import BlobStore, MetadataStore, VectorStore, sql_quote
+from workbench.library.catalog import Library, StepHook
+from workbench.library.model import tag_text, vector_schema, vector_table_name
+
+__all__ = ["Pipeline", "ReconcileReport", "MAX_ATTEMPTS"]
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+
+
+@dataclass
+class ReconcileReport:
+    """What a reconcile pass repaired."""
+
+    jobs_restarted: int = 0
+    pending_completed: int = 0
+    pending_removed: int = 0
+    requeued: int = 0
+    purged: int = 0
+    orphan_vectors: int = 0
+    orphan_blobs: int = 0
+    details: list[str] = field(default_factory=list)
+
+    @property
+    def repaired(self) -> int:
+        return (self.jobs_restarted + self.pending_completed + self.pending_removed + self.requeued
+                + self.purged + self.orphan_vectors + self.orphan_blobs)
+
+
+class Pipeline:
+    """Embeds images in the background and keeps the three stores consistent."""
+
+    def __init__(
+        self,
+        db: MetadataStore,
+        blobs: BlobStore,
+        vectors: VectorStore,
+        library: Library,
+        embedder: Callable[[], Any],
+        *,
+        batch_size: int = 16,
+    ) -> None:
+        self._db = db
+        self._blobs = blobs
+        self._vectors = vectors
+        self._library = library
+        self._embedder_factory = embedder
+        self._batch_size = batch_size
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._run_lock = threading.Lock()
+        library.pipeline = self
+
+    # -- the embedder and its table -------------------------------------------
+    @property
+    def embedder(self) -> Any:
+        return self._embedder_factory()
+
+    @property
+    def table(self) -> str:
+        """The vector table of the active embedding model (created on first use)."""
+        embedder = self.embedder
+        name = vector_table_name(embedder.model_id)
+        self._vectors.ensure_table(name, vector_schema(embedder.dimension))
+        return name
+
+    # -- jobs ----------------------------------------------------------------
+    def _claim(self, subject: str | None, limit: int) -> list[dict[str, Any]]:
+        def work(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+            sql = "SELECT id, kind, subject, attempts FROM outbox WHERE status = 'pending' AND available_at <= now()"
+            params: list[Any] = []
+            if subject:
+                sql += " AND subject = ?"
+                params.append(subject)
+            rows = cur.execute(sql + " ORDER BY created_at LIMIT ?", [*params, limit]).fetchall()
+            for row in rows:
+                cur.execute("UPDATE outbox SET status = 'running', attempts = attempts + 1, updated_at = now()"
+                            " WHERE id = ?", [row[0]])
+            return [{"id": r[0], "kind": r[1], "subject": r[2], "attempts": r[3] + 1} for r in rows]
+
+        return self._db.write(work)
+
+    def run_jobs(self, *, subject: str | None = None, limit: int | None = None,
+                 on_step: StepHook | None = None) -> int:
+        """Carry out pending jobs now (all, or those of one image); returns how many ran."""
+        done = 0
+        with self._run_lock:
+            while limit is None or done < limit:
+                jobs = self._claim(subject, self._batch_size)
+                if not jobs:
+                    break
+                embeds = [j for j in jobs if j["kind"] == "embed"]
+                if embeds:
+                    self._embed(embeds, on_step)
+                for job in jobs:
+                    if job["kind"] == "purge":
+                        self.purge(job["subject"])
+                        self._finish(job["id"])
+                done += len(jobs)
+        if done:
+            self._vectors.maybe_index(self.table)
+        return done
+
+    def _finish(self, job_id: str) -> None:
+        self._db.execute("UPDATE outbox SET status = 'done', updated_at = now() WHERE id = ?", [job_id])
+
+    def _embed(self, jobs: list[dict[str, Any]], on_step: StepHook | None) -> None:
+        images = self._library.get_many([j["subject"] for j in jobs])
+        live = [j for j in jobs if j["subject"] in images and images[j["subject"]].status in ("stored", "ready")]
+        for job in jobs:
+            if job not in live:
+                self._finish(job["id"])  # the image was deleted meanwhile: nothing to embed
+        if not live:
+            return
+        try:
+            embedder = self.embedder
+            pictures = [Image.open(io.BytesIO(self._blobs.get(images[j["subject"]].thumb_key))).convert("RGB")
+                        for j in live]
+            vectors = embedder.embed_images(pictures)
+            labels = [embedder.describe_image(p)[:5] for p in pictures]
+            table = self.table
+        except Exception as error:  # the model or a blob failed: retry later, then give up readably
+            self._fail(live, images, error)
+            return
+        rows = []
+        for job, vector in zip(live, vectors, strict=True):
+            image = images[job["subject"]]
+            rows.append({"id": image.id, "owner": image.owner, "visibility": image.visibility,
+                         "tags": tag_text(image.tags), "created_at": image.created_at,
+                         "model": embedder.model_id, "vector": [float(v) for v in vector]})
+        self._vectors.upsert(table, rows)
+        for job in live:
+            if on_step:
+                on_step("vector_written", job["subject"])
+
+        def mark_ready(cur: duckdb.DuckDBPyConnection) -> None:
+            for job, names in zip(live, labels, strict=True):
+                image = images[job["subject"]]
+                words = [name for name, _ in names]
+                caption = image.caption or (("Looks like " + ", ".join(words[:3])) if words else "")
+                cur.execute(
+                    "UPDATE images SET status = 'ready', embed_model = ?, labels = ?, caption = ?, updated_at = now()"
+                    " WHERE id = ? AND status IN ('stored', 'ready')",
+                    [embedder.model_id, json.dumps(words), caption, image.id],
+                )
+                cur.execute("UPDATE outbox SET status = 'done', updated_at = now() WHERE id = ?", [job["id"]])
+
+        self._db.write(mark_ready)
+        for job in live:
+            if on_step:
+                on_step("ready", job["subject"])
+
+    def _fail(self, jobs: list[dict[str, Any]], images: dict[str, Any], error: Exception) -> None:
+        log.warning("embedding failed: %s", error)
+
+        def work(cur: duckdb.DuckDBPyConnection) -> None:
+            for job in jobs:
+                if job["attempts"] >= MAX_ATTEMPTS:
+                    cur.execute("UPDATE outbox SET status = 'failed', last_error = ?, updated_at = now() WHERE id = ?",
+                                [str(error)[:500], job["id"]])
+                    cur.execute("UPDATE images SET status = 'failed', caption = ? WHERE id = ?",
+                                [f"Could not be analysed: {str(error)[:200]}", job["subject"]])
+                else:
+                    cur.execute(
+                        "UPDATE outbox SET status = 'pending', last_error = ?, updated_at = now(),"
+                        " available_at = now() + to_seconds(?) WHERE id = ?",
+                        [str(error)[:500], 2 ** job["attempts"], job["id"]],
+                    )
+
+        self._db.write(work)
+
+    # -- background worker ---------------------------------------------------
+    def start(self) -> None:
+        """Start the background worker thread (the web app does; notebooks use wait=True)."""
+        if self._thread and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="workbench-embed-worker", daemon=True)
+        self._thread.start()
+
+    def notify(self) -> None:
+        """Wake the worker: a new job is waiting."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Stop the worker after its current batch."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                ran = self.run_jobs(limit=self._batch_size)
+            except Exception:  # keep the worker alive; the job's own retry handles the rest
+                log.exception("background job failed")
+                ran = 0
+            if not ran:
+                self._wake.wait(timeout=1.0)
+                self._wake.clear()
+
+    # -- vectors of one image ------------------------------------------------
+    def update_vector(self, image_id: str, values: dict[str, str]) -> None:
+        """Copy changed filter fields (tags, visibility) onto the image's vector."""
+        table = self.table
+        if self._vectors.count(table, f"id = {sql_quote(image_id)}"):
+            self._vectors.update(table, f"id = {sql_quote(image_id)}", values)
+
+    # -- deleting ------------------------------------------------------------
+    def purge(self, image_id: str) -> None:
+        """Finish deleting an image: vectors, then unshared blobs, then the row (each step repeatable)."""
+        row = self._db.query_one("SELECT blob_key, thumb_key FROM images WHERE id = ?", [image_id])
+        for name in self._image_tables():
+            self._vectors.delete(name, [image_id])
+        with self._library.blob_lock:
+            if row:
+                for key in (row["blob_key"], row["thumb_key"]):
+                    users = self._db.scalar(
+                        "SELECT count(*) FROM images WHERE id <> ? AND (blob_key = ? OR thumb_key = ?)",
+                        [image_id, key, key])
+                    if not users:
+                        self._blobs.delete(key)
+
+            def work(cur: duckdb.DuckDBPyConnection) -> None:
+                cur.execute("DELETE FROM image_tags WHERE image_id = ?", [image_id])
+                cur.execute("DELETE FROM outbox WHERE subject = ? AND status <> 'running'", [image_id])
+                cur.execute("DELETE FROM images WHERE id = ?", [image_id])
+
+            self._db.write(work)
+
+    def _image_tables(self) -> list[str]:
+        return [n for n in self._vectors.table_names() if n.startswith("images_")]
+
+    # -- reconcile -----------------------------------------------------------
+    def reconcile(self) -> ReconcileReport:
+        """Finish or undo every half-done ingest or delete; remove orphans in any store."""
+        report = ReconcileReport()
+        with self._run_lock, self._library.blob_lock:
+            report.jobs_restarted = self._db.write(lambda cur: cur.execute(
+                "UPDATE outbox SET status = 'pending' WHERE status = 'running' RETURNING id").fetchall().__len__())
+            for row in self._db.query("SELECT id, blob_key, thumb_key FROM images WHERE status = 'pending'"):
+                if self._blobs.exists(row["blob_key"]) and self._blobs.exists(row["thumb_key"]):
+                    self._db.execute("UPDATE images SET status = 'stored' WHERE id = ?", [row["id"]])
+                    report.pending_completed += 1
+                else:
+                    self.purge(row["id"])
+                    report.pending_removed += 1
+            for row in self._db.query("SELECT id FROM images WHERE status = 'deleting'"):
+                self.purge(row["id"])
+                report.purged += 1
+            report.requeued = self._requeue_unembedded()
+            report.orphan_vectors = self._drop_orphan_vectors()
+            report.orphan_blobs = self._drop_orphan_blobs()
+        return report
+
+    def _requeue_unembedded(self) -> int:
+        table = self.table
+        have = self._vectors.ids(table) if self._vectors.count(table) else set()
+        rows = self._db.query(
+            "SELECT id FROM images i WHERE status IN ('stored', 'ready') AND NOT EXISTS"
+            " (SELECT 1 FROM outbox o WHERE o.subject = i.id AND o.kind = 'embed' AND o.status = 'pending')")
+        missing = [r["id"] for r in rows if r["id"] not in have]
+
+        def work(cur: duckdb.DuckDBPyConnection) -> None:
+            for image_id in missing:
+                cur.execute("UPDATE images SET status = 'stored' WHERE id = ?", [image_id])
+                cur.execute("INSERT INTO outbox VALUES (?, 'embed', ?, '{}', 'pending', 0, '', now(), now(), now())",
+                            ["job_" + uuid.uuid4().hex[:16], image_id])
+
+        if missing:
+            self._db.write(work)
+        return len(missing)
+
+    def _drop_orphan_vectors(self) -> int:
+        known = {r["id"] for r in self._db.query("SELECT id FROM images WHERE status <> 'deleting'")}
+        dropped = 0
+        for name in self._image_tables():
+            orphans = [i for i in (self._vectors.ids(name) if self._vectors.count(name) else set()) if i not in known]
+            self._vectors.delete(name, orphans)
+            dropped += len(orphans)
+        return dropped
+
+    def _drop_orphan_blobs(self) -> int:
+        used = set()
+        for row in self._db.query("SELECT blob_key, thumb_key FROM images"):
+            used.update((row["blob_key"], row["thumb_key"]))
+        orphans = [k for k in self._blobs.keys() if k not in used]
+        for key in orphans:
+            self._blobs.delete(key)
+        return len(orphans)
+
+    # -- switching models ----------------------------------------------------
+    def reindex(self, *, progress: Callable[[int, int], None] | None = None, drop_old: bool = False) -> int:
+        """Embed every image missing from the active model's table (resumable); returns how many."""
+        queued = self._requeue_unembedded()
+        total = int(self._db.scalar("SELECT count(*) FROM outbox WHERE kind = 'embed' AND status = 'pending'"))
+        done = 0
+        while True:
+            ran = self.run_jobs(limit=self._batch_size)
+            if not ran:
+                break
+            done += ran
+            if progress:
+                progress(min(done, total), total)
+        if drop_old:
+            for name in self._image_tables():
+                if name != self.table:
+                    self._vectors.drop_table(name)
+        return max(queued, done)

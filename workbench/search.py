@@ -1,0 +1,168 @@
+"""Finding images: by words, by an example picture, or both.
+
+Every search is prefiltered inside LanceDB to what the acting user may see
+(their own images plus team and public ones), so another user's private
+image is never scored, let alone returned.
+
+>>> hits = wb.search.by_text(me, "a cat on a windowsill", limit=12)
+>>> hits[0].image.filename, round(hits[0].score, 2)
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+from PIL import Image
+
+from store import VectorStore, sql_quote
+from workbench.accounts import User
+from workbench.errors import InvalidInput
+from workbench.library.catalog import Library
+from workbench.library.intake import prepare_image
+from workbench.library.model import LibraryImage
+from workbench.library.pipeline import Pipeline
+
+__all__ = ["Search", "SearchHit", "thumbnail_url", "original_url"]
+
+ImageQuery = str | Path | bytes | IO[bytes] | Image.Image
+
+
+def thumbnail_url(image_id: str) -> str:
+    """Where the web app serves an image's thumbnail (access checked per request)."""
+    return f"/media/thumb/{image_id}"
+
+
+def original_url(image_id: str) -> str:
+    """Where the web app serves an image's original."""
+    return f"/media/original/{image_id}"
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One search result: the image, how close it is (1 = identical), and its thumbnail URL."""
+
+    image: LibraryImage
+    score: float
+    thumbnail_url: str
+
+
+class Search:
+    """Similarity search over the library. Reached as ``wb.search``."""
+
+    def __init__(self, library: Library, pipeline: Pipeline, vectors: VectorStore, library_limits: Any) -> None:
+        self._library = library
+        self._pipeline = pipeline
+        self._vectors = vectors
+        self._limits = library_limits
+
+    # -- queries -------------------------------------------------------------
+    def by_text(self, user: User, text: str, *, limit: int = 24, **filters: Any) -> list[SearchHit]:
+        """Images that match a description ("rain on a neon street")."""
+        text = " ".join(text.split())
+        if not text:
+            raise InvalidInput("Type a few words to search for.")
+        vector = self._pipeline.embedder.embed_texts([text[:1000]])[0]
+        return self.by_vector(user, vector, limit=limit, **filters)
+
+    def by_image(self, user: User, picture: ImageQuery, *, limit: int = 24, **filters: Any) -> list[SearchHit]:
+        """Images that look like an example picture (not added to the library)."""
+        return self.by_vector(user, self._embed_picture(picture), limit=limit, **filters)
+
+    def similar_to(self, user: User, image_id: str, *, limit: int = 24, **filters: Any) -> list[SearchHit]:
+        """Images that look like one already in the library ("find similar"), excluding itself."""
+        image = self._library.get(user, image_id)
+        vector = self._stored_vector(image.id)
+        if vector is None:
+            vector = self._embed_picture(self._library.thumbnail(user, image.id))
+        exclude = {image.id, *filters.pop("exclude", ())}
+        return self.by_vector(user, vector, limit=limit, exclude=exclude, **filters)
+
+    def combined(
+        self, user: User, text: str, picture: ImageQuery | None = None, *, image_id: str | None = None,
+        text_weight: float = 0.5, limit: int = 24, **filters: Any,
+    ) -> list[SearchHit]:
+        """Images close to both a description and an example ("like this, but at night").
+
+        ``text_weight`` (0..1) says how much the words count against the picture.
+        """
+        if not 0.0 <= text_weight <= 1.0:
+            raise InvalidInput("The text weight must be between 0 and 1.")
+        if picture is None and image_id is None:
+            return self.by_text(user, text, limit=limit, **filters)
+        if image_id is not None:
+            stored = self._stored_vector(self._library.get(user, image_id).id)
+            visual = stored if stored is not None else self._embed_picture(self._library.thumbnail(user, image_id))
+            filters["exclude"] = {image_id, *filters.get("exclude", ())}
+        else:
+            visual = self._embed_picture(picture)  # type: ignore[arg-type]
+        words = self._pipeline.embedder.embed_texts([text])[0] if text.strip() else np.zeros_like(visual)
+        blend = text_weight * words + (1 - text_weight) * visual
+        norm = float(np.linalg.norm(blend))
+        return self.by_vector(user, blend / norm if norm else visual, limit=limit, **filters)
+
+    def by_vector(
+        self,
+        user: User,
+        vector: Sequence[float] | np.ndarray,
+        *,
+        limit: int = 24,
+        scope: str = "all",
+        tags: Iterable[str] = (),
+        since: datetime | None = None,
+        until: datetime | None = None,
+        exclude: Iterable[str] = (),
+    ) -> list[SearchHit]:
+        """The nearest visible images to a vector, with filters on scope, tags and dates."""
+        if not 1 <= limit <= 500:
+            raise InvalidInput("Ask for between 1 and 500 results.")
+        where = [self._library.vector_where(user, scope)]
+        for tag in tags:
+            where.append(f"tags LIKE {sql_quote('%|' + tag.strip().lower() + '|%')}")
+        if since:
+            where.append(f"created_at >= TIMESTAMP {sql_quote(since.strftime('%Y-%m-%d %H:%M:%S'))}")
+        if until:
+            where.append(f"created_at <= TIMESTAMP {sql_quote(until.strftime('%Y-%m-%d %H:%M:%S'))}")
+        skip = set(exclude)
+        table = self._pipeline.table
+        if not self._vectors.count(table):
+            return []
+        raw = self._vectors.search(table, vector, where=" AND ".join(where), limit=limit + len(skip),
+                                   columns=["id"])
+        ids = [r["id"] for r in raw if r["id"] not in skip]
+        images = self._library.get_many(ids)
+        hits = []
+        for row in raw:
+            image = images.get(row["id"])
+            if image is None or row["id"] in skip or not self._library.can_see(user, image):
+                continue
+            hits.append(SearchHit(image, 1.0 - float(row["_distance"]), thumbnail_url(image.id)))
+        return hits[:limit]
+
+    # -- helpers -------------------------------------------------------------
+    def _stored_vector(self, image_id: str) -> np.ndarray | None:
+        rows = self._vectors.get(self._pipeline.table, [image_id], columns=["id", "vector"])
+        return np.asarray(rows[0]["vector"], dtype=np.float32) if rows else None
+
+    def _embed_picture(self, picture: ImageQuery) -> np.ndarray:
+        if isinstance(picture, Image.Image):
+            still = picture.convert("RGB")
+        else:
+            if isinstance(picture, (str, Path)):
+                path = Path(picture).expanduser()
+                if not path.is_file():
+                    raise InvalidInput(f"{path} is not a file.")
+                data, name = path.read_bytes(), path.name
+            elif isinstance(picture, (bytes, bytearray)):
+                data, name = bytes(picture), "query image"
+            else:
+                data, name = picture.read(self._limits.max_bytes + 1), "query image"
+            prepared = prepare_image(data, name, max_bytes=self._limits.max_bytes,
+                                     max_pixels=self._limits.max_pixels, thumbnail_px=self._limits.thumbnail_px)
+            still = Image.open(io.BytesIO(prepared.thumbnail)).convert("RGB")
+        return np.asarray(self._pipeline.embedder.embed_images([still])[0], dtype=np.float32)
