@@ -19,9 +19,12 @@ __all__ = [
     "NEEDS",
     "TONES",
     "TONE_ALIASES",
+    "GENRE_TONES",
+    "NIGHT_LIGHT",
     "FIRST_NAMES",
     "SURNAMES",
     "TITLE_PATTERNS",
+    "SETTING_FRAMES",
     "SAVE_THE_CAT",
     "THREE_ACT",
     "STOPWORDS",
@@ -241,7 +244,7 @@ PLOT_ENGINES: dict[str, PlotEngine] = {
         "take {goal} whatever it costs", "a chance at {goal} is dangled in front of them",
         "each win pulls them further from who they were"),
     "Golden Fleece": PlotEngine(
-        "pull off one impossible job: {goal}", "an offer they cannot refuse: {goal}",
+        "pull off one impossible job: {goal}", "they are offered one last job, with {goal} as the prize",
         "the crew trusts each other less than they trust {opponent}"),
     "Whydunit": PlotEngine(
         "uncover the truth behind the {kw}", "a body, a lie and a missing file all point at {opponent}",
@@ -263,16 +266,16 @@ PLOT_ENGINES: dict[str, PlotEngine] = {
         "the group is starting to feel like family"),
 }
 
-# Inner needs and the flaw that hides each one.
+# Inner needs and the flaw that hides each one (a verb phrase: "Mara does everything alone").
 NEEDS: tuple[tuple[str, str], ...] = (
-    ("to let other people help", "they do everything alone"),
-    ("to forgive themselves for the accident", "they punish themselves and everyone close"),
-    ("to tell the truth, even when it costs them", "they lie to keep the peace"),
-    ("to stop waiting for permission", "they never take a risk of their own"),
-    ("to let go of the past", "they live in the year it all went wrong"),
-    ("to accept that they cannot control everything", "they plan every second of every day"),
-    ("to put people before winning", "they keep score of everything"),
-    ("to believe they deserve to be loved", "they push away anyone who gets close"),
+    ("to let other people help", "does everything alone"),
+    ("to forgive themselves for the accident", "punishes themselves and everyone close"),
+    ("to tell the truth, even when it costs them", "lies to keep the peace"),
+    ("to stop waiting for permission", "never takes a risk of their own"),
+    ("to let go of the past", "lives in the year it all went wrong"),
+    ("to accept that they cannot control everything", "plans every second of every day"),
+    ("to put people before winning", "keeps score of everything"),
+    ("to believe they deserve to be loved", "pushes away anyone who gets close"),
 )
 
 # Tone: adjectives for people, and the kind of light a frame has.
@@ -286,6 +289,15 @@ TONES: dict[str, dict[str, tuple[str, ...]]] = {
     "romantic": {"adjectives": ("lovesick", "guarded", "charming", "impulsive"), "light": ("candlelight", "golden hour")},
     "gritty": {"adjectives": ("battle-scarred", "broke", "streetwise", "tired"), "light": ("harsh daylight", "flickering neon")},
 }
+# The tone a genre falls back on when the writer names none.
+GENRE_TONES: dict[str, tuple[str, ...]] = {
+    "drama": ("bittersweet", "hopeful", "gritty"), "comedy": ("comedic", "whimsical"), "thriller": ("tense", "dark"),
+    "horror": ("dark", "tense"), "sci-fi": ("tense", "hopeful", "dark"), "fantasy": ("whimsical", "hopeful", "dark"),
+    "romance": ("romantic", "bittersweet", "comedic"), "crime": ("gritty", "dark"), "mystery": ("tense", "whimsical"),
+    "western": ("gritty", "bittersweet"), "action": ("tense", "gritty"), "coming-of-age": ("bittersweet", "hopeful"),
+}
+NIGHT_LIGHT = ("Darkness, broken by one bare bulb", "Moonlight through dirty glass", "Blue night light",
+               "Streetlight bleeding through the blinds")
 TONE_ALIASES = {"funny": "comedic", "light": "comedic", "grim": "dark", "bleak": "dark", "suspenseful": "tense",
                 "uplifting": "hopeful", "warm": "hopeful", "melancholy": "bittersweet", "sad": "bittersweet",
                 "playful": "whimsical", "realistic": "gritty", "noir": "dark", "romance": "romantic"}
@@ -295,15 +307,19 @@ FIRST_NAMES = ("Mara", "Jonah", "Ines", "Teo", "Ruth", "Kofi", "Lena", "Sam", "N
 SURNAMES = ("Quinn", "Okafor", "Bell", "Marsh", "Varga", "Holloway", "Reyes", "Lindqvist", "Achebe", "Doyle",
             "Nakamura", "Price", "Sorensen", "Castillo", "Hart", "Keane", "Mercer", "Abara", "Voss", "Lowry")
 
+# How a keyword lives in a setting: "<genre setting><frame>".
+SETTING_FRAMES = (", where the {kw} shapes every life", ", in the long shadow of the {kw}",
+                  ", where nobody talks about the {kw}", ", in the season of the {kw}")
+
 TITLE_PATTERNS = ("The {Kw}", "{Kw} Season", "After the {Kw}", "The Last {Kw}", "{Kw} Road", "A {Kw} for {Name}",
                   "Under the {Kw}", "{Name} and the {Kw}", "The {Kw} Hours", "What the {Kw} Knew")
 
 # (beat name, act, page, template). Slots: {name} {want} {need} {flaw} {conflict} {setting} {twist}
 # {opponent} {stakes} {ally} {inciting} {set_piece} {kw} {new_world}.
 SAVE_THE_CAT: tuple[tuple[str, int, int, str], ...] = (
-    ("Opening Image", 1, 1, "In {setting}, {name} goes through the motions; {flaw}. A snapshot of the world before it changes."),
+    ("Opening Image", 1, 1, "In {setting}, {name} goes through the motions and {flaw}. A snapshot of the world before it changes."),
     ("Theme Stated", 1, 5, "{ally} tells {name} what this story is about, {need}, and {name} laughs it off."),
-    ("Set-Up", 1, 8, "We learn what {name} stands to lose ({stakes}), who stands in the way ({opponent}) and the flaw that will cost them: {flaw}."),
+    ("Set-Up", 1, 8, "We learn what {name} stands to lose ({stakes}), who stands in the way ({opponent}) and the flaw that will cost them: {name} {flaw}."),
     ("Catalyst", 1, 12, "Everything tips: {inciting}. {name} can no longer look away."),
     ("Debate", 1, 18, "Should {name} {want}? {opponent} makes the price clear, and {name} hesitates."),
     ("Break into Two", 2, 25, "{name} decides to {want} and steps into {new_world}."),
@@ -314,12 +330,12 @@ SAVE_THE_CAT: tuple[tuple[str, int, int, str], ...] = (
     ("All Is Lost", 2, 75, "{name} loses what mattered most; the whiff of death hangs over the {kw}."),
     ("Dark Night of the Soul", 2, 80, "Alone, {name} faces the flaw at last and understands they need {need}."),
     ("Break into Three", 3, 85, "The missing piece: {twist}. {name} finds a new way in, with {ally} beside them."),
-    ("Finale", 3, 95, "{name} confronts {opponent}, choosing {need} over the old way, and wins what really matters."),
+    ("Finale", 3, 95, "{name} confronts {opponent}; this time {name} manages {need}, and wins what really matters."),
     ("Final Image", 3, 110, "The mirror of the opening: {setting} again, but {name} has changed."),
 )
 
 THREE_ACT: tuple[tuple[str, int, int, str], ...] = (
-    ("Setup", 1, 1, "In {setting}, {name} lives with a flaw ({flaw}) and a quiet wish to {want}."),
+    ("Setup", 1, 1, "In {setting}, {name} {flaw}, and quietly wishes to {want}."),
     ("Inciting Incident", 1, 12, "{inciting}, and {name}'s ordinary life is over."),
     ("Lock-In", 1, 25, "{name} commits: they will {want}, whatever {opponent} does."),
     ("Rising Complications", 2, 40, "{set_piece}; {conflict}. {ally} joins {name}, with reservations."),
@@ -338,4 +354,5 @@ theirs them themselves then there these they this those through to too under unt
 when where which while who whom why will with would you your yours yourself story film movie about scene
 something someone thing things one two three get gets got make makes made take takes took goes went come comes
 must need needs want wants find finds found tell tells told say says said keep keeps know knows see sees like
+please write give draft idea ideas logline loglines outline treatment screenplay pitch beat beats prompt prompts
 """.split())
