@@ -19,6 +19,7 @@ from workbench.library.catalog import Library
 from workbench.library.pipeline import Pipeline, ReconcileReport
 from workbench.search import Search
 from workbench.settings import Settings
+from workbench.writing.studio import Writing
 
 __all__ = ["Workbench", "open_workbench", "build_blob_store", "build_vector_store"]
 
@@ -79,15 +80,13 @@ class Workbench:
         self.pipeline = Pipeline(self.db, self.blobs, self.vectors, self.library, self._get_embedder,
                                  batch_size=self.settings.embedder.batch_size)
         self.search = Search(self.library, self.pipeline, self.vectors, self.settings.library)
-        # self._attach_optional_domains()  # TEMP until domains land
+        self.writing = Writing(self.db, self.accounts, self._get_text_backend)
+        # self._attach_optional_domains()  # TEMP until boards land
 
     def _attach_optional_domains(self) -> None:
         from workbench.boards import Boards
         from workbench.magic import MagicBoards
         from workbench.suggestions import Suggestions
-        from workbench.writing.documents import Writing
-
-        self.writing = Writing(self.db, self.accounts, self._get_text_backend)
         self.boards = Boards(self.db, self.library, self.writing)
         self.suggestions = Suggestions(self.accounts, self.boards, self.search, self.library, self._get_text_backend)
         self.magic = MagicBoards(self.accounts, self.boards, self.library, self.search,

@@ -1,0 +1,1 @@
+"""The Panel web workbench. It holds no business rules: every rule lives in ``workbench``."""

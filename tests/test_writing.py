@@ -1,0 +1,141 @@
+"""The writing domain: AI drafts saved with history, scene work, Fountain in and out."""
+
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from tests.helpers import open_wb
+from tests.openai_server import OpenAIServer, Reply
+from workbench import InvalidInput, NotFound, ProviderError, Workbench
+from workbench.writing import fountain
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def wb(tmp_path_factory: pytest.TempPathFactory) -> Workbench:
+    bench = open_wb(tmp_path_factory.mktemp("writing"))
+    yield bench
+    bench.close()
+
+
+@pytest.fixture(scope="module")
+def me(wb: Workbench):
+    return wb.accounts.create_user("writer@example.com", plan="premium")
+
+
+def test_idea_to_outline_to_screenplay_offline(wb: Workbench, me) -> None:
+    ideas = wb.writing.idea(me, "a lighthouse keeper hears tomorrow's news on an old radio",
+                            genre="thriller", tone="tense", keywords=["lighthouse", "storm"], count=3, seed=4)
+    assert len(ideas) == 3 and all(i.kind == "idea" and i.offline for i in ideas)
+    assert any("lighthouse" in (i.body + i.title).lower() for i in ideas)
+    outline = wb.writing.outline(me, ideas[0].id, structure="save-the-cat", seed=4)
+    assert outline.kind == "outline" and len(outline.meta["beats"]) == 15
+    script = wb.writing.screenplay(me, outline.id, seed=4)
+    play = fountain.parse(script.body)
+    assert script.kind == "screenplay" and play.scenes() and play.characters()
+    versions = wb.writing.versions(me, script.id)
+    assert versions[0].model == "offline-drafts/v1" and versions[0].credits == 4 and versions[0].prompt
+    assert wb.accounts.balance(me) == 100 - 1 - 2 - 4
+
+
+def test_logline_and_treatment(wb: Workbench, me) -> None:
+    logline = wb.writing.logline(me, "a boxer protects her younger brother", count=2)
+    assert logline.kind == "logline" and logline.body.count("\n\n") >= 1
+    outline = wb.writing.outline(me, "a boxer protects her younger brother")
+    treatment = wb.writing.treatment(me, outline.id)
+    assert treatment.kind == "treatment" and "INT." in treatment.body or "EXT." in treatment.body
+
+
+def test_versions_and_restore(wb: Workbench, me) -> None:
+    doc = wb.writing.create(me, "screenplay", "Night Shift", "INT. DINER - NIGHT\n\nRain on the glass.\n")
+    wb.writing.save(me, doc.id, doc.body + "\nA trucker enters.\n")
+    wb.writing.save(me, doc.id, "EXT. ROAD - DAY\n\nNothing.\n", note="rewrite")
+    restored = wb.writing.restore(me, doc.id, 2)
+    assert restored.version == 4 and "trucker" in restored.body
+    assert [v.version for v in wb.writing.versions(me, doc.id)] == [4, 3, 2, 1]
+
+
+def test_continue_scene_streams_and_saves(wb: Workbench, me) -> None:
+    start = "INT. KITCHEN - NIGHT\n\nMARA\nYou kept the key.\n\nJONAS\nI keep everything.\n"
+    doc = wb.writing.create(me, "screenplay", "Key", start)
+    chunks = list(wb.writing.stream_continue(me, doc.id, seed=1))
+    updated = wb.writing.get(me, doc.id)
+    assert len(chunks) > 1 and updated.body.startswith(start.rstrip("\n"))
+    assert "".join(chunks).strip() in updated.body
+    speakers = set(fountain.parse(updated.body).characters())
+    assert speakers <= {"MARA", "JONAS"}
+
+
+def test_cancelled_stream_saves_nothing_and_refunds(wb: Workbench, me) -> None:
+    doc = wb.writing.create(me, "screenplay", "Cancel", "INT. ROOM - DAY\n\nANA\nWait.\n")
+    before = wb.accounts.balance(me)
+    cancel = threading.Event()
+    with pytest.raises(ProviderError):
+        for _ in wb.writing.stream_continue(me, doc.id, cancel=cancel):
+            cancel.set()
+    assert wb.writing.get(me, doc.id).version == 1
+    assert wb.accounts.balance(me) == before
+
+
+def test_rewrite_selection_replaces_only_the_range(wb: Workbench, me) -> None:
+    body = "INT. HALL - DAY\n\nShe walks very slowly down the really long hall.\n\nTHE END"
+    doc = wb.writing.create(me, "screenplay", "Hall", body)
+    start = body.index("She")
+    end = body.index("hall.") + len("hall.")
+    new = wb.writing.rewrite_selection(me, doc.id, start, end, mode="tighten")
+    assert new.body.startswith("INT. HALL - DAY\n\n") and new.body.endswith("\n\nTHE END")
+    assert new.body != body
+    with pytest.raises(InvalidInput):
+        wb.writing.rewrite_selection(me, doc.id, 0, 10_000)
+
+
+def test_streaming_from_an_openai_compatible_server(tmp_path: Path) -> None:
+    with OpenAIServer(default=Reply("JONAS\nThen take it back.\n", chunks=["JONAS\n", "Then take ", "it back.\n"])) as server:
+        bench = open_wb(tmp_path, ai={"text_provider": "openai", "base_url": server.base_url})
+        try:
+            user = bench.accounts.create_user("stream@example.com", plan="premium")
+            doc = bench.writing.create(user, "screenplay", "Key", "INT. KITCHEN - NIGHT\n\nMARA\nYou kept it.\n")
+            chunks = list(bench.writing.stream_continue(user, doc.id))
+            assert chunks == ["JONAS\n", "Then take ", "it back.\n"]
+            assert bench.writing.get(user, doc.id).body.endswith("Then take it back.\n")
+            assert not bench.writing.get(user, doc.id).offline
+        finally:
+            bench.close()
+
+
+def test_fountain_import_export_and_pdf(wb: Workbench, me, tmp_path: Path) -> None:
+    path = DATA / "three_pages.fountain"
+    doc = wb.writing.import_fountain(me, path)
+    assert doc.kind == "screenplay" and doc.body == path.read_text()
+    assert wb.writing.export_fountain(me, doc.id) == doc.body
+    out = io.BytesIO()
+    wb.writing.export_pdf(me, doc.id, out)
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(out.getvalue())).pages)
+    heading = next(e.text for e in fountain.parse(doc.body).elements if e.kind == "scene_heading")
+    assert heading.upper() in text
+
+
+def test_other_users_cannot_read_documents(wb: Workbench, me) -> None:
+    doc = wb.writing.create(me, "note", "Private", "secret")
+    other = wb.accounts.create_user("snoop@example.com")
+    with pytest.raises(NotFound):
+        wb.writing.get(other, doc.id)
+    with pytest.raises(NotFound):
+        wb.writing.restore(other, doc.id, 1)
+
+
+def test_bad_input_is_refused_without_cost(wb: Workbench, me) -> None:
+    before = wb.accounts.balance(me)
+    with pytest.raises(InvalidInput):
+        wb.writing.idea(me, "")
+    with pytest.raises(InvalidInput):
+        wb.writing.create(me, "screenplay", "", "x")
+    with pytest.raises(InvalidInput):
+        wb.writing.outline(me, "premise", structure="five-act")
+    assert wb.accounts.balance(me) == before

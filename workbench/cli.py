@@ -1,0 +1,142 @@
+"""The ``workbench`` command: serve the web app, check backends, admin tasks.
+
+    workbench serve                 # the web workbench on http://127.0.0.1:5006
+    workbench doctor                # which backends are active and reachable
+    workbench reconcile             # finish or undo work a crash left half-done
+    workbench reindex               # re-embed the library with the active model
+    workbench samples               # add the public-domain sample photos
+    workbench credits grant EMAIL N # give a user N credits
+    workbench credits ledger EMAIL  # show a user's credit ledger
+    workbench credits plan EMAIL premium
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from workbench.settings import Settings
+
+__all__ = ["main"]
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    if args.port:
+        settings.server.port = args.port
+    if args.host:
+        settings.server.host = args.host
+    if args.no_samples:
+        settings.library.load_samples = False
+    from server.main import serve
+
+    serve(settings)
+    return 0
+
+
+def _doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from workbench.doctor import format_checks, run_checks
+
+    checks = run_checks(settings)
+    print(format_checks(checks))
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def _open(settings: Settings):  # noqa: ANN202 - the Workbench type is imported lazily
+    from workbench.app import Workbench
+
+    return Workbench(settings)
+
+
+def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    with _open(settings) as wb:
+        report = wb.reconcile()
+        ran = wb.pipeline.run_jobs()
+    print(f"repaired {report.repaired} item(s): {report}; ran {ran} job(s)")
+    return 0
+
+
+def _reindex(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    with _open(settings) as wb:
+        bar = tqdm(desc=f"Embedding with {wb.embedder.model_id}", unit="img")
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        count = wb.pipeline.reindex(progress=progress, drop_old=args.drop_old)
+        bar.close()
+    print(f"re-embedded {count} image(s)")
+    return 0
+
+
+def _samples(args: argparse.Namespace, settings: Settings) -> int:
+    from workbench.samples import load_samples
+
+    with _open(settings) as wb:
+        result = load_samples(wb.accounts, wb.library, wait=True)
+    print(f"added {len(result.added)}, already there {len(result.duplicates)}, errors {result.errors or 'none'}")
+    return 0
+
+
+def _credits(args: argparse.Namespace, settings: Settings) -> int:
+    from workbench.errors import WorkbenchError
+
+    with _open(settings) as wb:
+        user = wb.accounts.find_by_email(args.email)
+        if user is None:
+            if args.action != "plan":
+                print(f"No user with the email {args.email}.", file=sys.stderr)
+                return 2
+            user = wb.accounts.create_user(args.email)
+        try:
+            if args.action == "grant":
+                print(f"{args.email}: balance {wb.accounts.grant(user, int(args.value), note=args.note)}")
+            elif args.action == "plan":
+                user = wb.accounts.set_plan(user, args.value)
+                print(f"{args.email}: plan {user.plan}, balance {wb.accounts.balance(user)}")
+            else:
+                for entry in wb.accounts.ledger(user):
+                    print(f"{entry.created_at:%Y-%m-%d %H:%M}  {entry.entry:<7} {entry.amount:>5}  "
+                          f"{entry.action:<18} {entry.note}")
+                print(f"balance: {wb.accounts.balance(user)}")
+        except WorkbenchError as error:
+            print(str(error), file=sys.stderr)
+            return 2
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="workbench", description="FilmMaker Workbench")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the web workbench")
+    serve.add_argument("--port", type=int, default=0, help="HTTP port (default 5006)")
+    serve.add_argument("--host", default="", help="interface to bind (default 127.0.0.1)")
+    serve.add_argument("--no-samples", action="store_true", help="do not load the sample photos")
+    serve.set_defaults(run=_serve)
+    sub.add_parser("doctor", help="show active backends and whether each is reachable").set_defaults(run=_doctor)
+    sub.add_parser("reconcile", help="repair half-done work after a crash").set_defaults(run=_reconcile)
+    reindex = sub.add_parser("reindex", help="embed the library with the active model (resumable)")
+    reindex.add_argument("--drop-old", action="store_true", help="remove other models' vectors afterwards")
+    reindex.set_defaults(run=_reindex)
+    sub.add_parser("samples", help="add the public-domain sample photos").set_defaults(run=_samples)
+    credits = sub.add_parser("credits", help="admin: credits and plans")
+    credits.add_argument("action", choices=["grant", "ledger", "plan"])
+    credits.add_argument("email")
+    credits.add_argument("value", nargs="?", default="", help="credits to grant, or the plan name")
+    credits.add_argument("--note", default="granted by admin")
+    credits.set_defaults(run=_credits)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``workbench`` console command."""
+    args = _parser().parse_args(argv)
+    return int(args.run(args, Settings()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""Writing documents (ideas, loglines, outlines, treatments, screenplays) with version history.
+
+Every save makes a new version; nothing is overwritten, so any earlier draft
+can be restored. A document belongs to its writer; boards quote from it
+through script excerpts.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import duckdb
+
+from store import MetadataStore
+from workbench.accounts import User
+from workbench.errors import InvalidInput, NotFound
+from workbench.writing import fountain
+from workbench.writing.screenplay_pdf import render_pdf
+
+__all__ = ["Document", "DocumentVersion", "Documents", "KINDS", "MAX_BODY"]
+
+KINDS = ("idea", "logline", "outline", "treatment", "screenplay", "note")
+MAX_BODY = 2_000_000  # characters: a feature screenplay is ~200k
+
+
+@dataclass(frozen=True)
+class Document:
+    """A piece of writing and where it came from."""
+
+    id: str
+    owner: str
+    kind: str
+    title: str
+    body: str
+    meta: dict[str, Any]
+    offline: bool  # True when drafted by the offline backend: the UI labels it
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Document:
+        return cls(row["id"], row["owner"], row["kind"], row["title"], row["body"], json.loads(row["meta"]),
+                   bool(row["offline"]), row["version"], row["created_at"], row["updated_at"])
+
+
+@dataclass(frozen=True)
+class DocumentVersion:
+    """One saved state of a document."""
+
+    version: int
+    title: str
+    body: str
+    prompt: str
+    model: str
+    credits: int
+    note: str
+    created_at: datetime
+
+
+def _check(kind: str, title: str, body: str) -> str:
+    if kind not in KINDS:
+        raise InvalidInput(f"Unknown kind of writing '{kind}'; choose one of {', '.join(KINDS)}.")
+    title = " ".join(title.split())
+    if not title:
+        raise InvalidInput("Give the document a title.")
+    if len(title) > 200:
+        raise InvalidInput("Titles are limited to 200 characters.")
+    if len(body) > MAX_BODY:
+        raise InvalidInput(f"This document is {len(body):,} characters; the limit is {MAX_BODY:,}.")
+    return title
+
+
+class Documents:
+    """Storage of writing documents and their versions."""
+
+    def __init__(self, db: MetadataStore) -> None:
+        self._db = db
+
+    def create(
+        self, user: User, kind: str, title: str, body: str = "", *, meta: dict[str, Any] | None = None,
+        offline: bool = False, prompt: str = "", model: str = "", credits: int = 0, note: str = "created",
+    ) -> Document:
+        """Save a new document (version 1).
+
+        >>> doc = wb.writing.create(me, "screenplay", "Night Shift", "INT. DINER - NIGHT\\n\\nRain.")
+        """
+        title = _check(kind, title, body)
+        doc_id = "doc_" + uuid.uuid4().hex[:16]
+
+        def work(cur: duckdb.DuckDBPyConnection) -> None:
+            cur.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, 1, now(), now())",
+                        [doc_id, user.id, kind, title, body, json.dumps(meta or {}), offline])
+            cur.execute("INSERT INTO document_versions VALUES (?, 1, ?, ?, ?, ?, ?, ?, now())",
+                        [doc_id, body, title, prompt, model, credits, note])
+
+        self._db.write(work)
+        return self.get(user, doc_id)
+
+    def get(self, user: User, document_id: str) -> Document:
+        """A document of the acting user."""
+        row = self._db.query_one("SELECT * FROM documents WHERE id = ?", [document_id])
+        if row is None or row["owner"] != user.id:
+            raise NotFound(f"No document {document_id} among your writing.")
+        return Document.from_row(row)
+
+    def list(self, user: User, *, kind: str | None = None, limit: int = 200) -> list[Document]:
+        """The user's documents, most recently changed first."""
+        sql, params = "SELECT * FROM documents WHERE owner = ?", [user.id]
+        if kind:
+            sql += " AND kind = ?"
+            params.append(kind)
+        rows = self._db.query(sql + " ORDER BY updated_at DESC, id LIMIT ?", [*params, limit])
+        return [Document.from_row(r) for r in rows]
+
+    def save(
+        self, user: User, document_id: str, body: str, *, title: str | None = None, note: str = "edited",
+        prompt: str = "", model: str = "", credits: int = 0, expected_version: int | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> Document:
+        """Save a new version of a document.
+
+        ``expected_version`` guards against overwriting someone else's newer save
+        (raises :class:`Conflict`).
+        """
+        from workbench.errors import Conflict
+
+        doc = self.get(user, document_id)
+        new_title = _check(doc.kind, title if title is not None else doc.title, body)
+
+        def work(cur: duckdb.DuckDBPyConnection) -> None:
+            current = cur.execute("SELECT version FROM documents WHERE id = ?", [doc.id]).fetchone()
+            version = int(current[0]) if current else 0
+            if expected_version is not None and version != expected_version:
+                raise Conflict(f"This document was saved elsewhere (now version {version}); reload it first.")
+            cur.execute("UPDATE documents SET body = ?, title = ?, version = ?, meta = ?, updated_at = now()"
+                        " WHERE id = ?", [body, new_title, version + 1,
+                                          json.dumps(meta if meta is not None else doc.meta), doc.id])
+            cur.execute("INSERT INTO document_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
+                        [doc.id, version + 1, body, new_title, prompt, model, credits, note])
+
+        self._db.write(work)
+        return self.get(user, document_id)
+
+    def versions(self, user: User, document_id: str) -> list[DocumentVersion]:
+        """Every saved version, newest first."""
+        self.get(user, document_id)
+        rows = self._db.query(
+            "SELECT version, title, body, prompt, model, credits, note, created_at FROM document_versions"
+            " WHERE document_id = ? ORDER BY version DESC", [document_id])
+        return [DocumentVersion(**r) for r in rows]
+
+    def restore(self, user: User, document_id: str, version: int) -> Document:
+        """Bring back an earlier version (as a new version, so nothing is lost)."""
+        match = [v for v in self.versions(user, document_id) if v.version == version]
+        if not match:
+            raise NotFound(f"This document has no version {version}.")
+        return self.save(user, document_id, match[0].body, title=match[0].title, note=f"restored version {version}")
+
+    def rename(self, user: User, document_id: str, title: str) -> Document:
+        """Give a document a new title."""
+        doc = self.get(user, document_id)
+        return self.save(user, document_id, doc.body, title=title, note="renamed")
+
+    def delete(self, user: User, document_id: str) -> None:
+        """Delete a document and its history."""
+        doc = self.get(user, document_id)
+
+        def work(cur: duckdb.DuckDBPyConnection) -> None:
+            cur.execute("DELETE FROM document_versions WHERE document_id = ?", [doc.id])
+            cur.execute("DELETE FROM documents WHERE id = ?", [doc.id])
+
+        self._db.write(work)
+
+    def excerpt(self, user: User, document_id: str, start: int, end: int) -> str:
+        """The text between two character offsets (what a board's script excerpt quotes)."""
+        doc = self.get(user, document_id)
+        if not 0 <= start < end <= len(doc.body):
+            raise InvalidInput(f"Choose a range inside the document (0 to {len(doc.body)}).")
+        return doc.body[start:end]
+
+    # -- Fountain ------------------------------------------------------------
+    def import_fountain(self, user: User, source: str | Path | IO[str] | bytes, *, title: str | None = None) -> Document:
+        """Bring in a ``.fountain`` file as a screenplay document."""
+        if isinstance(source, Path) or (isinstance(source, str) and source.endswith(".fountain") and "\n" not in source):
+            path = Path(source)
+            if not path.is_file():
+                raise InvalidInput(f"{path} is not a file.")
+            text, default_title = path.read_text(encoding="utf-8", errors="replace"), path.stem
+        elif isinstance(source, bytes):
+            text, default_title = source.decode("utf-8", errors="replace"), "Imported screenplay"
+        elif isinstance(source, str):
+            text, default_title = source, "Imported screenplay"
+        else:
+            text, default_title = source.read(), "Imported screenplay"
+        play = fountain.parse(text)
+        name = title or play.title_field("title") or default_title
+        clean = " ".join(fountain.strip_notes(str(name)).replace("*", "").replace("_", " ").split())[:200]
+        return self.create(user, "screenplay", clean or default_title, text, note="imported from Fountain")
+
+    def export_fountain(self, user: User, document_id: str) -> str:
+        """The screenplay as Fountain text (what was written, byte for byte)."""
+        return self._screenplay(user, document_id).body
+
+    def export_pdf(self, user: User, document_id: str, out: str | Path | IO[bytes]) -> None:
+        """Write the screenplay as an industry-format PDF (Courier 12, standard margins)."""
+        doc = self._screenplay(user, document_id)
+        play = fountain.parse(doc.body)
+        if not play.title_page:
+            play.title_page = {"Title": doc.title}
+        render_pdf(play, out)
+
+    def _screenplay(self, user: User, document_id: str) -> Document:
+        doc = self.get(user, document_id)
+        if doc.kind != "screenplay":
+            raise InvalidInput(f"'{doc.title}' is a {doc.kind}; only screenplays export to Fountain and PDF.")
+        return doc

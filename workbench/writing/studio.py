@@ -1,0 +1,195 @@
+"""Writing with AI: ideas, loglines, outlines, treatments, screenplay pages, scene work.
+
+Each action costs credits from the price list: they are reserved before the
+AI call and refunded if it fails or is cancelled. Every result is saved as a
+document with its prompt, model and credits, so it can be found, edited and
+rolled back later. Drafts from the offline backend are marked ``offline``.
+
+>>> ideas = wb.writing.idea(me, "a lighthouse keeper hears tomorrow's news", genre="thriller")
+>>> outline = wb.writing.outline(me, ideas[0].id, structure="save-the-cat")
+>>> script = wb.writing.screenplay(me, outline.id)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from store import MetadataStore
+from workbench.accounts import Accounts, User
+from workbench.ai.tasks import IdeaCards, Loglines, Outline, Rewrite, ScreenplayPages, Treatment, task_prompt
+from workbench.errors import InvalidInput, ProviderError
+from workbench.writing.documents import Document, Documents
+
+__all__ = ["Writing", "SYSTEM_PROMPT", "REWRITE_MODES"]
+
+SYSTEM_PROMPT = (
+    "You are a story development partner for filmmakers. Write vivid, specific, filmable material. "
+    "Screenplay text uses Fountain markup. When asked for JSON, answer with JSON only."
+)
+REWRITE_MODES = ("tighten", "punch-up", "darker", "lighter", "formal", "casual")
+STRUCTURES = ("three-act", "save-the-cat")
+
+
+def _idea_body(card: Any) -> str:
+    return (f"{card.logline}\n\nProtagonist: {card.protagonist}\nWant: {card.want}\nNeed: {card.need}\n"
+            f"Conflict: {card.conflict}\nSetting: {card.setting}\nTwist: {card.twist}")
+
+
+class Writing(Documents):
+    """Ideas, outlines and screenplays, drafted with AI. Reached as ``wb.writing``."""
+
+    def __init__(self, db: MetadataStore, accounts: Accounts, backend: Callable[[], Any]) -> None:
+        super().__init__(db)
+        self._accounts = accounts
+        self._backend = backend
+
+    @property
+    def backend(self) -> Any:
+        return self._backend()
+
+    def _structured(self, user: User, action: str, prompt: str, schema: type, *, seed: int | None,
+                    idempotency_key: str | None, cancel: threading.Event | None = None
+                    ) -> tuple[Any, int, Any]:
+        backend = self.backend
+        with self._accounts.spend(user, action, idempotency_key=idempotency_key) as reservation:
+            result = backend.structured(SYSTEM_PROMPT, prompt, schema, seed=seed, cancel=cancel)
+            return result, reservation.amount, backend
+
+    # -- story development ---------------------------------------------------
+    def idea(
+        self, user: User, premise: str = "", *, genre: str = "", tone: str = "", keywords: Iterable[str] = (),
+        count: int = 3, reference: str = "", seed: int | None = None, idempotency_key: str | None = None,
+    ) -> list[Document]:
+        """Story idea cards from a premise, genre, tone and keywords; each saved as an ``idea``.
+
+        ``reference`` is extra context, e.g. the text of a board (see ``wb.boards``).
+        """
+        keys = [k.strip() for k in keywords if k and k.strip()]
+        if not (premise.strip() or genre.strip() or keys):
+            raise InvalidInput("Give a premise, a genre or a few keywords to start from.")
+        if not 1 <= count <= 10:
+            raise InvalidInput("Ask for between 1 and 10 ideas.")
+        body = "\n".join(p for p in (premise.strip(), reference.strip()) if p)
+        prompt = task_prompt("idea", body, genre=genre, tone=tone, keywords=keys, count=count)
+        cards, spent, backend = self._structured(user, "idea", prompt, IdeaCards, seed=seed,
+                                                 idempotency_key=idempotency_key)
+        docs = []
+        for i, card in enumerate(cards.ideas[:count]):
+            docs.append(self.create(
+                user, "idea", card.title or f"Idea {i + 1}", _idea_body(card), meta=card.model_dump(),
+                offline=backend.offline, prompt=prompt, model=backend.model_id, credits=spent if i == 0 else 0,
+                note="generated",
+            ))
+        return docs
+
+    def logline(self, user: User, source: str, *, count: int = 3, seed: int | None = None,
+                idempotency_key: str | None = None) -> Document:
+        """Loglines for an idea (a document id) or a premise; saved as one ``logline`` document."""
+        fields = self._source_fields(user, source)
+        prompt = task_prompt("logline", fields.pop("body", ""), count=count, **fields)
+        lines, spent, backend = self._structured(user, "logline", prompt, Loglines, seed=seed,
+                                                 idempotency_key=idempotency_key)
+        title = f"Loglines: {fields.get('title') or source[:60]}"
+        return self.create(user, "logline", title, "\n\n".join(lines.loglines), offline=backend.offline,
+                           prompt=prompt, model=backend.model_id, credits=spent, note="generated")
+
+    def outline(self, user: User, source: str, *, structure: str = "three-act", seed: int | None = None,
+                idempotency_key: str | None = None) -> Document:
+        """A beat-sheet outline (three-act or Save the Cat's 15 beats) for an idea id or a premise."""
+        if structure not in STRUCTURES:
+            raise InvalidInput(f"Structure must be one of {', '.join(STRUCTURES)}.")
+        fields = self._source_fields(user, source)
+        prompt = task_prompt("outline", fields.pop("body", ""), structure=structure, **fields)
+        outline, spent, backend = self._structured(user, "outline", prompt, Outline, seed=seed,
+                                                   idempotency_key=idempotency_key)
+        body = "\n".join(f"{b.name} (act {b.act}, p. {b.page}): {b.summary}" for b in outline.beats)
+        return self.create(user, "outline", outline.title or "Outline", body, meta=outline.model_dump(),
+                           offline=backend.offline, prompt=prompt, model=backend.model_id, credits=spent,
+                           note="generated")
+
+    def treatment(self, user: User, outline_id: str, *, seed: int | None = None,
+                  idempotency_key: str | None = None) -> Document:
+        """A scene-by-scene treatment from an outline document."""
+        outline = self.get(user, outline_id)
+        prompt = task_prompt("treatment", outline.body, title=outline.title)
+        treatment, spent, backend = self._structured(user, "treatment", prompt, Treatment, seed=seed,
+                                                     idempotency_key=idempotency_key)
+        body = "\n\n".join(f"{s.number}. {s.heading}\n{s.summary}" for s in treatment.scenes)
+        return self.create(user, "treatment", treatment.title or outline.title, body,
+                           meta=treatment.model_dump(), offline=backend.offline, prompt=prompt,
+                           model=backend.model_id, credits=spent, note="generated")
+
+    def screenplay(self, user: User, source_id: str, *, author: str = "", seed: int | None = None,
+                   idempotency_key: str | None = None) -> Document:
+        """Screenplay pages in Fountain from an outline or treatment document."""
+        source = self.get(user, source_id)
+        prompt = task_prompt("screenplay", source.body, title=source.title, author=author or user.display_name)
+        pages, spent, backend = self._structured(user, "screenplay", prompt, ScreenplayPages, seed=seed,
+                                                 idempotency_key=idempotency_key)
+        return self.create(user, "screenplay", pages.title or source.title, pages.fountain,
+                           offline=backend.offline, prompt=prompt, model=backend.model_id, credits=spent,
+                           note="generated")
+
+    # -- scene work ----------------------------------------------------------
+    def continue_scene(self, user: User, document_id: str, *, direction: str = "", seed: int | None = None,
+                       idempotency_key: str | None = None) -> Document:
+        """Append AI-written lines to the end of a screenplay (a new version)."""
+        chunks = list(self.stream_continue(user, document_id, direction=direction, seed=seed,
+                                           idempotency_key=idempotency_key))
+        if not "".join(chunks).strip():
+            raise ProviderError("The AI returned nothing to add; no credits were spent.")
+        return self.get(user, document_id)
+
+    def stream_continue(
+        self, user: User, document_id: str, *, direction: str = "", seed: int | None = None,
+        cancel: threading.Event | None = None, idempotency_key: str | None = None,
+    ) -> Iterator[str]:
+        """Like :meth:`continue_scene`, yielding text as it is written (for the editor).
+
+        The new version is saved when the stream ends; a cancelled or failed
+        stream saves nothing and refunds the credits.
+        """
+        doc = self.get(user, document_id)
+        if not doc.body.strip():
+            raise InvalidInput("Write the start of the scene first; the AI continues from it.")
+        scene = doc.body[-6000:]
+        prompt = task_prompt("continue", scene, direction=direction)
+        backend = self.backend
+        with self._accounts.spend(user, "continue_scene", idempotency_key=idempotency_key) as reservation:
+            parts: list[str] = []
+            for chunk in backend.stream(SYSTEM_PROMPT, prompt, seed=seed, cancel=cancel):
+                parts.append(chunk)
+                yield chunk
+            if cancel is not None and cancel.is_set():
+                raise ProviderError("Stopped before the AI finished; nothing was added and no credits were spent.")
+            addition = "".join(parts).strip("\n")
+            if addition.strip():
+                self.save(user, doc.id, doc.body.rstrip("\n") + "\n\n" + addition + "\n", note="continued scene",
+                          prompt=prompt, model=backend.model_id, credits=reservation.amount)
+
+    def rewrite_selection(self, user: User, document_id: str, start: int, end: int, *, mode: str = "tighten",
+                          seed: int | None = None, idempotency_key: str | None = None) -> Document:
+        """Rewrite the text between two offsets (tighten, punch-up, darker...); a new version."""
+        if mode not in REWRITE_MODES:
+            raise InvalidInput(f"Rewrite mode must be one of {', '.join(REWRITE_MODES)}.")
+        doc = self.get(user, document_id)
+        selection = self.excerpt(user, document_id, start, end)
+        prompt = task_prompt("rewrite", selection, mode=mode)
+        result, spent, backend = self._structured(user, "rewrite", prompt, Rewrite, seed=seed,
+                                                  idempotency_key=idempotency_key)
+        body = doc.body[:start] + result.text + doc.body[end:]
+        return self.save(user, doc.id, body, note=f"rewrote selection ({mode})", prompt=prompt,
+                         model=backend.model_id, credits=spent)
+
+    # -- helpers -------------------------------------------------------------
+    def _source_fields(self, user: User, source: str) -> dict[str, Any]:
+        """Prompt fields from an idea document id, or from a free premise."""
+        if source.startswith("doc_"):
+            doc = self.get(user, source)
+            meta = {k: v for k, v in doc.meta.items() if isinstance(v, str) and v}
+            return {"title": doc.title, **meta, "body": doc.body if not meta else ""}
+        if not source.strip():
+            raise InvalidInput("Give an idea (its id) or a premise to work from.")
+        return {"premise": source.strip()}
