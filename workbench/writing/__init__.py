@@ -1,0 +1,1 @@
+"""Writing: ideas, loglines, outlines and Fountain screenplays."""
