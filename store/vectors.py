@@ -187,7 +187,7 @@ class VectorStore:
         if where:
             query = query.where(where, prefilter=True)
         if columns:
-            query = query.select(list(columns))
+            query = query.select([*columns, "_distance"])
         if self.has_index(name):
             query = query.refine_factor(_REFINE_FACTOR).nprobes(20)
         return list(query.limit(limit).to_list())
