@@ -194,13 +194,19 @@ class Accounts:
         return self.balance(user)
 
     def reserve(
-        self, user: User, action: str, *, units: int = 1, idempotency_key: str | None = None
+        self, user: User, action: str, *, units: int = 1, idempotency_key: str | None = None,
+        amount: int | None = None,
     ) -> Reservation:
         """Hold the price of ``units`` of an action; refuses when the balance does not cover it.
 
-        The same ``idempotency_key`` returns the same reservation instead of charging twice.
+        ``amount`` holds an explicit total instead (a Magic Board reserves its
+        plan and every frame at once). The same ``idempotency_key`` returns the
+        same reservation instead of charging twice.
         """
-        amount = self.price(action) * units
+        if amount is None:
+            amount = self.price(action) * units
+        if amount <= 0:
+            raise InvalidInput("A reservation must hold at least one credit.")
         reservation_id = "r_" + uuid.uuid4().hex[:16]
 
         def work(cur: duckdb.DuckDBPyConnection) -> Reservation:

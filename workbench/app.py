@@ -15,9 +15,12 @@ from typing import Any
 
 from store import BlobStore, MetadataStore, VectorStore, azure_storage_options
 from workbench.accounts import Accounts
+from workbench.boards import Boards
 from workbench.library.catalog import Library
 from workbench.library.pipeline import Pipeline, ReconcileReport
+from workbench.magic import MagicBoards
 from workbench.search import Search
+from workbench.suggestions import Suggestions
 from workbench.settings import Settings
 from workbench.writing.studio import Writing
 
@@ -81,13 +84,7 @@ class Workbench:
                                  batch_size=self.settings.embedder.batch_size)
         self.search = Search(self.library, self.pipeline, self.vectors, self.settings.library)
         self.writing = Writing(self.db, self.accounts, self._get_text_backend)
-        # self._attach_optional_domains()  # TEMP until boards land
-
-    def _attach_optional_domains(self) -> None:
-        from workbench.boards import Boards
-        from workbench.magic import MagicBoards
-        from workbench.suggestions import Suggestions
-        self.boards = Boards(self.db, self.library, self.writing)
+        self.boards = Boards(self.db, self.library, self.writing, accounts=self.accounts)
         self.suggestions = Suggestions(self.accounts, self.boards, self.search, self.library, self._get_text_backend)
         self.magic = MagicBoards(self.accounts, self.boards, self.library, self.search,
                                  self._get_text_backend, self._get_image_backend)

@@ -144,10 +144,24 @@ class Search:
             hits.append(SearchHit(image, 1.0 - float(row["_distance"]), thumbnail_url(image.id)))
         return hits[:limit]
 
-    # -- helpers -------------------------------------------------------------
+    # -- vectors -------------------------------------------------------------
+    @property
+    def embedder(self) -> Any:
+        """The active embedder (what turns words and pictures into query vectors)."""
+        return self._pipeline.embedder
+
+    def stored_vectors(self, image_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of these images under the active model (missing ones are left out).
+
+        No access check: callers pass ids the acting user may see.
+        """
+        if not image_ids:
+            return {}
+        rows = self._vectors.get(self._pipeline.table, list(dict.fromkeys(image_ids)), columns=["id", "vector"])
+        return {r["id"]: np.asarray(r["vector"], dtype=np.float32) for r in rows}
+
     def _stored_vector(self, image_id: str) -> np.ndarray | None:
-        rows = self._vectors.get(self._pipeline.table, [image_id], columns=["id", "vector"])
-        return np.asarray(rows[0]["vector"], dtype=np.float32) if rows else None
+        return self.stored_vectors([image_id]).get(image_id)
 
     def _embed_picture(self, picture: ImageQuery) -> np.ndarray:
         if isinstance(picture, Image.Image):
