@@ -12,14 +12,19 @@ searches refine the candidates with exact distances.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from typing import Any
 
-import lancedb
-import numpy as np
-import pyarrow as pa
-from lancedb.index import IvfHnswSq
+# lancedb 0.40 logs a deprecation WARN on every projected search (lancedb#2810)
+# even when _distance is selected; keep user consoles and notebooks readable.
+os.environ.setdefault("LANCE_LOG", "error")
+
+import lancedb  # noqa: E402 - must follow the log setting
+import numpy as np  # noqa: E402
+import pyarrow as pa  # noqa: E402
+from lancedb.index import IvfHnswSq  # noqa: E402
 
 __all__ = ["VectorStore", "sql_quote"]
 

@@ -8,6 +8,7 @@
 
 from workbench.accounts import LedgerEntry, Reservation, User
 from workbench.app import Workbench, open_workbench
+from workbench.boards import Board, BoardItem, BoardView, ItemMove, ShareLink
 from workbench.errors import (
     Conflict,
     Forbidden,
@@ -20,11 +21,22 @@ from workbench.errors import (
 )
 from workbench.library.model import IngestResult, LibraryImage
 from workbench.search import SearchHit
+from workbench.samples import SAMPLES, Sample
 from workbench.settings import Settings
+from workbench.writing.documents import Document, DocumentVersion
 
 open = open_workbench  # noqa: A001 - `workbench.open()` is the documented entry point
 
 __all__ = [
+    "Board",
+    "BoardItem",
+    "BoardView",
+    "Document",
+    "DocumentVersion",
+    "ItemMove",
+    "SAMPLES",
+    "Sample",
+    "ShareLink",
     "Conflict",
     "Forbidden",
     "IngestResult",

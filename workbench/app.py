@@ -18,7 +18,9 @@ from workbench.accounts import Accounts
 from workbench.boards import Boards
 from workbench.library.catalog import Library
 from workbench.library.pipeline import Pipeline, ReconcileReport
+from workbench.library.model import IngestResult
 from workbench.magic import MagicBoards
+from workbench.samples import load_samples
 from workbench.search import Search
 from workbench.suggestions import Suggestions
 from workbench.settings import Settings
@@ -118,6 +120,10 @@ class Workbench:
     def embedder(self) -> Any:
         """The active embedder (loaded on first use)."""
         return self._get_embedder()
+
+    def load_samples(self, *, wait: bool = False) -> IngestResult:
+        """Add the public-domain sample photos as public images (a second call adds nothing)."""
+        return load_samples(self.accounts, self.library, wait=wait)
 
     # -- lifecycle -----------------------------------------------------------
     def reconcile(self) -> ReconcileReport:

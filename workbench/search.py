@@ -160,6 +160,19 @@ class Search:
         rows = self._vectors.get(self._pipeline.table, list(dict.fromkeys(image_ids)), columns=["id", "vector"])
         return {r["id"]: np.asarray(r["vector"], dtype=np.float32) for r in rows}
 
+    def vectors(self, user: User, image_ids: Sequence[str]) -> np.ndarray:
+        """The stored vectors of images the user may see, shape ``(n, dimension)``, in the given order.
+
+        Raises :class:`NotFound` for an image the user may not see; an image not
+        yet embedded gets a row of zeros.
+        """
+        for image_id in image_ids:
+            self._library.get(user, image_id)
+        stored = self.stored_vectors(image_ids)
+        dimension = self.embedder.dimension
+        return np.stack([stored.get(i, np.zeros(dimension, dtype=np.float32)) for i in image_ids]) \
+            if image_ids else np.zeros((0, dimension), dtype=np.float32)
+
     def _stored_vector(self, image_id: str) -> np.ndarray | None:
         return self.stored_vectors([image_id]).get(image_id)
 

@@ -78,6 +78,10 @@ class Embedder(abc.ABC):
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         """One unit vector per text, shape ``(len(texts), dimension)``, float32, same space as images."""
 
+    def embed_and_describe(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
+        """Vectors and labels of a batch; models that get both from one pass override this."""
+        return self.embed_images(images), [self.describe_image(image) for image in images]
+
     def describe_image(self, image: Image.Image) -> list[tuple[str, float]]:
         """What the model sees in a still: labels with a probability, most likely first.
 

@@ -170,6 +170,35 @@ class OfflineEmbedder(Embedder):
         with torch.inference_mode():
             return torch.einsum("nk,nkd->nd", top_p, models.class_vectors[top_i])
 
+    def embed_and_describe(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
+        """Vectors and ImageNet labels from one pass of the image model (ingest needs both)."""
+        if len(images) == 0:
+            return self._empty(), []
+        vectors, labels = [], []
+        for batch in in_batches(images, self.batch_size):
+            pooled, probabilities = self._look(batch)
+            vectors.append(self._combine(pooled, probabilities))
+            labels.extend(self._labels(row) for row in probabilities)
+        return l2_normalise(np.concatenate(vectors)), labels
+
+    def _combine(self, pooled: Any, probabilities: Any) -> np.ndarray:
+        import torch
+
+        meaning = self._meaning(probabilities)
+        with torch.inference_mode():
+            visual = torch.nn.functional.normalize(pooled, dim=-1) * VISUAL_WEIGHT**0.5
+            semantic = torch.nn.functional.normalize(meaning, dim=-1) * (1 - VISUAL_WEIGHT) ** 0.5
+            return torch.cat([visual, semantic], dim=-1).cpu().numpy()
+
+    def _labels(self, probabilities: Any, top: int = 5, min_probability: float = 0.01) -> list[tuple[str, float]]:
+        models = self._loaded()
+        top_p, top_i = probabilities.topk(max(1, top))
+        return [
+            (models.class_names[int(i)], float(p))
+            for p, i in zip(top_p.tolist(), top_i.tolist(), strict=True)
+            if p >= min_probability
+        ]
+
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         """One 1664-number unit vector per still, visual part first.
 
@@ -178,16 +207,7 @@ class OfflineEmbedder(Embedder):
         """
         if len(images) == 0:
             return self._empty()
-        import torch
-
-        parts = []
-        for batch in in_batches(images, self.batch_size):
-            pooled, probabilities = self._look(batch)
-            meaning = self._meaning(probabilities)
-            with torch.inference_mode():
-                visual = torch.nn.functional.normalize(pooled, dim=-1) * VISUAL_WEIGHT**0.5
-                semantic = torch.nn.functional.normalize(meaning, dim=-1) * (1 - VISUAL_WEIGHT) ** 0.5
-                parts.append(torch.cat([visual, semantic], dim=-1).cpu().numpy())
+        parts = [self._combine(*self._look(batch)) for batch in in_batches(images, self.batch_size)]
         return l2_normalise(np.concatenate(parts))
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
@@ -215,10 +235,4 @@ class OfflineEmbedder(Embedder):
         [('tiger cat', 0.38)]
         """
         _, probabilities = self._look([image])
-        models = self._loaded()
-        top_p, top_i = probabilities[0].topk(max(1, top))
-        return [
-            (models.class_names[int(i)], float(p))
-            for p, i in zip(top_p.tolist(), top_i.tolist(), strict=True)
-            if p >= min_probability
-        ]
+        return self._labels(probabilities[0], top, min_probability)

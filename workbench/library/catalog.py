@@ -299,6 +299,10 @@ class Library:
         """A stream of an original (for exports); access is checked by the caller."""
         return self._blobs.open(image.blob_key)
 
+    def open_thumbnail(self, image: LibraryImage) -> IO[bytes]:
+        """A stream of a thumbnail (boards, exports); access is checked by the caller."""
+        return self._blobs.open(image.thumb_key)
+
     # -- editing -------------------------------------------------------------
     def _own(self, user: User, image_id: str) -> LibraryImage:
         image = self.get(user, image_id)

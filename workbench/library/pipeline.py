@@ -143,8 +143,7 @@ class Pipeline:
             embedder = self.embedder
             pictures = [Image.open(io.BytesIO(self._blobs.get(images[j["subject"]].thumb_key))).convert("RGB")
                         for j in live]
-            vectors = embedder.embed_images(pictures)
-            labels = [embedder.describe_image(p)[:5] for p in pictures]
+            vectors, labels = embedder.embed_and_describe(pictures)
             table = self.table
         except Exception as error:  # the model or a blob failed: retry later, then give up readably
             self._fail(live, images, error)
@@ -163,7 +162,7 @@ class Pipeline:
         def mark_ready(cur: duckdb.DuckDBPyConnection) -> None:
             for job, names in zip(live, labels, strict=True):
                 image = images[job["subject"]]
-                words = [name for name, _ in names]
+                words = [name for name, _ in names[:5]]
                 caption = image.caption or (("Looks like " + ", ".join(words[:3])) if words else "")
                 cur.execute(
                     "UPDATE images SET status = 'ready', embed_model = ?, labels = ?, caption = ?, updated_at = now()"

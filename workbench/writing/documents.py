@@ -102,10 +102,10 @@ class Documents:
         self._db.write(work)
         return self.get(user, doc_id)
 
-    def get(self, user: User, document_id: str) -> Document:
+    def get(self, user: User | None, document_id: str) -> Document:
         """A document of the acting user."""
         row = self._db.query_one("SELECT * FROM documents WHERE id = ?", [document_id])
-        if row is None or row["owner"] != user.id:
+        if row is None or user is None or row["owner"] != user.id:
             raise NotFound(f"No document {document_id} among your writing.")
         return Document.from_row(row)
 

@@ -1,0 +1,43 @@
+"""Boards: free-canvas mood boards and story walls, shared by link or by name, exported as ZIP or PDF.
+
+>>> board = wb.boards.create(me, "Night shoot")
+>>> wb.boards.add_image(me, board.id, still.id)
+>>> link, token = wb.boards.create_link(me, board.id, "view")
+"""
+
+from workbench.boards.boards import Boards
+from workbench.boards.core import DocumentSource
+from workbench.boards.export import archive_name, export_name
+from workbench.boards.history import UNDOABLE
+from workbench.boards.model import (
+    GRACE_DAYS,
+    ITEM_KINDS,
+    MAX_ITEMS,
+    ROLES,
+    Board,
+    BoardEvent,
+    BoardItem,
+    BoardMember,
+    BoardView,
+    ItemMove,
+    ShareLink,
+)
+
+__all__ = [
+    "Board",
+    "BoardEvent",
+    "BoardItem",
+    "BoardMember",
+    "BoardView",
+    "Boards",
+    "DocumentSource",
+    "GRACE_DAYS",
+    "ITEM_KINDS",
+    "ItemMove",
+    "MAX_ITEMS",
+    "ROLES",
+    "ShareLink",
+    "UNDOABLE",
+    "archive_name",
+    "export_name",
+]
