@@ -68,10 +68,9 @@ def load_samples(accounts: Accounts, library: Library, *, wait: bool = False) ->
         if not path.exists():
             result.errors[sample.file] = "not shipped by this scikit-image version"
             continue
-        before = library.count(owner)
-        image = library.ingest(
+        image, new = library.ingest_new(
             owner, path, tags=("sample", *sample.tags), caption=f"{sample.title} — {sample.licence}",
             visibility="public", origin="sample", wait=wait,
         )
-        (result.added if library.count(owner) > before else result.duplicates).append(image)
+        (result.added if new else result.duplicates).append(image)
     return result

@@ -81,6 +81,23 @@ class Library:
 
         >>> img = wb.library.ingest(me, "stills/alley.jpg", tags=["noir", "night"], wait=True)
         """
+        return self.ingest_new(user, source, filename=filename, tags=tags, caption=caption, visibility=visibility,
+                               origin=origin, wait=wait, on_step=on_step)[0]
+
+    def ingest_new(
+        self,
+        user: User,
+        source: str | Path | bytes | IO[bytes],
+        *,
+        filename: str | None = None,
+        tags: Iterable[str] = (),
+        caption: str = "",
+        visibility: str = "private",
+        origin: str = "upload",
+        wait: bool = False,
+        on_step: StepHook | None = None,
+    ) -> tuple[LibraryImage, bool]:
+        """Like :meth:`ingest`, also saying whether the image is new (False: already in the library)."""
         data, name = self._read_source(source, filename)
         if visibility not in VISIBILITIES:
             raise InvalidInput(f"Visibility must be one of {', '.join(VISIBILITIES)}.")
@@ -92,7 +109,7 @@ class Library:
         if existing:
             if tags:
                 self.add_tags(user, existing["id"], tags)
-            return self.get(user, existing["id"])
+            return self.get(user, existing["id"]), False
         image_id = "img_" + uuid.uuid4().hex[:16]
         blob_key = sha256_hex(prepared.original)
         thumb_key = sha256_hex(prepared.thumbnail)
@@ -123,7 +140,9 @@ class Library:
         self._db.execute("UPDATE images SET status = 'stored', updated_at = now() WHERE id = ?", [image_id])
         if wait and self.pipeline is not None:
             self.pipeline.run_jobs(subject=image_id, on_step=on_step)
-        return self.get(user, image_id)
+        elif self.pipeline is not None:
+            self.pipeline.notify()
+        return self.get(user, image_id), True
 
     def ingest_many(
         self,
@@ -144,10 +163,9 @@ class Library:
         result = IngestResult()
         for done, (name, source) in enumerate(batch, start=1):
             try:
-                before = self._db.scalar("SELECT count(*) FROM images WHERE owner = ?", [user.id])
-                image = self.ingest(user, source, filename=name, tags=tags, visibility=visibility, wait=wait)
-                after = self._db.scalar("SELECT count(*) FROM images WHERE owner = ?", [user.id])
-                (result.added if after > before else result.duplicates).append(image)
+                image, new = self.ingest_new(user, source, filename=name, tags=tags, visibility=visibility,
+                                             wait=wait)
+                (result.added if new else result.duplicates).append(image)
             except InvalidInput as error:
                 result.errors[name] = str(error)
             if progress:
