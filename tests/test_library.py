@@ -171,3 +171,20 @@ def test_ingest_many_reports_per_file_errors(wb: Workbench, ben) -> None:
     )
     assert len(result.added) == 2 and list(result.errors) == ["bad.svg"]
     assert seen == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_search_filters_by_date_and_scope(wb: Workbench, ana, ben, photos) -> None:
+    from datetime import datetime, timedelta
+
+    cat = photos["chelsea.png"]
+    future = datetime.now() + timedelta(days=1)
+    assert wb.search.by_text(ana, "a cat", since=future) == []
+    recent = wb.search.by_text(ana, "a cat", since=cat.created_at - timedelta(minutes=1), until=future, limit=3)
+    assert recent[0].image.id == cat.id
+    assert all(h.image.owner != ana.id for h in wb.search.by_text(ana, "a cat", scope="shared", limit=50))
+    mine = wb.search.by_text(ana, "a cat", scope="mine", limit=50)
+    assert mine and all(h.image.owner == ana.id for h in mine)
+    with pytest.raises(InvalidInput):
+        wb.search.by_text(ana, "a cat", scope="everyone")
+    with pytest.raises(InvalidInput):
+        wb.search.by_text(ana, "   ")
