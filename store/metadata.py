@@ -125,7 +125,7 @@ class MetadataStore:
         cursor = self._cursor()
         result = cursor.execute(sql, params or [])
         columns = [d[0] for d in result.description or []]
-        return [dict(zip(columns, row)) for row in result.fetchall()]
+        return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
 
     def query_one(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> dict[str, Any] | None:
         """Run a read query and return the first row, or None."""

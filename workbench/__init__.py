@@ -20,8 +20,8 @@ from workbench.errors import (
     WorkbenchError,
 )
 from workbench.library.model import IngestResult, LibraryImage
-from workbench.search import SearchHit
 from workbench.samples import SAMPLES, Sample
+from workbench.search import SearchHit
 from workbench.settings import Settings
 from workbench.writing.documents import Document, DocumentVersion
 

@@ -17,13 +17,13 @@ from store import BlobStore, MetadataStore, VectorStore, azure_storage_options
 from workbench.accounts import Accounts
 from workbench.boards import Boards
 from workbench.library.catalog import Library
-from workbench.library.pipeline import Pipeline, ReconcileReport
 from workbench.library.model import IngestResult
+from workbench.library.pipeline import Pipeline, ReconcileReport
 from workbench.magic import MagicBoards
 from workbench.samples import load_samples
 from workbench.search import Search
-from workbench.suggestions import Suggestions
 from workbench.settings import Settings
+from workbench.suggestions import Suggestions
 from workbench.writing.studio import Writing
 
 __all__ = ["Workbench", "open_workbench", "build_blob_store", "build_vector_store"]

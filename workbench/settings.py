@@ -158,7 +158,7 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _fill_defaults(self) -> "Settings":
+    def _fill_defaults(self) -> Settings:
         self.home = Path(self.home).expanduser().absolute()
         if not self.storage.metadata_path:
             self.storage.metadata_path = str(self.home / "workbench.duckdb")

@@ -23,7 +23,7 @@ import numpy as np
 
 from workbench.accounts import Accounts, User
 from workbench.ai.tasks import StoryPrompts, task_prompt
-from workbench.boards import BoardEvent, BoardView, Boards
+from workbench.boards import BoardEvent, Boards, BoardView
 from workbench.library.catalog import Library
 from workbench.search import Search, SearchHit
 from workbench.writing.studio import SYSTEM_PROMPT

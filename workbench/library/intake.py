@@ -84,7 +84,7 @@ def _dominant_colors(image: Image.Image, count: int = 5) -> list[str]:
     quantized = small.quantize(colors=count, method=Image.Quantize.MEDIANCUT)
     palette = quantized.getpalette() or []
     ranked = sorted(quantized.getcolors() or [], reverse=True)
-    return ["#%02x%02x%02x" % tuple(palette[i * 3 : i * 3 + 3]) for _, i in ranked][:count]
+    return ["#" + bytes(palette[i * 3 : i * 3 + 3]).hex() for _, i in ranked][:count]
 
 
 def _without_gps(image: Image.Image, data: bytes) -> bytes:
