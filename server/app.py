@@ -1,25 +1,139 @@
-"""The Panel application: pages of the workbench (a first page until the full UI lands)."""
+"""The Panel application: the shell (navigation, credit balance, notifications) and its routes.
+
+Each URL is its own page; a page is built fresh for every browser session, so
+its state belongs to that session alone::
+
+    /library   /boards   /board?id=...   /board?token=...   /writing   /magic   /account
+"""
 
 from __future__ import annotations
 
+import html
+import logging
 from collections.abc import Callable
+from typing import Any
 
 import panel as pn
 
+from server.design import configure
+from server.session import Session, acting_user, link_visitor
 from workbench.app import Workbench
 
-__all__ = ["routes"]
+__all__ = ["routes", "shell", "NAV"]
+
+NAV: tuple[tuple[str, str, str], ...] = (
+    ("library", "Library", "/library"),
+    ("boards", "Boards", "/boards"),
+    ("writing", "Writing", "/writing"),
+    ("magic", "Magic Board", "/magic"),
+    ("account", "Account", "/account"),
+)
+
+_EXTENSIONS = ("filedropper", "tabulator")
+log = logging.getLogger(__name__)
 
 
-def _home(wb: Workbench) -> pn.viewable.Viewable:
-    me = wb.accounts.local_user()
-    count = wb.library.count(me, scope="all")
-    return pn.Column(
-        pn.pane.Markdown("# FilmMaker Workbench"),
-        pn.pane.Markdown(f"{count} images in your library · {wb.accounts.balance(me)} credits"),
+def _nav_html(active: str) -> str:
+    links = "".join(
+        f'<a href="{url}" class="wb-nav-link{" active" if key == active else ""}" data-page="{key}"'
+        f'{" aria-current=page" if key == active else ""}>{label}</a>'
+        for key, label, url in NAV
+    )
+    return (
+        '<nav class="wb-nav" aria-label="Workbench">'
+        '<a class="wb-brand" href="/library"><span class="wb-brand-mark">▮▮</span>FilmMaker<br>Workbench</a>'
+        f"{links}</nav>"
     )
 
 
+def _balance_html(balance: int, plan: str, signed_in: bool) -> str:
+    if not signed_in:
+        return '<div class="wb-balance wb-guest">Viewing a shared board</div>'
+    return (
+        f'<div class="wb-balance" title="AI credits left this period" data-balance="{balance}">'
+        f'<span class="wb-credits">{balance}</span> credits'
+        f'<span class="wb-plan">{html.escape(plan)}</span></div>'
+    )
+
+
+SHELL_CSS = """
+:host { display: block; }
+.wb-nav { display: flex; flex-direction: column; gap: 2px; padding: 20px 14px; font-family: var(--wb-font); }
+.wb-brand { display: block; font-weight: 700; font-size: 15px; line-height: 1.15; letter-spacing: .01em;
+  color: #111; text-decoration: none; margin: 0 0 26px 6px; }
+.wb-brand-mark { display: block; font-size: 11px; letter-spacing: 2px; margin-bottom: 6px; }
+.wb-nav-link { display: block; padding: 8px 10px; border-radius: 3px; color: #111; text-decoration: none;
+  font-size: 14px; border-left: 3px solid transparent; }
+.wb-nav-link:hover { background: #f3f3f3; }
+.wb-nav-link.active { font-weight: 650; border-left-color: var(--wb-accent); background: #f6f6f6; }
+.wb-balance { font-family: var(--wb-font); font-size: 13px; color: #111; padding: 6px 12px;
+  border: 1px solid #111; border-radius: 999px; white-space: nowrap; }
+.wb-credits { font-weight: 700; font-variant-numeric: tabular-nums; }
+.wb-plan { margin-left: 8px; padding-left: 8px; border-left: 1px solid #ccc; color: #6b6b6b;
+  text-transform: uppercase; font-size: 11px; letter-spacing: .06em; }
+.wb-guest { border-color: #ccc; color: #6b6b6b; }
+.wb-title { font-family: var(--wb-font); font-size: 22px; font-weight: 650; margin: 0; letter-spacing: -.01em; }
+"""
+
+
+def shell(session: Session, page: Any, *, active: str, title: str) -> pn.viewable.Viewable:
+    """Navigation on the left, the page title and credit balance on top, the page below."""
+    nav = pn.pane.HTML(_nav_html(active), stylesheets=[SHELL_CSS], width=190, margin=0,
+                       styles={"border-right": "1px solid #e4e4e4", "min-height": "100vh"})
+    balance = pn.pane.HTML(
+        pn.bind(_balance_html, session.param.balance, session.param.plan, session.user is not None),
+        stylesheets=[SHELL_CSS], margin=(18, 24, 0, 0), name="balance",
+    )
+    def title_html(text: str) -> str:
+        return f'<h1 class="wb-title">{html.escape(text)}</h1>'
+
+    # A page with a ``heading`` parameter (the board page: the board's title) names itself.
+    named = "heading" in getattr(page, "param", {})
+    heading = pn.pane.HTML(pn.bind(title_html, page.param.heading) if named else title_html(title),
+                           stylesheets=[SHELL_CSS], margin=(18, 24, 0, 24))
+    header = pn.Row(heading, pn.HSpacer(), balance, sizing_mode="stretch_width",
+                    styles={"border-bottom": "1px solid #e4e4e4"}, height=64)
+    main = pn.Column(header, page, sizing_mode="stretch_width", margin=0)
+    if session.user is not None:
+        # Credits can also change in another tab or by an admin: re-read them now and then.
+        pn.state.add_periodic_callback(session.refresh, period=20_000)
+    return pn.Row(nav, main, sizing_mode="stretch_width", margin=0)
+
+
+def _page(wb: Workbench, build: Callable[[Session], Any], *, active: str, title: str, visitor: bool = False
+          ) -> pn.viewable.Viewable:
+    pn.extension(*_EXTENSIONS, notifications=True)
+    try:
+        session = Session(wb, link_visitor(wb) if visitor else acting_user(wb))
+        return shell(session, build(session), active=active, title=title)
+    except Exception:  # noqa: BLE001 - the browser gets an apology, the log gets the traceback
+        log.exception("could not build the %s page", active or title)
+        return pn.pane.HTML(
+            f'<div style="font-family:sans-serif;padding:48px"><h1>{html.escape(title)}</h1>'
+            "<p>This page could not be opened; the problem has been logged. "
+            '<a href="/library">Back to the library</a></p></div>', sizing_mode="stretch_width")
+
+
 def routes(wb: Workbench) -> dict[str, Callable[[], pn.viewable.Viewable]]:
-    """URL path -> page factory (one call per browser session)."""
-    return {"/": lambda: _home(wb)}
+    """URL path -> page factory (called once per browser session)."""
+    configure()
+    from server.pages.account import AccountPage
+    from server.pages.board import BoardPage, opened_by_link
+    from server.pages.boards import BoardsPage
+    from server.pages.library import LibraryPage
+    from server.pages.magic import MagicPage
+    from server.pages.writing import WritingPage
+
+    def board() -> pn.viewable.Viewable:
+        by_link = opened_by_link()
+        return _page(wb, BoardPage, active="" if by_link else "boards", title="Board", visitor=by_link)
+
+    return {
+        "/": lambda: _page(wb, LibraryPage, active="library", title="Library"),
+        "/library": lambda: _page(wb, LibraryPage, active="library", title="Library"),
+        "/boards": lambda: _page(wb, BoardsPage, active="boards", title="Boards"),
+        "/board": board,
+        "/writing": lambda: _page(wb, WritingPage, active="writing", title="Writing"),
+        "/magic": lambda: _page(wb, MagicPage, active="magic", title="Magic Board"),
+        "/account": lambda: _page(wb, AccountPage, active="account", title="Account"),
+    }

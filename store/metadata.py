@@ -134,8 +134,10 @@ class MetadataStore:
 
     def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
         """Run a read query and return the first column of the first row."""
-        row = self._cursor().execute(sql, params or []).fetchone()
-        return row[0] if row else None
+        # Read the whole result: a result left open on this thread's cursor while
+        # another thread commits can crash DuckDB 1.4.4 (seen as a segfault).
+        rows = self._cursor().execute(sql, params or []).fetchall()
+        return rows[0][0] if rows else None
 
     # -- writes ------------------------------------------------------------
     def write(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:

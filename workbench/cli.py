@@ -22,10 +22,13 @@ __all__ = ["main"]
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    default_url = f"http://{settings.server.host}:{settings.server.port}"
     if args.port:
         settings.server.port = args.port
     if args.host:
         settings.server.host = args.host
+    if settings.server.public_url == default_url:  # share links follow the new address
+        settings.server.public_url = f"http://{settings.server.host}:{settings.server.port}"
     if args.no_samples:
         settings.library.load_samples = False
     from server.main import serve

@@ -1,0 +1,70 @@
+"""A grid of library thumbnails (plain JavaScript): select, find similar, load more, drag out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import param
+from panel.custom import JSComponent
+
+from server.design import STATIC
+from server.session import launch
+from workbench.library.model import LibraryImage
+from workbench.search import SearchHit, thumbnail_url
+
+__all__ = ["ImageGrid", "grid_entry", "hit_entries"]
+
+
+def grid_entry(image: LibraryImage, *, score: float | None = None, thumb: str | None = None) -> dict[str, Any]:
+    """What the grid needs to draw one image (plain values; the browser escapes them as text)."""
+    return {
+        "id": image.id,
+        "thumb": thumb or thumbnail_url(image.id),
+        "title": image.caption.split(" — ")[0] if image.source == "sample" and image.caption else image.filename,
+        "tags": list(image.tags[:4]),
+        "status": image.status,
+        "score": score,
+    }
+
+
+def hit_entries(hits: list[SearchHit]) -> list[dict[str, Any]]:
+    """Grid entries for search results, best first, with their match score."""
+    return [grid_entry(h.image, score=h.score, thumb=h.thumbnail_url) for h in hits]
+
+
+class ImageGrid(JSComponent):
+    """Thumbnails in a responsive grid; selection syncs to ``selected``."""
+
+    images = param.List(default=[], doc="The images shown, as grid entries (see grid_entry).")
+    selected = param.List(default=[], doc="Ids of the selected images.")
+    has_more = param.Boolean(default=False, doc="Whether another page can be loaded.")
+    empty_text = param.String(default="No images yet.", doc="What to say when there is nothing to show.")
+    multi = param.Boolean(default=True, doc="A click adds to the selection instead of replacing it.")
+    actions = param.Boolean(default=True, doc="Show the 'Similar' button on each thumbnail.")
+    draggable = param.Boolean(default=False, doc="Thumbnails can be dragged onto a board canvas.")
+    compact = param.Boolean(default=False, doc="Small thumbnails without tags (side panels).")
+
+    _esm = STATIC / "grid.js"
+    _stylesheets = [(STATIC / "grid.css").read_text()]
+
+    def __init__(self, **params: Any) -> None:
+        self._on_more: Callable[[], Any] | None = None
+        self._on_similar: Callable[[str], Any] | None = None
+        super().__init__(**params)
+
+    def on_more(self, callback: Callable[[], Any]) -> None:
+        """Call ``callback()`` when the viewer scrolls to the end (load the next page)."""
+        self._on_more = callback
+
+    def on_similar(self, callback: Callable[[str], Any]) -> None:
+        """Call ``callback(image_id)`` when 'Similar' is clicked on a thumbnail."""
+        self._on_similar = callback
+
+    def _handle_msg(self, msg: Any) -> None:
+        if not isinstance(msg, dict):
+            return None
+        if msg.get("type") == "more" and self._on_more:
+            launch(self._on_more())
+        elif msg.get("type") == "similar" and self._on_similar and isinstance(msg.get("id"), str):
+            launch(self._on_similar(msg["id"]))

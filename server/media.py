@@ -1,0 +1,129 @@
+"""HTTP endpoints next to the Panel app: pictures, and the probes a load balancer asks.
+
+Pictures are served by the service layer, which decides who may see what:
+
+- ``/media/thumb/<image id>`` and ``/media/original/<image id>``: an image of the
+  acting user's library (their own, team or public), as ``workbench.search``
+  links them;
+- ``/media/board/<board id>/<image id>?token=...`` (``&original=1`` for the
+  full picture): a picture seen through a board, which anyone who may open
+  the board may see, including a share-link holder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from tornado.web import RequestHandler
+
+from workbench.accounts import User
+from workbench.app import Workbench
+from workbench.errors import Forbidden, NotFound, WorkbenchError
+
+__all__ = ["media_patterns", "HealthHandler", "ThumbnailHandler", "OriginalHandler", "BoardImageHandler"]
+
+log = logging.getLogger(__name__)
+
+
+def _mime(data: bytes) -> str:
+    """The picture type from its first bytes (the blob store keeps bytes, not types)."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    if data[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return "image/tiff"
+    return "application/octet-stream"
+
+
+class HealthHandler(RequestHandler):
+    """``/healthz``: the process answers."""
+
+    def get(self) -> None:
+        self.set_header("Content-Type", "text/plain")
+        self.write("ok")
+
+
+class _PictureHandler(RequestHandler):
+    """Shared plumbing: who is asking, and turning service errors into HTTP statuses."""
+
+    def initialize(self, wb: Workbench) -> None:
+        self.wb = wb
+
+    def requester(self) -> User | None:
+        """The acting user of this request (local mode: the local user).
+
+        With Clerk, the auth module in front of the app resolves the user; until
+        it does, such a request is anonymous and sees public pictures only.
+        """
+        if self.wb.settings.auth.mode == "local":
+            return self.wb.accounts.local_user()
+        return None
+
+    async def send_picture(self, read: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            # Blob reads may go to Azure: keep them off the event loop that serves every session.
+            data = bytes(await asyncio.to_thread(read, *args, **kwargs))
+        except NotFound as error:
+            self._refuse(404, str(error))
+            return
+        except Forbidden as error:
+            self._refuse(403, str(error))
+            return
+        except WorkbenchError as error:
+            self._refuse(400, str(error))
+            return
+        self.set_header("Content-Type", _mime(data))
+        # Access is checked per request, so shared caches must not keep a copy.
+        self.set_header("Cache-Control", "private, max-age=300")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.write(data)
+
+
+    def _refuse(self, status: int, message: str) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.write(message)
+
+
+class ThumbnailHandler(_PictureHandler):
+    """``/media/thumb/<image id>``"""
+
+    async def get(self, image_id: str) -> None:
+        await self.send_picture(self.wb.library.thumbnail, self.requester(), image_id)
+
+
+class OriginalHandler(_PictureHandler):
+    """``/media/original/<image id>``"""
+
+    async def get(self, image_id: str) -> None:
+        await self.send_picture(self.wb.library.original, self.requester(), image_id)
+
+
+class BoardImageHandler(_PictureHandler):
+    """``/media/board/<board id>/<image id>?token=...&original=1``"""
+
+    async def get(self, board_id: str, image_id: str) -> None:
+        token = self.get_query_argument("token", None) or None
+        original = self.get_query_argument("original", "") in ("1", "true")
+        # A link holder in local mode acts anonymously, as on the board page (see server.session.link_visitor).
+        user = None if token and self.wb.settings.auth.mode == "local" else self.requester()
+        await self.send_picture(self.wb.boards.board_image, user, board_id, image_id, token=token, original=original)
+
+
+def media_patterns(wb: Workbench) -> list[tuple[str, type[RequestHandler], dict[str, Any]]]:
+    """Tornado routes for pictures and probes, to pass to ``pn.serve(extra_patterns=...)``."""
+    args = {"wb": wb}
+    return [
+        (r"/healthz", HealthHandler, {}),
+        (r"/media/thumb/([A-Za-z0-9_\-]+)", ThumbnailHandler, args),
+        (r"/media/original/([A-Za-z0-9_\-]+)", OriginalHandler, args),
+        (r"/media/board/([A-Za-z0-9_\-]+)/([A-Za-z0-9_\-]+)", BoardImageHandler, args),
+    ]

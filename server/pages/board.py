@@ -1,0 +1,291 @@
+"""The Board page: the canvas, its toolbar, suggestions and sharing.
+
+Opened as ``/board?id=<board id>`` by someone with a role on the board, or as
+``/board?token=<share token>`` by anyone holding a share link; what they may do
+is the role the boards domain resolves (the canvas only mirrors it).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any, cast
+from urllib.parse import quote
+
+import panel as pn
+import param
+
+from server.components.browser import Browser
+from server.components.canvas import BoardCanvas, canvas_entry
+from server.pages.board_side import SharePanel, SuggestionPanel, page_origin
+from server.pages.common import PANEL_CSS, empty_state
+from server.session import Session, friendly, report_error
+from workbench.boards import BoardView, ItemMove, export_name
+from workbench.errors import NotFound, WorkbenchError
+
+__all__ = ["BoardPage", "opened_by_link", "query_arg"]
+
+log = logging.getLogger(__name__)
+
+
+def query_arg(name: str) -> str:
+    """One value of the page URL's query string ('' when absent)."""
+    values = (pn.state.session_args or {}).get(name) or []
+    raw = values[0] if values else b""
+    return (raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)).strip()
+
+
+def opened_by_link() -> bool:
+    """Whether this page was opened through a share link (``?token=``)."""
+    return bool(query_arg("token"))
+
+
+def _viewer_present(doc: Any) -> bool:
+    """Whether a browser is still connected to this page's session.
+
+    A closed tab's session lingers for a while before Bokeh discards it; redrawing
+    it on every change of a busy board would only slow the open ones down.
+    """
+    session = getattr(doc.session_context, "_session", None)
+    return session is None or getattr(session, "connection_count", 1) > 0
+
+
+class BoardPage(pn.viewable.Viewer):
+    """One board on a free canvas."""
+
+    heading = param.String(default="Board", doc="The board's title (the shell shows it as the page title).")
+    board_id = param.String(default="", doc="The open board.")
+    role = param.String(default="", doc="The viewer's role on it: owner, edit or view.")
+    revision = param.Integer(default=-1, doc="The board revision the canvas shows.")
+
+    def __init__(self, session: Session, **params: Any) -> None:
+        super().__init__(**params)
+        self.session = session
+        self.token = query_arg("token") or None
+        self.browser = Browser()
+        self.canvas = BoardCanvas(sizing_mode="stretch_width", min_height=480, css_classes=["wb-canvas"])
+        for kind, handler in (("move", self._move), ("remove", self._remove), ("front", self._front),
+                              ("undo", self._undo), ("redo", self._redo), ("edit", self._edit),
+                              ("drop", self._drop), ("add_note", self._add_note_at)):
+            self.canvas.on(kind, handler)
+        self.view: BoardView | None = None
+        self.problem = ""
+        self._heard_seq = -1
+        self._catching_up = False
+        self._calling = False  # True while this page's own change is being made
+        self._own_seqs: list[int] = []
+        try:
+            self._open()
+        except WorkbenchError as error:
+            self.problem = str(error)
+        if self.view is not None:
+            self._follow_changes()
+
+    # -- loading -----------------------------------------------------------------------
+    def _open(self) -> None:
+        boards = self.session.wb.boards
+        board_id = query_arg("id")
+        if self.token:
+            board_id, _ = boards.resolve_token(self.token)
+        if not board_id:
+            raise NotFound("No board is open. Pick one on the Boards page, or create a new one.")
+        self.board_id = board_id
+        self._load()
+
+    def _load(self) -> None:
+        view = self.session.wb.boards.get(self.session.user, self.board_id, token=self.token)
+        self.view = view
+        self.param.update(heading=view.board.title, role=view.role, revision=view.board.revision)
+        # The revision goes along: a drop is not echoed back, so an undo can bring back exactly
+        # the list the browser last received, and only the new revision tells it to redraw.
+        self.canvas.param.update(items=[canvas_entry(i, view, quote(self.token) if self.token else None)
+                                        for i in view.items], editable=view.can_edit,
+                                 revision=view.board.revision)
+
+    @friendly
+    def reload(self) -> None:
+        """Draw the board as the service layer has it now."""
+        self._load()
+
+    def _follow_changes(self) -> None:
+        """Redraw when someone else changes the board (the boards domain tells every subscriber)."""
+        doc = pn.state.curdoc
+        if doc is None or doc.session_context is None:
+            return
+        def heard(event: Any) -> None:
+            # Called on the thread that made the change: only note it and hand over to this session's loop.
+            if event.board_id != self.board_id or event.seq <= self.revision:
+                return
+            self._heard_seq = max(self._heard_seq, event.seq)
+            if self._calling:
+                self._own_seqs.append(event.seq)
+            if not self._catching_up and _viewer_present(doc):
+                self._catching_up = True
+                doc.add_next_tick_callback(self._catch_up)
+
+        stop = self.session.wb.boards.subscribe(heard)
+        pn.state.on_session_destroyed(lambda context: stop())
+
+    def _catch_up(self) -> None:
+        self._catching_up = False
+        if self._heard_seq <= self.revision:
+            return  # this page made the change itself and has already redrawn
+        try:
+            self._load()
+        except WorkbenchError as error:  # e.g. the link was revoked while the page was open
+            self.canvas.editable = False
+            report_error(error)
+
+    # -- canvas gestures (one service call each) -------------------------------------------
+    def _change(self, work: Any, *args: Any, shown: bool = False, **kwargs: Any) -> Any:
+        """Make one change as the viewer, then redraw, so a refused change snaps back.
+
+        ``shown=True``: the canvas already shows the result (a drop); when the change
+        was the board's only one meanwhile, the 200-card redraw is skipped.
+        """
+        self._calling, self._own_seqs = True, []
+        failed = True
+        try:
+            result = work(self.session.user, self.board_id, *args, token=self.token, **kwargs)
+            failed = False
+            return result
+        except Exception as error:  # noqa: BLE001 - shown as a notification
+            report_error(error)
+            return None
+        finally:
+            self._calling = False
+            if shown and not failed and self._own_seqs == [self.revision + 1]:
+                self.revision = self._own_seqs[0]
+            else:
+                self.reload()
+
+    def _move(self, msg: dict[str, Any]) -> None:
+        # Numbers are checked by the boards domain (check_point / check_size), not here.
+        moves = [ItemMove(str(m.get("id")), cast(float, m.get("x")), cast(float, m.get("y")), m.get("w"), m.get("h"))
+                 for m in msg.get("moves") or [] if isinstance(m, dict)]
+        if moves:
+            self._change(self.session.wb.boards.move_items, moves, shown=True)
+
+    def _remove(self, msg: dict[str, Any]) -> None:
+        self._change(self.session.wb.boards.remove_items, [str(i) for i in msg.get("ids") or []])
+
+    def _front(self, msg: dict[str, Any]) -> None:
+        self._change(self.session.wb.boards.bring_to_front, [str(i) for i in msg.get("ids") or []])
+
+    def _undo(self, msg: dict[str, Any]) -> None:
+        self._change(self.session.wb.boards.undo)
+
+    def _redo(self, msg: dict[str, Any]) -> None:
+        self._change(self.session.wb.boards.redo)
+
+    def _edit(self, msg: dict[str, Any]) -> None:
+        self._change(self.session.wb.boards.update_item, str(msg.get("id")), text=str(msg.get("text", "")))
+
+    def _drop(self, msg: dict[str, Any]) -> None:
+        payload: dict[str, Any] = msg["payload"] if isinstance(msg.get("payload"), dict) else {}
+        x, y = msg.get("x"), msg.get("y")
+        boards = self.session.wb.boards
+        if payload.get("kind") == "image":
+            self._change(boards.add_image, str(payload.get("image_id")), x=x, y=y)
+        elif payload.get("kind") == "note":
+            self._change(boards.add_note, str(payload.get("text", "")), x=x, y=y)
+
+    def _add_note_at(self, msg: dict[str, Any]) -> None:
+        self._change(self.session.wb.boards.add_note, "New note", x=msg.get("x"), y=msg.get("y"))
+
+    # -- toolbar ---------------------------------------------------------------------------
+    def _toolbar(self) -> pn.viewable.Viewable:
+        can_edit = self.view is not None and self.view.can_edit
+        add: list[Any] = []
+        if can_edit:
+            note = pn.widgets.Button(label="+ Note", color="default", width=76)
+            note.on_click(lambda e: self._change(self.session.wb.boards.add_note, "New note"))
+            heading = pn.widgets.TextInput(placeholder="Heading — Enter adds it", width=190)
+            heading.param.watch(lambda e: self._add_heading(heading), "enter_pressed")
+            link = pn.widgets.TextInput(placeholder="https://… — Enter pins a link", width=200)
+            link.param.watch(lambda e: self._add_link(link), "enter_pressed")
+            add += [note, heading, link]
+        else:
+            add.append(pn.pane.HTML('<span class="wb-badge">view only</span>', stylesheets=[PANEL_CSS],
+                                    margin=(12, 0, 0, 4)))
+        act: list[Any] = []
+        if can_edit and self.role != "owner":
+            act.append(pn.pane.HTML('<span class="wb-badge">can edit</span>', stylesheets=[PANEL_CSS],
+                                    margin=(12, 8, 0, 0)))
+        if self.session.user is not None:
+            duplicate = pn.widgets.Button(label="Duplicate", color="default", width=92)
+            duplicate.on_click(self._duplicate)
+            act.append(duplicate)
+        act += [
+            pn.widgets.FileDownload(callback=self._export_pdf, filename=self._export_filename("pdf"),
+                                    label="Export PDF", color="default", width=104, css_classes=["wb-export-pdf"]),
+            pn.widgets.FileDownload(callback=self._export_zip, filename=self._export_filename("zip"),
+                                    label="Export ZIP", color="default", width=104, css_classes=["wb-export-zip"]),
+        ]
+        return pn.FlexBox(pn.Row(*add, margin=0), pn.Row(*act, margin=0), justify_content="space-between",
+                          flex_wrap="wrap", sizing_mode="stretch_width", margin=(0, 0, 2, 0))
+
+    def _add_heading(self, field: pn.widgets.TextInput) -> None:
+        if (field.value_input or "").strip():
+            self._change(self.session.wb.boards.add_heading, field.value_input)
+            field.value = field.value_input = ""
+
+    def _add_link(self, field: pn.widgets.TextInput) -> None:
+        url = (field.value_input or "").strip()
+        if url:
+            self._change(self.session.wb.boards.add_link, url)
+            field.value = field.value_input = ""
+
+    @friendly
+    def _duplicate(self, event: Any = None) -> None:
+        copy = self.session.wb.boards.duplicate(self.session.me, self.board_id, token=self.token)
+        self.session.info(f"Made “{copy.title}”. Opening it…")
+        self.browser.navigate(f"/board?id={quote(copy.id)}")
+
+    def _export_filename(self, extension: str) -> str:
+        return export_name(self.view.board, extension) if self.view else f"board.{extension}"
+
+    def _export(self, write: Any) -> io.BytesIO | None:
+        out = io.BytesIO()
+        try:
+            write(self.session.user, self.board_id, out, token=self.token)
+        except Exception as error:  # noqa: BLE001 - the download button cannot show an error itself
+            report_error(error)
+            return None
+        out.seek(0)
+        return out
+
+    def _export_pdf(self) -> io.BytesIO | None:
+        return self._export(self.session.wb.boards.export_pdf)
+
+    def _export_zip(self) -> io.BytesIO | None:
+        return self._export(self.session.wb.boards.export_zip)
+
+    def _copy_here(self, event: Any = None) -> None:
+        self.browser.copy(f"{page_origin(self.session)}/board?id={quote(self.board_id)}")
+        self.session.info("Link copied (it opens for people the board is shared with).")
+
+    # -- layout ------------------------------------------------------------------------------
+    def __panel__(self) -> pn.viewable.Viewable:
+        if self.view is None:
+            return pn.Column(empty_state("This board cannot be opened", self.problem),
+                             pn.pane.HTML('<p class="wb-hint"><a href="/boards">Go to your boards</a></p>',
+                                          stylesheets=[PANEL_CSS]), margin=(24, 24), sizing_mode="stretch_width")
+        side: list[Any] = []
+        if self.session.user is not None and self.view.can_edit:
+            suggestions = SuggestionPanel(self.session, self.board_id)
+            side.append(suggestions)
+            pn.state.onload(suggestions.refresh)
+        if self.role == "owner":
+            side.append(SharePanel(self.session, self.board_id, self.browser))
+        if self.token is None:
+            here = pn.widgets.Button(label="Copy link to this board", color="default",
+                                     sizing_mode="stretch_width", margin=(12, 0, 0, 0))
+            here.on_click(self._copy_here)
+            side.append(here)
+        main = pn.Column(self._toolbar(), self.canvas, self.browser, sizing_mode="stretch_width", margin=(12, 16, 12, 24))
+        if not side:
+            return main
+        panel = pn.Column(*side, width=300, margin=(12, 24, 12, 0),
+                          styles={"border-left": "1px solid #eee", "padding-left": "16px"})
+        return pn.Row(main, panel, sizing_mode="stretch_width", margin=0)

@@ -1,0 +1,150 @@
+"""The board page's side panels: AI suggestions to drag in, and sharing."""
+
+from __future__ import annotations
+
+import functools
+import html
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
+
+import panel as pn
+import param
+
+from server.components.browser import Browser
+from server.components.canvas import PromptTray
+from server.components.grid import ImageGrid, hit_entries
+from server.pages.common import PANEL_CSS, section
+from server.session import Session, friendly
+
+__all__ = ["SuggestionPanel", "SharePanel", "page_origin"]
+
+EXPIRY = {"Never expires": 0, "Expires in 1 day": 1, "Expires in 7 days": 7, "Expires in 30 days": 30}
+
+
+def page_origin(session: Session) -> str:
+    """``scheme://host:port`` as the browser reached this app (what a teammate can open too)."""
+    location = pn.state.location
+    if location is not None and location.hostname:
+        port = f":{location.port}" if location.port else ""
+        return f"{location.protocol or 'http:'}//{location.hostname}{port}"
+    return session.wb.settings.server.public_url.rstrip("/")
+
+
+class SuggestionPanel(pn.viewable.Viewer):
+    """Related stills and story prompts for the open board, ready to drag onto the canvas."""
+
+    board_id = param.String(default="", doc="The board the suggestions are for.")
+
+    def __init__(self, session: Session, board_id: str, **params: Any) -> None:
+        super().__init__(board_id=board_id, **params)
+        self.session = session
+        self.related = ImageGrid(compact=True, draggable=True, actions=False, multi=False, sizing_mode="stretch_width",
+                                 empty_text="Add a still or a few words to the board to get related images.")
+        self.prompts = PromptTray(empty_text="Ask for story prompts drawn from what is on the board.",
+                                  sizing_mode="stretch_width")
+        price = session.wb.accounts.price("story_prompts")
+        self.ask = pn.widgets.Button(label=f"Suggest story prompts · {price} credit{'s' if price != 1 else ''}",
+                                     color="default", sizing_mode="stretch_width", margin=(4, 0))
+        self.ask.on_click(self._ask_prompts)
+        self.refresh_button = pn.widgets.Button(label="Refresh related stills", color="default",
+                                                sizing_mode="stretch_width", margin=(8, 0))
+        self.refresh_button.on_click(lambda e: self.refresh())
+
+    @friendly
+    async def refresh(self) -> None:
+        """Re-read related images (free; cached by the service per board revision)."""
+        wb = self.session.wb
+        hits = await self.session.run(wb.suggestions.related_images, self.session.me, self.board_id, limit=12)
+        self.related.images = hit_entries(hits)
+
+    @friendly
+    async def _ask_prompts(self, event: Any = None) -> None:
+        self.ask.loading = True
+        try:
+            texts = await self.session.run(self.session.wb.suggestions.story_prompts, self.session.me, self.board_id)
+        finally:
+            self.ask.loading = False
+            self.session.refresh()
+        self.prompts.texts = list(texts)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        hint = pn.pane.HTML('<p class="wb-hint">Drag a still or a prompt onto the board.</p>',
+                            stylesheets=[PANEL_CSS], margin=0)
+        return pn.Column(section("Suggestions"), hint, self.related, self.refresh_button,
+                         section("Story prompts"), self.ask, self.prompts, sizing_mode="stretch_width", margin=0)
+
+
+class SharePanel(pn.viewable.Viewer):
+    """Share links for the board's owner: create (view or edit), copy, revoke."""
+
+    board_id = param.String(default="", doc="The board being shared.")
+    last_url = param.String(default="", doc="The URL of the link made last (its token is shown only once).")
+
+    def __init__(self, session: Session, board_id: str, browser: Browser, **params: Any) -> None:
+        super().__init__(board_id=board_id, **params)
+        self.session = session
+        self.browser = browser
+        self.role = pn.widgets.RadioButtonGroup(options={"Can view": "view", "Can edit": "edit"}, value="view",
+                                                color="default", sizing_mode="stretch_width", margin=(4, 0))
+        self.expiry = pn.widgets.Select(options=EXPIRY, value=0, sizing_mode="stretch_width", margin=(4, 0))
+        self.create = pn.widgets.Button(label="Create share link", color="primary", sizing_mode="stretch_width",
+                                        margin=(4, 0))
+        self.create.on_click(self._create)
+        self.url = pn.widgets.TextInput(label="New link (shown once: copy it now)", visible=False,
+                                        sizing_mode="stretch_width", css_classes=["wb-share-url"], margin=(4, 0))
+        self.copy = pn.widgets.Button(label="Copy link", visible=False, color="default", margin=(4, 0))
+        self.copy.on_click(lambda e: self._copy(self.url.value or ""))
+        self.links = pn.Column(sizing_mode="stretch_width", margin=0)
+        self._list()
+
+    @friendly
+    def _create(self, event: Any = None) -> None:
+        days = int(self.expiry.value or 0)
+        expires = timedelta(days=days) if days else None
+        link, token = self.session.wb.boards.create_link(self.session.me, self.board_id, self.role.value,
+                                                         expires_in=expires)
+        self.last_url = f"{page_origin(self.session)}/board?token={quote(token)}"
+        self.url.param.update(value=self.last_url, visible=True)
+        self.copy.visible = True
+        self._copy(self.last_url)
+        self._list()
+
+    def _copy(self, text: str) -> None:
+        if text:
+            self.browser.copy(text)
+            self.session.info("Link copied to the clipboard.")
+
+    @friendly
+    def _list(self) -> None:
+        links = self.session.wb.boards.links(self.session.me, self.board_id)
+        rows: list[Any] = []
+        for link in links:
+            when = link.created_at.strftime("%d %b %H:%M")
+            state = "active" if link.active else ("revoked" if link.revoked_at else "expired")
+            until = f" · until {link.expires_at:%d %b}" if link.expires_at and link.active else ""
+            label = pn.pane.HTML(
+                f'<div class="wb-link-row" data-link="{html.escape(link.id, quote=True)}">'
+                f'<strong>{"Can edit" if link.role == "edit" else "Can view"}</strong> · {when}{until}'
+                f' <span class="wb-badge{"" if link.active else " offline"}">{state}</span></div>',
+                stylesheets=[PANEL_CSS], margin=0, sizing_mode="stretch_width")
+            if link.active:
+                revoke = pn.widgets.Button(label="Revoke", color="danger", width=80, margin=(0, 0, 0, 6))
+                revoke.on_click(functools.partial(self._revoke, link.id))
+                rows.append(pn.Row(label, revoke, sizing_mode="stretch_width", margin=(2, 0)))
+            else:
+                rows.append(label)
+        if not rows:
+            rows.append(pn.pane.HTML('<p class="wb-hint">No share links yet. A link lets anyone who has it '
+                                     'open this board, read-only or editable.</p>', stylesheets=[PANEL_CSS], margin=0))
+        self.links.objects = rows
+
+    @friendly
+    def _revoke(self, link_id: str, event: Any = None) -> None:
+        self.session.wb.boards.revoke_link(self.session.me, self.board_id, link_id)
+        self.session.info("The link no longer opens this board.")
+        self._list()
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(section("Share"), self.role, self.expiry, self.create, self.url, self.copy, self.links,
+                         sizing_mode="stretch_width", margin=0)

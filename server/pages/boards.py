@@ -1,0 +1,146 @@
+"""The Boards page: every board the filmmaker owns or was given, plus archived ones and the trash."""
+
+from __future__ import annotations
+
+import functools
+import html
+from typing import Any
+from urllib.parse import quote
+
+import panel as pn
+import param
+
+from server.components.browser import Browser
+from server.pages.common import PANEL_CSS, empty_state, section
+from server.session import Session, friendly
+from workbench.boards import Board
+
+__all__ = ["BoardsPage"]
+
+CARD_CSS = PANEL_CSS + """
+.wb-board-card { display: block; text-decoration: none; color: #111; }
+.wb-board-cover { aspect-ratio: 16 / 10; background: #f3f3f3; overflow: hidden; border: 1px solid #e4e4e4; }
+.wb-board-cover img { width: 100%; height: 100%; object-fit: cover; display: block; }
+.wb-board-cover .wb-blank { display: flex; height: 100%; align-items: center; justify-content: center;
+  color: #999; font-size: 12px; }
+.wb-board-card:hover .wb-board-cover, .wb-board-card:focus-visible .wb-board-cover { border-color: #111; }
+.wb-board-card:focus-visible { outline: 2px solid var(--wb-accent); }
+.wb-board-name { font-weight: 650; font-size: 15px; margin: 8px 0 2px; overflow: hidden; text-overflow: ellipsis;
+  white-space: nowrap; }
+"""
+
+MENU = [("Rename", "rename"), ("Duplicate", "duplicate"), ("Archive", "archive"), None, ("Delete", "delete")]
+
+
+def _card_html(board: Board) -> str:
+    cover = (f'<img src="/media/board/{quote(board.id)}/{quote(board.cover_image_id)}" alt="" loading="lazy">'
+             if board.cover_image_id else '<div class="wb-blank">no stills yet</div>')
+    role = "" if board.role == "owner" else f'<span class="wb-badge">{html.escape(board.role)}</span>'
+    return (f'<a class="wb-board-card" href="/board?id={quote(board.id)}" data-board="{html.escape(board.id, quote=True)}">'
+            f'<div class="wb-board-cover">{cover}</div>'
+            f'<div class="wb-board-name">{html.escape(board.title)}{role}</div>'
+            f'<div class="wb-hint">{board.item_count} item{"s" if board.item_count != 1 else ""} · '
+            f'changed {board.updated_at:%d %b %Y}</div></a>')
+
+
+class BoardsPage(pn.viewable.Viewer):
+    """Create, open, rename, duplicate, archive, delete and restore boards."""
+
+    show_archived = param.Boolean(default=False, doc="Also list archived boards.")
+
+    def __init__(self, session: Session, **params: Any) -> None:
+        super().__init__(**params)
+        self.session = session
+        self.browser = Browser()
+        self.title = pn.widgets.TextInput(placeholder="Name a new board, e.g. “Night shoot” — Enter",
+                                          width=380, css_classes=["wb-new-board"], margin=(0, 10, 0, 0))
+        self.title.param.watch(lambda e: self._create(), "enter_pressed")
+        self.create = pn.widgets.Button(label="New board", color="primary", width=110)
+        self.create.on_click(lambda e: self._create())
+        self.archived = pn.widgets.Checkbox(label="Show archived boards", margin=(14, 10))
+        self.archived.link(self, value="show_archived")
+        self.cards = pn.FlexBox(sizing_mode="stretch_width", gap="22px", margin=(12, 0))
+        self.trash = pn.Column(sizing_mode="stretch_width", margin=0)
+        self.param.watch(lambda e: self._draw(), "show_archived")
+        self._draw()
+
+    @friendly
+    def _draw(self) -> None:
+        wb, me = self.session.wb, self.session.me
+        boards = wb.boards.list(me, include_archived=self.show_archived)
+        if not boards:
+            self.cards.objects = [empty_state(
+                "No boards yet", "Name one above, send stills to a board from the Library, "
+                "or let the Magic Board page build one from a pitch.")]
+        else:
+            self.cards.objects = [self._tile(b) for b in boards]
+        deleted = wb.boards.trash(me)
+        rows: list[Any] = []
+        if deleted:
+            rows.append(section(f"Trash · kept {wb.boards.grace_days} days"))
+            for board in deleted:
+                restore = pn.widgets.Button(label="Restore", color="default", width=90)
+                restore.on_click(functools.partial(self._on_act, "restore", board.id))
+                rows.append(pn.Row(pn.pane.HTML(f'<div class="wb-hint"><strong>{html.escape(board.title)}</strong> · '
+                                                f'deleted {board.deleted_at:%d %b %Y}</div>', stylesheets=[CARD_CSS],
+                                                margin=(10, 0)), restore, margin=0))
+        self.trash.objects = rows
+
+    def _tile(self, board: Board) -> pn.viewable.Viewable:
+        card = pn.pane.HTML(_card_html(board), stylesheets=[CARD_CSS], width=250, margin=0)
+        parts: list[Any] = [card]
+        if board.status == "archived":
+            back = pn.widgets.Button(label="Unarchive", color="default", width=100)
+            back.on_click(lambda e: self._act("unarchive", board.id))
+            parts.append(back)
+        elif board.role == "owner":
+            menu = pn.widgets.MenuButton(label="Board actions", items=MENU, color="default", width=140,
+                                         margin=(6, 0, 0, 0))
+            rename = pn.widgets.TextInput(value=board.title, visible=False, width=250,
+                                          placeholder="New title — Enter saves")
+            menu.on_click(lambda e: self._menu(e.new, board, rename))
+            rename.param.watch(lambda e: self._rename(board.id, rename.value_input), "enter_pressed")
+            parts += [menu, rename]
+        return pn.Column(*parts, width=250, margin=0)
+
+    def _menu(self, action: str, board: Board, rename: pn.widgets.TextInput) -> None:
+        if action == "rename":
+            rename.visible = True
+            return
+        self._act(action, board.id)
+
+    def _on_act(self, action: str, board_id: str, event: Any = None) -> None:
+        self._act(action, board_id)
+
+    @friendly
+    def _rename(self, board_id: str, title: str) -> None:
+        self.session.wb.boards.rename(self.session.me, board_id, title)
+        self._draw()
+
+    @friendly
+    def _act(self, action: str, board_id: str) -> None:
+        boards, me = self.session.wb.boards, self.session.me
+        if action == "duplicate":
+            copy = boards.duplicate(me, board_id)
+            self.session.info(f"Made “{copy.title}”.")
+        elif action == "archive":
+            boards.archive(me, board_id)
+            self.session.info("Archived. Tick “Show archived boards” to see it again.")
+        elif action == "unarchive":
+            boards.unarchive(me, board_id)
+        elif action == "delete":
+            boards.delete(me, board_id)
+            self.session.info(f"Moved to the trash; it can be restored for {boards.grace_days} days.")
+        elif action == "restore":
+            boards.restore(me, board_id)
+        self._draw()
+
+    @friendly
+    def _create(self) -> None:
+        title = (self.title.value_input or self.title.value or "").strip() or "Untitled board"
+        board = self.session.wb.boards.create(self.session.me, title)
+        self.browser.navigate(f"/board?id={quote(board.id)}")
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        top = pn.Row(self.title, self.create, self.archived, margin=0)
+        return pn.Column(top, self.cards, self.trash, self.browser, sizing_mode="stretch_width", margin=(16, 24))

@@ -1,0 +1,308 @@
+"""The Library page: upload stills, browse them, search by words or by picture, tag, send to a board."""
+
+from __future__ import annotations
+
+import functools
+import html
+from typing import Any
+
+import panel as pn
+import param
+
+from server.components.grid import ImageGrid, grid_entry, hit_entries
+from server.pages.common import PANEL_CSS, board_options, section
+from server.session import Session, friendly
+
+__all__ = ["LibraryPage", "UploadQueue"]
+
+PAGE = 48
+SCOPES = {"Everything I can see": "all", "My uploads": "mine", "Shared with me": "shared"}
+
+
+class UploadQueue(pn.viewable.Viewer):
+    """Drag-and-drop upload of many stills, with a status line per file."""
+
+    statuses = param.Dict(default={}, doc="File name -> (state, message): queued, adding, added, duplicate, error.")
+    done = param.Integer(default=0, doc="Files finished in the current batch.")
+    total = param.Integer(default=0, doc="Files in the current batch.")
+    finished = param.Event(doc="Fires after each file, so the grid can show it.")
+
+    def __init__(self, session: Session, **params: Any) -> None:
+        super().__init__(**params)
+        self.session = session
+        limit_mb = max(1, session.wb.settings.library.max_bytes // (1024 * 1024))
+        self.dropper = pn.widgets.FileDropper(
+            multiple=True, accepted_filetypes=["image/*"], max_file_size=f"{limit_mb}MB", chunk_size=4_000_000,
+            layout="compact", sizing_mode="stretch_width", css_classes=["wb-upload"], margin=(0, 0, 6, 0),
+        )
+        self._seen: set[tuple[str, int]] = set()
+        self._pending: list[tuple[str, bytes]] = []
+        self._working = False
+        self.dropper.param.watch(self._on_files, "value")
+        self.progress = pn.indicators.Progress(value=0, max=1, visible=False, sizing_mode="stretch_width",
+                                               height=6, bar_color="dark", margin=(4, 0))
+        self.report = pn.pane.HTML(pn.bind(self._report_html, self.param.statuses), sizing_mode="stretch_width",
+                                   stylesheets=[PANEL_CSS], margin=0)
+
+    @staticmethod
+    def _report_html(statuses: dict[str, tuple[str, str]]) -> str:
+        if not statuses:
+            return '<p class="wb-hint">Drop stills here, or browse. JPEG, PNG, WebP, GIF or TIFF.</p>'
+        rows = []
+        for name, (state, message) in statuses.items():
+            label = {"queued": "waiting", "adding": "adding…", "added": "added", "duplicate": "already here",
+                     "error": "not added"}[state]
+            detail = f'<div class="wb-file-why">{html.escape(message)}</div>' if message else ""
+            rows.append(f'<li class="wb-file wb-file-{state}" data-file="{html.escape(name, quote=True)}">'
+                        f'<span class="wb-file-name">{html.escape(name)}</span>'
+                        f'<span class="wb-file-state">{label}</span>{detail}</li>')
+        return f'<ul class="wb-files">{"".join(rows)}</ul>'
+
+    async def _on_files(self, event: param.parameterized.Event) -> None:
+        for name, data in (event.new or {}).items():
+            raw = data.encode() if isinstance(data, str) else bytes(data)
+            key = (name, len(raw))
+            if key in self._seen:
+                continue
+            self._seen.add(key)
+            self._pending.append((name, raw))
+            self.statuses = {**self.statuses, name: ("queued", "")}
+            self.total += 1
+        await self._drain()
+
+    async def _drain(self) -> None:
+        if self._working:
+            return  # the running loop picks up what was just queued
+        self._working = True
+        self.progress.visible = True
+        try:
+            while self._pending:
+                name, raw = self._pending.pop(0)
+                await self._add_one(name, raw)
+                self.done += 1
+                self.progress.max, self.progress.value = max(1, self.total), self.done
+                self.finished = True
+        finally:
+            self._working = False
+            if self.done >= self.total:
+                self.progress.visible = False
+                self.done = self.total = 0
+
+    async def _add_one(self, name: str, raw: bytes) -> None:
+        from workbench.errors import WorkbenchError
+
+        self.statuses = {**self.statuses, name: ("adding", "")}
+        wb, me = self.session.wb, self.session.me
+        try:
+            before = await self.session.run(wb.library.count, me)
+            await self.session.run(wb.library.ingest, me, raw, filename=name)
+            after = await self.session.run(wb.library.count, me)
+            state = ("added", "") if after > before else ("duplicate", "The same picture is already in your library.")
+        except WorkbenchError as error:
+            state = ("error", str(error))
+        self.statuses = {**self.statuses, name: state}
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(self.dropper, self.progress, self.report, sizing_mode="stretch_width", margin=0)
+
+
+class LibraryPage(pn.viewable.Viewer):
+    """Every still the filmmaker can see, with search, tags and 'add to board'."""
+
+    mode = param.Selector(  # type: ignore[var-annotated]
+        default="browse", objects=["browse", "text", "picture", "similar"],
+        doc="What the grid shows: the library, or results of a search.")
+    query = param.String(default="", doc="The words of a text search.")
+    similar_to = param.String(default="", doc="Image id of a 'find similar' search.")
+    shown = param.Integer(default=PAGE, doc="How many images or results the grid holds (grows as it scrolls).")
+
+    def __init__(self, session: Session, **params: Any) -> None:
+        super().__init__(**params)
+        self.session = session
+        self._picture: bytes | None = None
+        self.grid = ImageGrid(sizing_mode="stretch_width", min_height=300)
+        self.grid.on_more(self._more)
+        self.grid.on_similar(self._similar)
+        self.grid.param.watch(self._on_select, "selected")
+        self.search_box = pn.widgets.TextInput(placeholder="Search by words, e.g. “a cat by the window” — Enter",
+                                               sizing_mode="stretch_width", margin=(0, 8, 0, 0))
+        self.search_box.param.watch(self._on_enter, "enter_pressed")
+        self.search_button = pn.widgets.Button(label="Search", color="primary", width=90)
+        self.search_button.on_click(self._on_enter)
+        self.scope = pn.widgets.Select(options=SCOPES, value="all", width=190)
+        self.scope.param.watch(lambda e: self._reload(), "value")
+        self.picture_drop = pn.widgets.FileDropper(accepted_filetypes=["image/*"], multiple=False, layout="compact",
+                                                   height=80, sizing_mode="stretch_width", css_classes=["wb-picture-search"],
+                                                   margin=(0, 0, 4, 0))
+        self.picture_drop.param.watch(self._on_picture, "value")
+        self.summary = pn.pane.HTML("", stylesheets=[PANEL_CSS], sizing_mode="stretch_width", margin=(8, 0))
+        self.clear = pn.widgets.Button(label="Back to the library", visible=False, color="default")
+        self.clear.on_click(lambda e: self._browse())
+        self.uploads = UploadQueue(session)
+        self.uploads.param.watch(lambda e: self._reload(keep=True) if self.mode == "browse" else None, "finished")
+        self.detail = pn.Column(sizing_mode="stretch_width", margin=0)
+        self._reload()
+
+    # -- loading the grid ----------------------------------------------------------------
+    @friendly
+    def _reload(self, keep: bool = False) -> None:
+        if not keep:
+            self.shown = PAGE
+        wb, me = self.session.wb, self.session.me
+        if self.mode == "browse":
+            scope = self.scope.value
+            total = wb.library.count(me, scope=scope)
+            images = wb.library.list(me, scope=scope, limit=self.shown)
+            self.grid.param.update(images=[grid_entry(i) for i in images], has_more=len(images) < total,
+                                   empty_text="Your library is empty. Drop stills on the upload area to start."
+                                   if scope == "mine" else "Nothing here yet. Upload a few stills to start.")
+            self.summary.object = f'<p class="wb-hint">{total} image{"s" if total != 1 else ""}</p>'
+            self.clear.visible = False
+        else:
+            self._search()
+
+    def _search(self) -> None:
+        wb, me = self.session.wb, self.session.me
+        limit = min(self.shown, 500)
+        scope = self.scope.value
+        if self.mode == "text":
+            hits = wb.search.by_text(me, self.query, limit=limit, scope=scope)
+            what = f"“{html.escape(self.query)}”"
+        elif self.mode == "similar":
+            hits = wb.search.similar_to(me, self.similar_to, limit=limit, scope=scope)
+            what = "images like the one you picked"
+        else:
+            hits = wb.search.by_image(me, self._picture or b"", limit=limit, scope=scope)
+            what = "the picture you dropped"
+        self.grid.param.update(images=hit_entries(hits), has_more=len(hits) >= limit and limit < 500,
+                               empty_text="No match among the images you can see. Try other words or a picture.")
+        self.summary.object = f'<p class="wb-hint">{len(hits)} result{"s" if len(hits) != 1 else ""} for {what}</p>'
+        self.clear.visible = True
+
+    @friendly
+    def _more(self) -> None:
+        self.shown += PAGE
+        self._reload(keep=True)
+
+    def _browse(self) -> None:
+        self.mode = "browse"
+        self.search_box.value = ""
+        self._reload()
+
+    @friendly
+    def _on_enter(self, event: Any = None) -> None:
+        words = (self.search_box.value_input or self.search_box.value or "").strip()
+        if not words:
+            self._browse()
+            return
+        self.query, self.mode = words, "text"
+        self._reload()
+
+    @friendly
+    def _similar(self, image_id: str) -> None:
+        self.similar_to, self.mode = image_id, "similar"
+        self._reload()
+
+    @friendly
+    async def _on_picture(self, event: param.parameterized.Event) -> None:
+        files = event.new or {}
+        if not files:
+            return
+        data = next(iter(files.values()))
+        self._picture = data.encode() if isinstance(data, str) else bytes(data)
+        self.mode, self.shown = "picture", PAGE
+        hits = await self.session.run(self.session.wb.search.by_image, self.session.me, self._picture,
+                                      limit=PAGE, scope=self.scope.value)
+        self.grid.param.update(images=hit_entries(hits), has_more=len(hits) >= PAGE)
+        self.summary.object = f'<p class="wb-hint">{len(hits)} results for the picture you dropped</p>'
+        self.clear.visible = True
+
+    # -- the selection panel ---------------------------------------------------------------
+    def _on_select(self, event: param.parameterized.Event) -> None:
+        self.detail.objects = self._detail(list(event.new))
+
+    @friendly
+    def _detail(self, ids: list[str]) -> list[Any]:
+        if not ids:
+            return [pn.pane.HTML('<p class="wb-hint">Click stills to select them: tag them, find similar ones, '
+                                 'or put them on a board.</p>', stylesheets=[PANEL_CSS], margin=0)]
+        wb, me = self.session.wb, self.session.me
+        parts: list[Any] = []
+        if len(ids) == 1:
+            image = wb.library.get(me, ids[0])
+            parts.append(pn.pane.HTML(
+                f'<div class="wb-detail"><img src="/media/thumb/{html.escape(image.id)}" alt="">'
+                f'<div class="wb-detail-name">{html.escape(image.filename)}</div>'
+                f'<div class="wb-hint">{image.width} × {image.height} · {html.escape(image.visibility)}</div>'
+                f'<div class="wb-detail-caption">{html.escape(image.caption)}</div></div>',
+                stylesheets=[PANEL_CSS], sizing_mode="stretch_width", margin=0))
+            if image.owner == me.id:
+                tags = pn.widgets.TextInput(label="Tags (comma separated, Enter saves)", value=", ".join(image.tags),
+                                            sizing_mode="stretch_width", margin=(4, 0), css_classes=["wb-tags"])
+                save_tags = functools.partial(self._save_tags_from, image.id, tags)
+                tags.param.watch(save_tags, "enter_pressed")
+                save = pn.widgets.Button(label="Save tags", color="default", margin=(4, 0))
+                save.on_click(save_tags)
+                parts += [tags, save]
+            else:
+                parts.append(pn.pane.HTML(f'<p class="wb-hint">Tags: {html.escape(", ".join(image.tags)) or "none"}'
+                                          '</p>', stylesheets=[PANEL_CSS], margin=0))
+            similar = pn.widgets.Button(label="Find similar", color="default", margin=(4, 0))
+            similar.on_click(functools.partial(self._similar_clicked, image.id))
+            parts.append(similar)
+        else:
+            parts.append(pn.pane.HTML(f'<p class="wb-detail-name">{len(ids)} stills selected</p>',
+                                      stylesheets=[PANEL_CSS], margin=0))
+        parts += self._board_picker(ids)
+        return parts
+
+    def _board_picker(self, ids: list[str]) -> list[Any]:
+        if not self.session.has("boards"):
+            return []
+        options = board_options(self.session)
+        target = pn.widgets.Select(label="Add to board", options={"New board…": "", **options},
+                                   sizing_mode="stretch_width", margin=(10, 0, 4, 0), css_classes=["wb-board-target"])
+        add = pn.widgets.Button(label=f"Add {len(ids)} to board", color="primary", margin=(4, 0),
+                               css_classes=["wb-add-to-board"])
+        add.on_click(lambda e: self._add_to_board(target.value, list(ids)))
+        return [target, add]
+
+    def _save_tags_from(self, image_id: str, field: pn.widgets.TextInput, event: Any = None) -> None:
+        self._save_tags(image_id, field.value_input or field.value or "")
+
+    def _similar_clicked(self, image_id: str, event: Any = None) -> None:
+        self._similar(image_id)
+
+    @friendly
+    def _save_tags(self, image_id: str, text: str) -> None:
+        tags = [t.strip() for t in (text or "").split(",") if t.strip()]
+        image = self.session.wb.library.set_tags(self.session.me, image_id, tags)
+        self.session.info(f"Tags saved: {', '.join(image.tags) or 'none'}")
+        self._reload(keep=True)
+
+    @friendly
+    def _add_to_board(self, board_id: str, ids: list[str]) -> None:
+        wb, me = self.session.wb, self.session.me
+        if not board_id:
+            board_id = wb.boards.create(me, "Untitled board").id
+        for image_id in ids:
+            wb.boards.add_image(me, board_id, image_id)
+        title = wb.boards.get(me, board_id).board.title
+        self.session.info(f'Added {len(ids)} to <a href="/board?id={html.escape(board_id, quote=True)}">'
+                          f'{html.escape(title)}</a>', escaped=True)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        search = pn.Column(
+            pn.Row(self.search_box, self.search_button, self.scope, sizing_mode="stretch_width", margin=0),
+            sizing_mode="stretch_width", margin=(0, 0, 4, 0),
+        )
+        main = pn.Column(search, pn.Row(self.summary, self.clear, margin=0, sizing_mode="stretch_width"),
+                         self.grid, sizing_mode="stretch_width", margin=(16, 24))
+        side = pn.Column(
+            section("Upload"), self.uploads,
+            section("Search by picture"), self.picture_drop,
+            section("Selection"), self.detail,
+            width=320, margin=(16, 24, 16, 0), styles={"border-left": "1px solid #eee", "padding-left": "20px"},
+        )
+        self.detail.objects = self._detail([])
+        return pn.Row(main, side, sizing_mode="stretch_width", margin=0)

@@ -1,0 +1,237 @@
+"""The screenplay desk: a Fountain editor beside its formatted page, AI scene work, versions, export."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+from typing import Any
+from urllib.parse import quote
+
+import panel as pn
+import param
+
+from server.components.editor import ScriptEditor
+from server.components.screenplay import PREVIEW_CSS, screenplay_html
+from server.pages.common import PANEL_CSS, board_options, set_options
+from server.session import Session, friendly, report_error
+from workbench.writing.studio import REWRITE_MODES
+
+__all__ = ["ScreenplayDesk"]
+
+STARTER = "INT. SOMEWHERE - NIGHT\n\nWrite the first line of action here.\n"
+
+
+class ScreenplayDesk(pn.viewable.Viewer):
+    """Write Fountain on the left, read the page on the right; save, continue, rewrite, export."""
+
+    document_id = param.String(default="", doc="The screenplay being edited.")
+    version = param.Integer(default=0, doc="The saved version the editor started from.")
+    saved_body = param.String(default="", doc="The text as last saved, to tell unsaved changes apart.")
+
+    def __init__(self, session: Session, **params: Any) -> None:
+        super().__init__(**params)
+        self.session = session
+        price = session.wb.accounts.price
+        self.picker = pn.widgets.Select(label="Screenplay", width=320, css_classes=["wb-script-picker"])
+        self.picker.param.watch(lambda e: self.open(e.new) if e.new and e.new != self.document_id else None, "value")
+        self.new_title = pn.widgets.TextInput(label="New screenplay", placeholder="Title — Enter creates it", width=240)
+        self.new_title.param.watch(lambda e: self._create(), "enter_pressed")
+        self.importer = pn.widgets.FileInput(accept=".fountain,.txt", label="Import .fountain", width=220)
+        self.importer.param.watch(self._import, "value")
+        self.editor = ScriptEditor(placeholder="Write in Fountain: scene headings like INT. KITCHEN - DAY, "
+                                               "CHARACTER names in capitals, dialogue under them.",
+                                   sizing_mode="stretch_width")
+        self.editor.on_save(self._save)
+        self.preview = pn.pane.HTML(screenplay_html(""), stylesheets=[PREVIEW_CSS], sizing_mode="stretch_width",
+                                    css_classes=["wb-preview"], margin=0)
+        self.editor.param.watch(lambda e: setattr(self.preview, "object", screenplay_html(e.new)), "value")
+        self.status = pn.pane.HTML("", stylesheets=[PANEL_CSS], margin=(10, 8))
+        self.editor.param.watch(lambda e: self._status(), "value")
+        self.save_button = pn.widgets.Button(label="Save (Ctrl+S)", color="primary", width=120)
+        self.save_button.on_click(lambda e: self._save())
+        self.direction = pn.widgets.TextInput(placeholder="Direction for the AI (optional)", width=240)
+        self.continue_button = pn.widgets.Button(label=f"Continue scene · {price('continue_scene')} credit",
+                                                 color="default", width=190)
+        self.continue_button.on_click(self._continue)
+        self.stop = pn.widgets.Button(label="Stop", color="danger", width=70, visible=False)
+        self.stop.on_click(lambda e: self._cancel.set())
+        self.mode = pn.widgets.Select(options=list(REWRITE_MODES), value="tighten", width=120)
+        self.rewrite = pn.widgets.Button(label=f"Rewrite selection · {price('rewrite')} credit", color="default",
+                                         width=190)
+        self.rewrite.on_click(self._rewrite)
+        self.versions = pn.widgets.Select(label="Version history", width=320)
+        self.restore = pn.widgets.Button(label="Restore this version", color="default", width=170)
+        self.restore.on_click(self._restore)
+        self.board = pn.widgets.Select(label="Quote the selection on", width=220)
+        self.quote = pn.widgets.Button(label="Quote on board", color="default", width=140)
+        self.quote.on_click(self._quote)
+        self.pdf = pn.widgets.FileDownload(callback=self._export_pdf, filename="screenplay.pdf", label="Export PDF",
+                                           color="default", width=120)
+        self.fountain = pn.widgets.FileDownload(callback=self._export_fountain, filename="screenplay.fountain",
+                                                label="Export .fountain", color="default", width=140)
+        self._cancel = threading.Event()
+        self._scripts()
+
+    # -- documents ----------------------------------------------------------------------
+    @friendly
+    def _scripts(self, select: str = "") -> None:
+        docs = self.session.wb.writing.list(self.session.me, kind="screenplay", limit=100)
+        self.picker.options = {d.title: d.id for d in docs}
+        set_options(self.board, board_options(self.session))
+        target = select or self.document_id or (docs[0].id if docs else "")
+        if target:
+            self.open(target)
+        self._status()
+
+    @friendly
+    def open(self, document_id: str) -> None:
+        """Load a screenplay into the editor."""
+        writing, me = self.session.wb.writing, self.session.me
+        doc = writing.get(me, document_id)
+        if document_id not in self.picker.options.values():
+            self.picker.options = {d.title: d.id for d in writing.list(me, kind="screenplay", limit=100)}
+        self.param.update(document_id=doc.id, version=doc.version, saved_body=doc.body)
+        self.picker.value = doc.id
+        self.editor.value = doc.body
+        name = quote(doc.title.replace(" ", "-")[:60] or "screenplay", safe="-_")
+        self.pdf.filename, self.fountain.filename = f"{name}.pdf", f"{name}.fountain"
+        self.versions.param.update(options={
+            f"v{v.version} · {v.created_at:%d %b %H:%M} · {v.note}": v.version
+            for v in writing.versions(me, doc.id)  # type: ignore[attr-defined]  # Documents.list shadows list
+        }, value=doc.version)
+        self._status()
+
+    @friendly
+    def _create(self) -> None:
+        title = (self.new_title.value_input or "").strip()
+        doc = self.session.wb.writing.create(self.session.me, "screenplay", title or "Untitled screenplay", STARTER)
+        self.new_title.value = self.new_title.value_input = ""
+        self._scripts(select=doc.id)
+
+    @friendly
+    def _import(self, event: Any) -> None:
+        if not event.new:
+            return
+        doc = self.session.wb.writing.import_fountain(self.session.me, bytes(event.new))
+        self.session.info(f"Imported “{doc.title}”.")
+        self._scripts(select=doc.id)
+
+    def _status(self) -> None:
+        if not self.document_id:
+            self.status.object = '<span class="wb-hint">Create or import a screenplay to start.</span>'
+        elif self.editor.value != self.saved_body:
+            self.status.object = '<span class="wb-hint"><strong>Unsaved changes</strong></span>'
+        else:
+            self.status.object = f'<span class="wb-hint">Saved · version {self.version}</span>'
+
+    @friendly
+    def _save(self) -> bool:
+        if not self.document_id:
+            self.session.error("Create or import a screenplay first.")
+            return False
+        if self.editor.value == self.saved_body:
+            return True
+        doc = self.session.wb.writing.save(self.session.me, self.document_id, self.editor.value,
+                                           expected_version=self.version)
+        self.open(doc.id)
+        return True
+
+    # -- AI scene work ----------------------------------------------------------------------
+    async def _continue(self, event: Any = None) -> None:
+        if not self._save():
+            return
+        wb, me = self.session.wb, self.session.me
+        self._cancel = threading.Event()
+        chunks = wb.writing.stream_continue(me, self.document_id, direction=self.direction.value or "",
+                                            cancel=self._cancel)
+        base = self.editor.value.rstrip("\n") + "\n\n"
+        written = ""
+        self._busy(True)
+        try:
+            while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+                written += chunk
+                self.editor.value = base + written  # shown as it arrives
+        except Exception as error:  # noqa: BLE001 - shown as a notification; the stream saved nothing
+            report_error(error)
+        finally:
+            self._busy(False)
+            self.session.refresh()
+        self.open(self.document_id)
+
+    @friendly
+    async def _rewrite(self, event: Any = None) -> None:
+        start, end = (list(self.editor.selection) + [0, 0])[:2]
+        if end <= start:
+            self.session.error("Select the lines to rewrite in the editor first.")
+            return
+        if not self._save():
+            return
+        self._busy(True)
+        try:
+            doc = await self.session.run(self.session.wb.writing.rewrite_selection, self.session.me, self.document_id,
+                                         int(start), int(end), mode=self.mode.value)
+        finally:
+            self._busy(False)
+            self.session.refresh()
+        self.open(doc.id)
+
+    def _busy(self, on: bool) -> None:
+        self.editor.param.update(readonly=on, follow=on)
+        self.stop.visible = on
+        for button in (self.continue_button, self.rewrite, self.save_button, self.restore):
+            button.disabled = on
+
+    @friendly
+    def _restore(self, event: Any = None) -> None:
+        if self.document_id and self.versions.value:
+            doc = self.session.wb.writing.restore(self.session.me, self.document_id, int(self.versions.value))
+            self.open(doc.id)
+
+    @friendly
+    def _quote(self, event: Any = None) -> None:
+        start, end = (list(self.editor.selection) + [0, 0])[:2]
+        if end <= start or not self.board.value:
+            self.session.error("Select some lines and pick a board first.")
+            return
+        if self._save():
+            self.session.wb.boards.add_script_excerpt(self.session.me, self.board.value, self.document_id,
+                                                      int(start), int(end))
+            self.session.info(f'Quoted on <a href="/board?id={quote(self.board.value)}">the board</a>.', escaped=True)
+
+    # -- export -----------------------------------------------------------------------------
+    def _export_pdf(self) -> io.BytesIO | None:
+        out = io.BytesIO()
+        try:
+            self._save()
+            self.session.wb.writing.export_pdf(self.session.me, self.document_id, out)
+        except Exception as error:  # noqa: BLE001
+            report_error(error)
+            return None
+        out.seek(0)
+        return out
+
+    def _export_fountain(self) -> io.BytesIO | None:
+        try:
+            self._save()
+            text = self.session.wb.writing.export_fountain(self.session.me, self.document_id)
+        except Exception as error:  # noqa: BLE001
+            report_error(error)
+            return None
+        return io.BytesIO(text.encode("utf-8"))
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        top = pn.Row(self.picker, self.new_title, self.importer, sizing_mode="stretch_width", margin=0)
+        actions = pn.FlexBox(pn.Row(self.save_button, self.status, margin=0),
+                             pn.Row(self.direction, self.continue_button, self.stop, self.mode, self.rewrite, margin=0),
+                             justify_content="space-between", flex_wrap="wrap", sizing_mode="stretch_width",
+                             margin=(6, 0))
+        sheet = pn.Row(pn.Column(self.editor, sizing_mode="stretch_width", margin=(0, 8, 0, 0)),
+                       pn.Column(self.preview, sizing_mode="stretch_width", margin=0,
+                                 styles={"max-height": "calc(100vh - 290px)", "overflow": "auto"}),
+                       sizing_mode="stretch_width", margin=0)
+        bottom = pn.FlexBox(pn.Row(self.versions, self.restore, self.board, self.quote, margin=0, align="end"),
+                            pn.Row(self.fountain, self.pdf, margin=0, align="end"), justify_content="space-between",
+                            align_items="flex-end", flex_wrap="wrap", sizing_mode="stretch_width", margin=(8, 0))
+        return pn.Column(top, actions, sheet, bottom, sizing_mode="stretch_width", margin=(8, 0))
+

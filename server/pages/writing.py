@@ -1,0 +1,234 @@
+"""The Writing page: idea cards, outlines, and the screenplay desk."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+from urllib.parse import quote
+
+import panel as pn
+import param
+
+from server.pages.common import PANEL_CSS, board_options, empty_state, section, set_options
+from server.pages.screenplay import ScreenplayDesk
+from server.session import Session, friendly
+from workbench.writing.documents import Document
+
+__all__ = ["WritingPage", "IdeaStudio", "OutlineStudio"]
+
+GENRES = ["", "drama", "thriller", "comedy", "horror", "science fiction", "romance", "crime", "fantasy",
+          "documentary", "western", "mystery", "animation"]
+TONES = ["", "bleak", "hopeful", "wry", "tense", "whimsical", "melancholic", "epic", "intimate", "absurd"]
+
+
+def _idea_html(doc: Document) -> str:
+    meta = doc.meta
+    rows = "".join(
+        f'<p><span class="wb-label">{label}</span><br>{html.escape(str(meta.get(key, "")))}</p>'
+        for label, key in (("Protagonist", "protagonist"), ("Wants", "want"), ("Needs", "need"),
+                           ("Conflict", "conflict"), ("Setting", "setting"), ("Twist", "twist"))
+        if meta.get(key)
+    )
+    offline = '<span class="wb-badge offline" title="Drafted by the offline writer">offline</span>' if doc.offline else ""
+    logline = html.escape(str(meta.get("logline") or doc.body.split("\n")[0]))
+    return (f'<div class="wb-card wb-idea" data-doc="{html.escape(doc.id, quote=True)}">'
+            f'<h3>{html.escape(doc.title)}{offline}</h3><p><em>{logline}</em></p>{rows}</div>')
+
+
+class IdeaStudio(pn.viewable.Viewer):
+    """Premise, genre and tone in; idea cards out, each one kept, outlined, sent to a board or discarded."""
+
+    ideas = param.List(default=[], doc="The idea documents shown, newest first.")
+
+    def __init__(self, session: Session, desk: Any, **params: Any) -> None:
+        super().__init__(**params)
+        self.session = session
+        self.desk = desk
+        price = session.wb.accounts.price("idea")
+        self.premise = pn.widgets.TextAreaInput(label="Premise", placeholder="A lighthouse keeper hears tomorrow's news…",
+                                                rows=3, sizing_mode="stretch_width", css_classes=["wb-premise"])
+        self.genre = pn.widgets.Select(label="Genre", options=GENRES, width=180)
+        self.tone = pn.widgets.Select(label="Tone", options=TONES, width=180)
+        self.keywords = pn.widgets.TextInput(label="Keywords (comma separated)", width=260)
+        self.count = pn.widgets.IntInput(label="How many", value=3, start=1, end=6, width=100)
+        self.go = pn.widgets.Button(label=f"Generate ideas · {price} credit{'s' if price != 1 else ''}",
+                                    color="primary", width=210, css_classes=["wb-generate"])
+        self.go.on_click(self._generate)
+        self.cards = pn.Column(sizing_mode="stretch_width", margin=0)
+        self.param.watch(lambda e: self._draw(), "ideas")
+        self._load()
+        self._draw()
+
+    @friendly
+    def _load(self) -> None:
+        self.ideas = self.session.wb.writing.list(self.session.me, kind="idea", limit=30)
+
+    @friendly
+    async def _generate(self, event: Any = None) -> None:
+        self.go.loading = True
+        try:
+            keys = [k.strip() for k in (self.keywords.value or "").split(",") if k.strip()]
+            docs = await self.session.run(self.session.wb.writing.idea, self.session.me, self.premise.value or "",
+                                          genre=self.genre.value or "", tone=self.tone.value or "", keywords=keys,
+                                          count=int(self.count.value or 3))
+        finally:
+            self.go.loading = False
+            self.session.refresh()
+        self.ideas = [*docs, *[d for d in self.ideas if d.id not in {x.id for x in docs}]]
+        self.session.info(f"{len(docs)} idea{'s' if len(docs) != 1 else ''} saved to your writing.")
+
+    def _draw(self) -> None:
+        if not self.ideas:
+            self.cards.objects = [empty_state("No ideas yet", "Give a premise, a genre or a few keywords and press "
+                                              "Generate. Ideas are saved as you make them.")]
+            return
+        options = board_options(self.session)
+        self.cards.objects = [self._card(doc, options) for doc in self.ideas]
+
+    def _card(self, doc: Document, boards: dict[str, str]) -> pn.viewable.Viewable:
+        text = pn.pane.HTML(_idea_html(doc), stylesheets=[PANEL_CSS], sizing_mode="stretch_width", margin=0)
+        target = pn.widgets.Select(options={"New board…": "", **boards}, width=200, margin=(5, 5),
+                                   css_classes=["wb-idea-target"])
+        send = pn.widgets.Button(label="Send to board", color="default", width=130, css_classes=["wb-send"])
+        send.on_click(lambda e: self._send(doc, target.value))
+        outline = pn.widgets.Button(label="Outline it", color="default", width=100)
+        outline.on_click(lambda e: self.desk.outline_from(doc.id))
+        drop = pn.widgets.Button(label="Discard", color="danger", width=90)
+        drop.on_click(lambda e: self._discard(doc))
+        return pn.Column(text, pn.Row(target, send, outline, drop, margin=0), sizing_mode="stretch_width",
+                         margin=(0, 0, 14, 0))
+
+    @friendly
+    def _send(self, doc: Document, board_id: str) -> None:
+        wb, me = self.session.wb, self.session.me
+        if not board_id:
+            board_id = wb.boards.create(me, doc.title).id
+        wb.boards.add_note(me, board_id, f"{doc.title}\n\n{doc.body}", caption="Idea")
+        title = wb.boards.get(me, board_id).board.title
+        self.session.info(f'Pinned to <a href="/board?id={quote(board_id)}">{html.escape(title)}</a>', escaped=True)
+
+    @friendly
+    def _discard(self, doc: Document) -> None:
+        self.session.wb.writing.delete(self.session.me, doc.id)
+        self.ideas = [d for d in self.ideas if d.id != doc.id]
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        form = pn.Column(self.premise, pn.Row(self.genre, self.tone, self.keywords, self.count, margin=0), self.go,
+                         sizing_mode="stretch_width", margin=0)
+        return pn.Column(form, section("Your ideas"), self.cards, sizing_mode="stretch_width", margin=(8, 0))
+
+
+class OutlineStudio(pn.viewable.Viewer):
+    """A beat-sheet outline from an idea or a premise, and a first draft from the outline."""
+
+    outline_id = param.String(default="", doc="The outline on screen.")
+
+    def __init__(self, session: Session, open_script: Any, **params: Any) -> None:
+        super().__init__(**params)
+        self.session = session
+        self.open_script = open_script
+        prices = session.wb.accounts.price
+        self.source = pn.widgets.Select(label="From idea", sizing_mode="stretch_width")
+        self.premise = pn.widgets.TextInput(label="…or from a premise", sizing_mode="stretch_width")
+        self.structure = pn.widgets.RadioButtonGroup(options={"Three acts": "three-act", "Save the Cat": "save-the-cat"},
+                                                     value="three-act", color="default")
+        self.make = pn.widgets.Button(label=f"Make outline · {prices('outline')} credits", color="primary", width=200)
+        self.make.on_click(self._make)
+        self.outlines = pn.widgets.Select(label="Outlines", sizing_mode="stretch_width")
+        self.outlines.param.watch(lambda e: setattr(self, "outline_id", e.new or ""), "value")
+        self.draft = pn.widgets.Button(label=f"Draft screenplay pages · {prices('screenplay')} credits",
+                                       color="default", width=260)
+        self.draft.on_click(self._draft)
+        self.beats = pn.pane.HTML("", stylesheets=[PANEL_CSS], sizing_mode="stretch_width")
+        self.param.watch(lambda e: self._show(), "outline_id")
+        self.refresh()
+
+    @friendly
+    def refresh(self, select: str = "") -> None:
+        """Re-read ideas and outlines (after new ones were made)."""
+        writing, me = self.session.wb.writing, self.session.me
+        set_options(self.source, {"—": "", **{d.title: d.id for d in writing.list(me, kind="idea", limit=50)}})
+        outlines = {f"{d.title} · {d.updated_at:%d %b %H:%M}": d.id for d in writing.list(me, kind="outline", limit=50)}
+        self.outlines.options = outlines
+        if select or (outlines and not self.outline_id):
+            self.outlines.value = select or next(iter(outlines.values()))
+        self._show()
+
+    def choose_idea(self, idea_id: str) -> None:
+        """Preselect an idea as the outline's source."""
+        self.refresh()
+        self.source.value = idea_id
+
+    @friendly
+    async def _make(self, event: Any = None) -> None:
+        source = self.source.value or (self.premise.value or "").strip()
+        self.make.loading = True
+        try:
+            doc = await self.session.run(self.session.wb.writing.outline, self.session.me, source,
+                                         structure=self.structure.value)
+        finally:
+            self.make.loading = False
+            self.session.refresh()
+        self.refresh(select=doc.id)
+
+    @friendly
+    def _show(self) -> None:
+        if not self.outline_id:
+            self.beats.object = ('<div class="wb-empty"><strong>No outline yet</strong>Pick an idea (or write a premise) '
+                                 'and make a beat sheet.</div>')
+            return
+        doc = self.session.wb.writing.get(self.session.me, self.outline_id)
+        beats = doc.meta.get("beats") or []
+        rows = "".join(
+            f'<tr><td>{html.escape(str(b.get("name", "")))}</td><td>{html.escape(str(b.get("act", "")))}</td>'
+            f'<td>{html.escape(str(b.get("page", "")))}</td><td>{html.escape(str(b.get("summary", "")))}</td></tr>'
+            for b in beats if isinstance(b, dict))
+        body = (f'<table class="wb-table"><tr><th>Beat</th><th>Act</th><th>Page</th><th>What happens</th></tr>{rows}</table>'
+                if rows else f'<pre>{html.escape(doc.body)}</pre>')
+        offline = '<span class="wb-badge offline">offline</span>' if doc.offline else ""
+        self.beats.object = f'<h3>{html.escape(doc.title)}{offline}</h3>{body}'
+
+    @friendly
+    async def _draft(self, event: Any = None) -> None:
+        if not self.outline_id:
+            self.session.error("Make or pick an outline first.")
+            return
+        self.draft.loading = True
+        try:
+            doc = await self.session.run(self.session.wb.writing.screenplay, self.session.me, self.outline_id)
+        finally:
+            self.draft.loading = False
+            self.session.refresh()
+        self.open_script(doc.id)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        form = pn.Column(pn.Row(self.source, self.premise, margin=0, sizing_mode="stretch_width"),
+                         pn.Row(self.structure, self.make, margin=0), sizing_mode="stretch_width", margin=0)
+        return pn.Column(form, section("Outline"), pn.Row(self.outlines, self.draft, margin=0,
+                                                          sizing_mode="stretch_width"),
+                         self.beats, sizing_mode="stretch_width", margin=(8, 0))
+
+
+class WritingPage(pn.viewable.Viewer):
+    """Ideas, outlines and screenplays in three tabs."""
+
+    def __init__(self, session: Session, **params: Any) -> None:
+        super().__init__(**params)
+        self.session = session
+        self.desk = ScreenplayDesk(session)
+        self.outline = OutlineStudio(session, open_script=self._open_script)
+        self.ideas = IdeaStudio(session, desk=self)
+        self.tabs = pn.Tabs(("Ideas", self.ideas), ("Outline", self.outline), ("Screenplay", self.desk),
+                            sizing_mode="stretch_width", margin=(8, 24), dynamic=False)
+
+    def outline_from(self, idea_id: str) -> None:
+        """Switch to the Outline tab with this idea chosen."""
+        self.outline.choose_idea(idea_id)
+        self.tabs.active = 1
+
+    def _open_script(self, document_id: str) -> None:
+        self.desk.open(document_id)
+        self.tabs.active = 2
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self.tabs

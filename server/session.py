@@ -1,0 +1,158 @@
+"""One browser session's view of the workbench: who is acting, their balance, and friendly errors.
+
+Every page gets its own :class:`Session` (made when the browser opens the page),
+so nothing one person does leaks into another's screen. Service-layer errors
+become notifications with the error's own message; anything unexpected is
+logged with its traceback and shown as a short apology, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import html
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import panel as pn
+import param
+
+from workbench.accounts import User
+from workbench.app import Workbench
+from workbench.errors import WorkbenchError
+
+__all__ = ["Session", "acting_user", "link_visitor", "friendly", "report_error", "launch"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+UNEXPECTED = "Something went wrong on our side; it has been logged. Try again, or reload the page."
+
+
+def acting_user(wb: Workbench) -> User | None:
+    """The signed-in person of this browser session (local mode: the one local user).
+
+    Clerk sign-in is verified by the auth module in front of the app; until it
+    hands over a user, a Clerk-mode session without one is anonymous.
+    """
+    if wb.settings.auth.mode == "local":
+        return wb.accounts.local_user()
+    external_id = getattr(pn.state, "user", None)
+    return wb.accounts.find_by_external_id(external_id) if external_id else None
+
+
+def link_visitor(wb: Workbench) -> User | None:
+    """Who acts when someone opens a share link.
+
+    In local mode everyone at this machine is the same local user, who owns
+    every board, so a share link could never show what it grants; the link
+    holder therefore acts anonymously and gets exactly the link's role. With
+    real sign-in the person keeps their identity (and the higher of their
+    roles, as the boards domain decides).
+    """
+    if wb.settings.auth.mode == "local":
+        return None
+    return acting_user(wb)
+
+
+def report_error(error: BaseException) -> None:
+    """Show an error to the person in the current session (escaped: messages quote user input)."""
+    if isinstance(error, WorkbenchError):
+        message = str(error) or type(error).__name__
+    else:
+        log.error("unexpected error in a UI callback", exc_info=error)
+        message = UNEXPECTED
+    notifications = pn.state.notifications
+    if notifications is not None:
+        notifications.error(html.escape(message), duration=8000)
+
+
+def friendly(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a UI callback (sync or async) so service errors become notifications."""
+    if inspect.iscoroutinefunction(method):
+
+        @functools.wraps(method)
+        async def run_async(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await method(*args, **kwargs)
+            except Exception as error:  # noqa: BLE001 - every failure becomes a notification
+                report_error(error)
+                return None
+
+        return run_async
+
+    @functools.wraps(method)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001
+            report_error(error)
+            return None
+
+    return run
+
+
+class Session(param.Parameterized):
+    """State one browser session shares between the shell and its page."""
+
+    user = param.Parameter(default=None, doc="The acting user; None for an anonymous share-link holder.")
+    balance = param.Integer(default=0, doc="The acting user's credit balance, refreshed after each AI action.")
+    plan = param.String(default="", doc="The acting user's plan (free or premium).")
+    busy = param.Boolean(default=False, doc="True while a long action (AI, export, upload) runs.")
+
+    def __init__(self, wb: Workbench, user: User | None, **params: Any) -> None:
+        super().__init__(user=user, **params)
+        self.wb = wb
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read the balance (cheap: one sum over the ledger)."""
+        if self.user is None:
+            return
+        try:
+            self.balance = self.wb.accounts.balance(self.user)
+            self.plan = self.wb.accounts.get_user(self.user.id).plan
+        except WorkbenchError as error:
+            log.warning("could not refresh the balance: %s", error)
+
+    @property
+    def me(self) -> User:
+        """The acting user, for pages that need one."""
+        if self.user is None:
+            raise WorkbenchError("Sign in to use this page.")
+        return self.user
+
+    def has(self, domain: str) -> bool:
+        """Whether the service layer offers a domain yet (boards, suggestions, magic)."""
+        return hasattr(self.wb, domain)
+
+    async def run(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a slow service call off the event loop, so other sessions stay responsive."""
+        self.busy = True
+        try:
+            return await asyncio.to_thread(work, *args, **kwargs)
+        finally:
+            self.busy = False
+
+    def info(self, message: str, *, escaped: bool = False) -> None:
+        """A short confirmation."""
+        if pn.state.notifications is not None:
+            pn.state.notifications.success(message if escaped else html.escape(message), duration=4000)
+
+    def error(self, message: str) -> None:
+        """A readable error."""
+        if pn.state.notifications is not None:
+            pn.state.notifications.error(html.escape(message), duration=8000)
+
+
+
+def launch(result: Any) -> None:
+    """Run a coroutine a message handler returned on the session's event loop (else do nothing)."""
+    if inspect.isawaitable(result):
+
+        async def wait() -> None:
+            await result
+
+        param.parameterized.async_executor(wait)

@@ -1,0 +1,57 @@
+// A plain monospace editor for Fountain: the text syncs to the server a moment after typing
+// stops, the selection syncs as code-point offsets (what Python counts), Ctrl+S asks to save.
+export function render({ model, el }) {
+  const area = document.createElement("textarea");
+  area.className = "wb-editor";
+  area.spellcheck = true;
+  area.setAttribute("aria-label", "Screenplay (Fountain)");
+  area.placeholder = model.placeholder;
+  area.value = model.value;
+  area.readOnly = model.readonly;
+  el.appendChild(area);
+
+  let timer = null;
+  const codePoints = (s) => { let n = 0; for (const _ of s) n++; return n; };
+  function push() {
+    clearTimeout(timer);
+    timer = null;
+    if (area.value !== model.value) model.value = area.value;
+  }
+  function pushSelection() {
+    const a = area.selectionStart, b = area.selectionEnd;
+    const text = area.value;
+    const sel = [codePoints(text.slice(0, a)), codePoints(text.slice(0, b))];
+    if (sel[0] !== model.selection[0] || sel[1] !== model.selection[1]) model.selection = sel;
+  }
+  area.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(push, 350);
+  });
+  area.addEventListener("blur", push);
+  area.addEventListener("select", pushSelection);
+  area.addEventListener("keyup", pushSelection);
+  area.addEventListener("mouseup", pushSelection);
+  area.addEventListener("keydown", (e) => {
+    if ((e.ctrlKey || e.metaKey) && (e.key === "s" || e.key === "S")) {
+      e.preventDefault();
+      push();
+      model.send_msg({ type: "save" });
+    } else if (e.key === "Tab" && !e.shiftKey && !e.ctrlKey) {
+      // Tab indents inside a script; Shift+Tab still leaves the field.
+      e.preventDefault();
+      area.setRangeText("    ", area.selectionStart, area.selectionEnd, "end");
+      area.dispatchEvent(new Event("input"));
+    }
+  });
+
+  model.on("value", () => {
+    if (timer !== null || area.value === model.value) return; // local typing wins until it is sent
+    const follow = model.follow || area.scrollTop + area.clientHeight >= area.scrollHeight - 24;
+    const { selectionStart: a, selectionEnd: b } = area;
+    area.value = model.value;
+    if (document.activeElement === area) area.setSelectionRange(Math.min(a, area.value.length), Math.min(b, area.value.length));
+    if (follow) area.scrollTop = area.scrollHeight;
+  });
+  model.on("readonly", () => { area.readOnly = model.readonly; });
+  model.on("placeholder", () => { area.placeholder = model.placeholder; });
+}
