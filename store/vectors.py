@@ -185,15 +185,21 @@ class VectorStore:
         where: str | None = None,
         limit: int = 10,
         columns: Sequence[str] | None = None,
+        exact: bool = False,
     ) -> list[dict[str, Any]]:
-        """Nearest rows by cosine distance, prefiltered by ``where``; each row has ``_distance``."""
+        """Nearest rows by cosine distance, prefiltered by ``where``; each row has ``_distance``.
+
+        ``exact=True`` scans every row even when an index exists (the ground truth for recall).
+        """
         table = self._table(name)
         query = table.search(np.asarray(vector, dtype=np.float32)).distance_type("cosine")
         if where:
             query = query.where(where, prefilter=True)
         if columns:
             query = query.select([*columns, "_distance"])
-        if self.has_index(name):
+        if exact:
+            query = query.bypass_vector_index()
+        elif self.has_index(name):
             query = query.refine_factor(_REFINE_FACTOR).nprobes(20)
         return list(query.limit(limit).to_list())
 

@@ -54,22 +54,55 @@ def test_same_picture_twice_is_stored_once(wb: Workbench, ana, photos) -> None:
     assert set(again.tags) == {"sample", "morning"}
 
 
-@pytest.mark.parametrize(
-    "data,message",
-    [
-        (b"", "empty"),
-        (b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "SVG"),
-        (b"%PDF-1.4 not an image", "not an image"),
-        (png_bytes()[:60], "damaged|not an image"),
-    ],
-)
-def test_bad_files_are_rejected_with_a_clear_message(wb: Workbench, ben, data: bytes, message: str) -> None:
-    before = wb.library.count(ben)
+def _png_claiming(width: int, height: int) -> bytes:
+    """A tiny, valid-looking PNG whose header claims width x height pixels (a decompression bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+            + chunk(b"IEND", b""))
+
+
+def _jpeg(size: tuple[int, int] = (64, 48)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (120, 80, 40)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def _png_with_exif(exif_bytes: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (32, 32), (1, 2, 3)).save(out, format="PNG", exif=b"Exif\x00\x00" + b"\x00" * exif_bytes)
+    return out.getvalue()
+
+
+BAD_INPUTS = {
+    "zero bytes": (b"", "empty"),
+    "truncated JPEG": (_jpeg((400, 300))[:300], "damaged|not an image"),
+    "30 000 x 30 000 PNG bomb": (_png_claiming(30_000, 30_000), "megapixels|too large"),
+    "SVG": (b"<?xml version='1.0'?><svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>", "SVG"),
+    "text file renamed .jpg": (b"INT. KITCHEN - NIGHT\nThis is a screenplay, not a photo.\n", "not an image"),
+    "PDF": (b"%PDF-1.4 not an image", "not an image"),
+    "huge EXIF block": (_png_with_exif(2_000_000), "EXIF"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_files_are_rejected_with_a_clear_message_and_leave_nothing(wb: Workbench, ben, case: str) -> None:
+    data, message = BAD_INPUTS[case]
+    rows = wb.db.scalar("SELECT count(*) FROM images")
     keys = set(wb.blobs.keys())
+    vectors = wb.vectors.count(wb.pipeline.table)
+    jobs = wb.db.scalar("SELECT count(*) FROM outbox")
     with pytest.raises(InvalidInput, match=message):
-        wb.library.ingest(ben, data, filename="bad.file")
-    assert wb.library.count(ben) == before
+        wb.library.ingest(ben, data, filename="bad.jpg")
+    assert wb.db.scalar("SELECT count(*) FROM images") == rows
     assert set(wb.blobs.keys()) == keys
+    assert wb.vectors.count(wb.pipeline.table) == vectors
+    assert wb.db.scalar("SELECT count(*) FROM outbox") == jobs
 
 
 def test_too_many_bytes_rejected(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ __all__ = ["PreparedImage", "prepare_image", "safe_filename", "ALLOWED_FORMATS"]
 ALLOWED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif",
                    "TIFF": "image/tiff", "MPO": "image/jpeg"}
 _GPS_TAG = 0x8825
+MAX_EXIF_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,12 @@ def _open_checked(data: bytes, filename: str, max_pixels: int) -> Image.Image:
     if image.format not in ALLOWED_FORMATS:
         raise InvalidInput(
             f"{filename} is a {image.format or 'unknown'} file; upload JPEG, PNG, WebP, GIF or TIFF."
+        )
+    exif = image.info.get("exif") or b""
+    if len(exif) > MAX_EXIF_BYTES:
+        # JPEG caps an EXIF block at 64 KB; a bigger one is malformed or an attempt to smuggle data.
+        raise InvalidInput(
+            f"{filename} carries {len(exif) // 1024} KB of EXIF metadata; the limit is {MAX_EXIF_BYTES // 1024} KB."
         )
     width, height = image.size
     # Checked on the header, before any pixel is decoded: a small file can
