@@ -139,3 +139,20 @@ def test_bad_input_is_refused_without_cost(wb: Workbench, me) -> None:
     with pytest.raises(InvalidInput):
         wb.writing.outline(me, "premise", structure="five-act")
     assert wb.accounts.balance(me) == before
+
+
+def test_stream_rewrite_replaces_the_range_as_it_streams(wb: Workbench, me) -> None:
+    body = "INT. HALL - DAY\n\nShe walks very slowly down the really long hall.\n\nTHE END"
+    doc = wb.writing.create(me, "screenplay", "Hall 2", body)
+    start, end = body.index("She"), body.index("hall.") + len("hall.")
+    before = wb.accounts.balance(me)
+    chunks = list(wb.writing.stream_rewrite(me, doc.id, start, end, mode="tighten", seed=1))
+    new = wb.writing.get(me, doc.id)
+    assert len(chunks) > 1 and new.version == 2
+    assert new.body == body[:start] + "".join(chunks).strip() + body[end:]
+    assert wb.accounts.balance(me) == before - 1
+    cancel = threading.Event()
+    with pytest.raises(ProviderError):
+        for _ in wb.writing.stream_rewrite(me, doc.id, start, start + 10, cancel=cancel):
+            cancel.set()
+    assert wb.writing.get(me, doc.id).version == 2 and wb.accounts.balance(me) == before - 1

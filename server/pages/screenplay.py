@@ -167,14 +167,24 @@ class ScreenplayDesk(pn.viewable.Viewer):
             return
         if not self._save():
             return
+        wb, me = self.session.wb, self.session.me
+        self._cancel = threading.Event()
+        chunks = wb.writing.stream_rewrite(me, self.document_id, int(start), int(end), mode=self.mode.value,
+                                           cancel=self._cancel)
+        text = self.editor.value
+        before, after = text[: int(start)], text[int(end):]
+        written = ""
         self._busy(True)
         try:
-            doc = await self.session.run(self.session.wb.writing.rewrite_selection, self.session.me, self.document_id,
-                                         int(start), int(end), mode=self.mode.value)
+            while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+                written += chunk
+                self.editor.value = before + written + after  # shown as it arrives
+        except Exception as error:  # noqa: BLE001 - shown as a notification; the stream saved nothing
+            report_error(error)
         finally:
             self._busy(False)
             self.session.refresh()
-        self.open(doc.id)
+        self.open(self.document_id)
 
     def _busy(self, on: bool) -> None:
         self.editor.param.update(readonly=on, follow=on)

@@ -264,6 +264,28 @@ def test_continue_scene_streams_into_the_editor(visit: Visit, served) -> None:  
     visit.screenshot("writing-screenplay")
 
 
+def test_rewrite_selection_streams_over_the_selected_lines(visit: Visit, served) -> None:  # noqa: ANN001
+    wb, me = served.wb, _me(served)
+    body = "INT. HALL - DAY\n\nShe walks very slowly down the really long hall.\n\nTHE END\n"
+    doc = wb.writing.create(me, "screenplay", "Rewrite test", body)
+    visit.open("/writing")
+    visit.page.locator(".bk-tab", has_text="Screenplay").click()
+    visit.page.locator(".wb-editor").wait_for()
+    visit.page.locator(".wb-script-picker select").select_option(label="Rewrite test")
+    editor = visit.page.locator(".wb-editor")
+    _wait_for(lambda: "really long hall" in editor.input_value(), message="the script to load in the editor")
+    start, end = body.index("She"), body.index("hall.") + len("hall.")
+    editor.evaluate(f"(el) => {{ el.focus(); el.setSelectionRange({start}, {end}); "
+                    "el.dispatchEvent(new Event('select')); el.dispatchEvent(new KeyboardEvent('keyup')); }")
+    visit.page.wait_for_timeout(300)
+    visit.page.get_by_text("Rewrite selection", exact=False).click()
+    _wait_for(lambda: wb.writing.get(me, doc.id).version > 1, timeout=30, message="the rewrite to be saved")
+    saved = wb.writing.get(me, doc.id).body
+    assert saved.startswith("INT. HALL - DAY\n\n") and saved.endswith("\n\nTHE END\n")
+    assert "really long hall" not in saved
+    _wait_for(lambda: editor.input_value() == saved, message="the editor to show the saved rewrite")
+
+
 def test_magic_board_shows_its_price_and_opens_the_new_board(visit: Visit, served) -> None:  # noqa: ANN001
     visit.open("/magic", ready=".wb-pitch textarea")
     visit.page.locator(".wb-pitch textarea").fill("A ferry crosses the harbour at night. A girl finds a camera.")

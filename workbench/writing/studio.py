@@ -183,6 +183,34 @@ class Writing(Documents):
         return self.save(user, doc.id, body, note=f"rewrote selection ({mode})", prompt=prompt,
                          model=backend.model_id, credits=spent)
 
+    def stream_rewrite(
+        self, user: User, document_id: str, start: int, end: int, *, mode: str = "tighten",
+        seed: int | None = None, cancel: threading.Event | None = None, idempotency_key: str | None = None,
+    ) -> Iterator[str]:
+        """Like :meth:`rewrite_selection`, yielding the new passage as it is written (for the editor).
+
+        The new version is saved when the stream ends; a cancelled or failed
+        stream saves nothing and refunds the credits.
+        """
+        if mode not in REWRITE_MODES:
+            raise InvalidInput(f"Rewrite mode must be one of {', '.join(REWRITE_MODES)}.")
+        doc = self.get(user, document_id)
+        selection = self.excerpt(user, document_id, start, end)
+        prompt = task_prompt("rewrite", selection, mode=mode, answer="the rewritten passage only, no commentary")
+        backend = self.backend
+        with self._accounts.spend(user, "rewrite", idempotency_key=idempotency_key) as reservation:
+            parts: list[str] = []
+            for chunk in backend.stream(SYSTEM_PROMPT, prompt, seed=seed, cancel=cancel):
+                parts.append(chunk)
+                yield chunk
+            if cancel is not None and cancel.is_set():
+                raise ProviderError("Stopped before the AI finished; nothing was changed and no credits were spent.")
+            passage = "".join(parts).strip()
+            if not passage:
+                raise ProviderError("The AI returned an empty rewrite; nothing was changed and no credits were spent.")
+            self.save(user, doc.id, doc.body[:start] + passage + doc.body[end:], note=f"rewrote selection ({mode})",
+                      prompt=prompt, model=backend.model_id, credits=reservation.amount)
+
     # -- helpers -------------------------------------------------------------
     def _source_fields(self, user: User, source: str) -> dict[str, Any]:
         """Prompt fields from an idea document id, or from a free premise."""
