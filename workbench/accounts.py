@@ -15,6 +15,8 @@ write path, so it can never go below zero however many calls race.
 
 from __future__ import annotations
 
+import itertools
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,6 +74,14 @@ class Reservation:
     user_id: str
     action: str
     amount: int
+
+
+_ENTRY_COUNTER = itertools.count()
+
+
+def _entry_id() -> str:
+    """A ledger id that sorts in writing order, even within one transaction (same timestamp)."""
+    return f"l_{time.time_ns():020d}_{next(_ENTRY_COUNTER):08d}_{uuid.uuid4().hex[:8]}"
 
 
 def _user(row: dict[str, Any]) -> User:
@@ -309,5 +319,5 @@ class Accounts:
     ) -> None:
         cur.execute(
             "INSERT INTO credit_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
-            ["l_" + uuid.uuid4().hex, user_id, entry, amount, action, reservation_id, idempotency_key, note],
+            [_entry_id(), user_id, entry, amount, action, reservation_id, idempotency_key, note],
         )
