@@ -28,10 +28,10 @@ from lancedb.index import IvfHnswSq  # noqa: E402
 
 __all__ = ["VectorStore", "sql_quote"]
 
-# Measured on 100k clustered vectors (bench/bench_vectors.py): 6 probes with a 2x exact
+# Measured on 100k clustered vectors (bench/bench_vectors.py): 4 probes with a 2x exact
 # re-rank keeps recall@10 at 1.0 while staying near the per-query floor of the client.
 _REFINE_FACTOR = 2
-_NPROBES = 6
+_NPROBES = 4
 
 
 def sql_quote(value: str) -> str:
@@ -80,6 +80,7 @@ class VectorStore:
             self._ensure_container(uri, self.fsspec_options)
         self._db = lancedb.connect(uri, storage_options=self.storage_options or None)
         self._tables: dict[str, Any] = {}
+        self._indexed: set[str] = set()
         # Opening a table and merging into it from two threads at once makes
         # two commits race; LanceDB retries, but serializing our own writes
         # keeps the ordering simple and the error paths clear.
@@ -127,6 +128,7 @@ class VectorStore:
         """Remove a table and all its vectors."""
         with self._lock:
             self._tables.pop(name, None)
+            self._indexed.discard(name)
             if name in self.table_names():
                 self._db.drop_table(name)
 
@@ -209,7 +211,13 @@ class VectorStore:
     # -- index -------------------------------------------------------------
     def has_index(self, name: str) -> bool:
         """Whether the table has an ANN index on its vector column."""
-        return any("vector" in idx.columns for idx in self._table(name).list_indices())
+        # Asked on every search: remember a yes (an index is never dropped here).
+        if name in self._indexed:
+            return True
+        if any("vector" in idx.columns for idx in self._table(name).list_indices()):
+            self._indexed.add(name)
+            return True
+        return False
 
     def maybe_index(self, name: str, *, force: bool = False) -> bool:
         """Build the ANN index once the table passes the threshold; returns True if built."""
