@@ -136,10 +136,9 @@ class Writing(Documents):
     def continue_scene(self, user: User, document_id: str, *, direction: str = "", seed: int | None = None,
                        idempotency_key: str | None = None) -> Document:
         """Append AI-written lines to the end of a screenplay (a new version)."""
-        chunks = list(self.stream_continue(user, document_id, direction=direction, seed=seed,
-                                           idempotency_key=idempotency_key))
-        if not "".join(chunks).strip():
-            raise ProviderError("The AI returned nothing to add; no credits were spent.")
+        for _ in self.stream_continue(user, document_id, direction=direction, seed=seed,
+                                      idempotency_key=idempotency_key):
+            pass
         return self.get(user, document_id)
 
     def stream_continue(
@@ -156,18 +155,13 @@ class Writing(Documents):
             raise InvalidInput("Write the start of the scene first; the AI continues from it.")
         scene = doc.body[-6000:]
         prompt = task_prompt("continue", scene, direction=direction)
-        backend = self.backend
-        with self._accounts.spend(user, "continue_scene", idempotency_key=idempotency_key) as reservation:
-            parts: list[str] = []
-            for chunk in backend.stream(SYSTEM_PROMPT, prompt, seed=seed, cancel=cancel):
-                parts.append(chunk)
-                yield chunk
-            if cancel is not None and cancel.is_set():
-                raise ProviderError("Stopped before the AI finished; nothing was added and no credits were spent.")
-            addition = "".join(parts).strip("\n")
-            if addition.strip():
-                self.save(user, doc.id, doc.body.rstrip("\n") + "\n\n" + addition + "\n", note="continued scene",
-                          prompt=prompt, model=backend.model_id, credits=reservation.amount)
+
+        def finish(addition: str, model: str, credits: int) -> None:
+            self.save(user, doc.id, doc.body.rstrip("\n") + "\n\n" + addition.strip("\n") + "\n",
+                      note="continued scene", prompt=prompt, model=model, credits=credits)
+
+        yield from self._stream_draft(user, "continue_scene", prompt, finish, seed=seed, cancel=cancel,
+                                      idempotency_key=idempotency_key)
 
     def rewrite_selection(self, user: User, document_id: str, start: int, end: int, *, mode: str = "tighten",
                           seed: int | None = None, idempotency_key: str | None = None) -> Document:
@@ -197,19 +191,35 @@ class Writing(Documents):
         doc = self.get(user, document_id)
         selection = self.excerpt(user, document_id, start, end)
         prompt = task_prompt("rewrite", selection, mode=mode, answer="the rewritten passage only, no commentary")
+
+        def finish(passage: str, model: str, credits: int) -> None:
+            self.save(user, doc.id, doc.body[:start] + passage.strip() + doc.body[end:],
+                      note=f"rewrote selection ({mode})", prompt=prompt, model=model, credits=credits)
+
+        yield from self._stream_draft(user, "rewrite", prompt, finish, seed=seed, cancel=cancel,
+                                      idempotency_key=idempotency_key)
+
+    def _stream_draft(
+        self, user: User, action: str, prompt: str, finish: Callable[[str, str, int], None], *,
+        seed: int | None, cancel: threading.Event | None, idempotency_key: str | None,
+    ) -> Iterator[str]:
+        """Stream a draft under a credit reservation; ``finish`` saves it once the stream is complete.
+
+        A cancelled, failed or empty stream raises :class:`ProviderError` inside
+        the reservation, so nothing is saved and the credits are refunded.
+        """
         backend = self.backend
-        with self._accounts.spend(user, "rewrite", idempotency_key=idempotency_key) as reservation:
+        with self._accounts.spend(user, action, idempotency_key=idempotency_key) as reservation:
             parts: list[str] = []
             for chunk in backend.stream(SYSTEM_PROMPT, prompt, seed=seed, cancel=cancel):
                 parts.append(chunk)
                 yield chunk
             if cancel is not None and cancel.is_set():
-                raise ProviderError("Stopped before the AI finished; nothing was changed and no credits were spent.")
-            passage = "".join(parts).strip()
-            if not passage:
-                raise ProviderError("The AI returned an empty rewrite; nothing was changed and no credits were spent.")
-            self.save(user, doc.id, doc.body[:start] + passage + doc.body[end:], note=f"rewrote selection ({mode})",
-                      prompt=prompt, model=backend.model_id, credits=reservation.amount)
+                raise ProviderError("Stopped before the AI finished; nothing was saved and no credits were spent.")
+            text = "".join(parts)
+            if not text.strip():
+                raise ProviderError("The AI returned nothing; nothing was saved and no credits were spent.")
+            finish(text, backend.model_id, reservation.amount)
 
     # -- helpers -------------------------------------------------------------
     def _source_fields(self, user: User, source: str) -> dict[str, Any]:
