@@ -57,17 +57,6 @@ def run() -> list[dict]:
         embed = time.perf_counter() - started
         rows.append({"benchmark": "background embedding, 200 images", "value": len(result.added) / embed,
                      "unit": "img/s", "note": "2 CPU cores"})
-        # What a filmmaker sees: uploads while the background worker embeds, until all are searchable.
-        more = _variants(500)[300:]
-        wb.start_worker()
-        started = time.perf_counter()
-        wb.library.ingest_many(me, more)
-        while wb.db.scalar("SELECT count(*) FROM images WHERE status <> 'ready'"):
-            time.sleep(0.05)
-        both = time.perf_counter() - started
-        wb.pipeline.stop()
-        rows.append({"benchmark": f"end to end: {len(more)} uploads with the worker running, until searchable",
-                     "value": len(more) / both, "unit": "img/s", "note": "offline embedder, 2 CPU cores"})
         queries = ["a cat", "rocket launch", "cup of coffee", "astronaut", "horse", "brick wall", "stars at night"]
         for label in ("exact (below index threshold)", "IVF_HNSW_SQ index"):
             if label.startswith("IVF"):
