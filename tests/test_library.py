@@ -221,3 +221,18 @@ def test_search_filters_by_date_and_scope(wb: Workbench, ana, ben, photos) -> No
         wb.search.by_text(ana, "a cat", scope="everyone")
     with pytest.raises(InvalidInput):
         wb.search.by_text(ana, "   ")
+
+
+def test_a_worker_racing_an_upload_leaves_its_job_for_later(wb: Workbench, ben) -> None:
+    """The worker may wake while an upload is still writing its blobs; the image must still end up searchable."""
+    ran_early: list[int] = []
+
+    def worker_wakes(step: str, image_id: str) -> None:
+        if step == "row_written":  # row and job exist, the blobs do not yet
+            ran_early.append(wb.pipeline.run_jobs(subject=image_id))
+
+    image = wb.library.ingest(ben, png_bytes(seed=91), filename="racing.png", on_step=worker_wakes)
+    assert ran_early == [0] and image.status == "stored"
+    assert wb.pipeline.run_jobs(subject=image.id) == 1
+    assert wb.library.get(ben, image.id).ready
+    assert wb.vectors.count(wb.pipeline.table, f"id = '{image.id}'") == 1

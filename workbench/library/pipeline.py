@@ -94,7 +94,11 @@ class Pipeline:
     # -- jobs ----------------------------------------------------------------
     def _claim(self, subject: str | None, limit: int) -> list[dict[str, Any]]:
         def work(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-            sql = "SELECT id, kind, subject, attempts FROM outbox WHERE status = 'pending' AND available_at <= now()"
+            # An upload's job is written with its row, before the blobs: it becomes claimable
+            # only once the row says ``stored`` (a worker that took it earlier would find no
+            # picture yet and drop the job, leaving the image unsearchable).
+            sql = ("SELECT id, kind, subject, attempts FROM outbox WHERE status = 'pending' AND available_at <= now()"
+                   " AND NOT EXISTS (SELECT 1 FROM images i WHERE i.id = outbox.subject AND i.status = 'pending')")
             params: list[Any] = []
             if subject:
                 sql += " AND subject = ?"
