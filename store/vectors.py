@@ -6,8 +6,11 @@ row carries the owner and visibility, so a search prefilters with a ``where``
 clause and never even scores another user's private rows.
 
 Below ``index_threshold`` rows a search is exact (a flat scan is both exact
-and fast at that size); above it the table gets an IVF_HNSW_SQ index and
-searches refine the candidates with exact distances.
+and fast at that size); above it the table gets an IVF_FLAT index (a search
+scores only the few partitions nearest the query, with exact distances) and
+bitmap indexes on ``owner`` and ``visibility`` so the prefilter is a lookup,
+not a scan. Rows added after the index are searched exactly until enough of
+them pile up; then :meth:`VectorStore.maybe_index` folds them in.
 """
 
 from __future__ import annotations
@@ -24,14 +27,17 @@ os.environ.setdefault("LANCE_LOG", "error")
 import lancedb  # noqa: E402 - must follow the log setting
 import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
-from lancedb.index import IvfHnswSq  # noqa: E402
+from lancedb.index import Bitmap, IvfFlat  # noqa: E402
 
 __all__ = ["VectorStore", "sql_quote"]
 
-# Measured on 100k clustered vectors (bench/bench_vectors.py): 4 probes with a 2x exact
-# re-rank keeps recall@10 at 1.0 while staying near the per-query floor of the client.
+# Measured on 100k clustered vectors (bench/search.py): IVF_FLAT scores exact distances in
+# the probed partitions, so 8 of 256 partitions (3 %) keep recall@10 at 1.0 with no re-rank.
+_NPROBES = 8
+# Tables indexed by an earlier version (quantized HNSW) re-rank their candidates exactly.
 _REFINE_FACTOR = 2
-_NPROBES = 4
+# Columns every search prefilters on; they get bitmap indexes with the vector index.
+_FILTER_COLUMNS = ("owner", "visibility")
 
 
 def sql_quote(value: str) -> str:
@@ -80,7 +86,7 @@ class VectorStore:
             self._ensure_container(uri, self.fsspec_options)
         self._db = lancedb.connect(uri, storage_options=self.storage_options or None)
         self._tables: dict[str, Any] = {}
-        self._indexed: set[str] = set()
+        self._indexed: dict[str, str] = {}  # table -> vector index type, once seen
         # Opening a table and merging into it from two threads at once makes
         # two commits race; LanceDB retries, but serializing our own writes
         # keeps the ordering simple and the error paths clear.
@@ -128,7 +134,7 @@ class VectorStore:
         """Remove a table and all its vectors."""
         with self._lock:
             self._tables.pop(name, None)
-            self._indexed.discard(name)
+            self._indexed.pop(name, None)
             if name in self.table_names():
                 self._db.drop_table(name)
 
@@ -205,30 +211,57 @@ class VectorStore:
         if exact:
             query = query.bypass_vector_index()
         elif self.has_index(name):
-            query = query.refine_factor(_REFINE_FACTOR).nprobes(_NPROBES)
+            query = query.nprobes(_NPROBES)
+            if self._indexed[name] != "IvfFlat":
+                query = query.refine_factor(_REFINE_FACTOR)
         return list(query.limit(limit).to_list())
 
-    # -- index -------------------------------------------------------------
+    # -- index ---------------------------------------------------------------
+    def _vector_index(self, name: str) -> Any:
+        return next((idx for idx in self._table(name).list_indices() if "vector" in idx.columns), None)
+
     def has_index(self, name: str) -> bool:
         """Whether the table has an ANN index on its vector column."""
         # Asked on every search: remember a yes (an index is never dropped here).
         if name in self._indexed:
             return True
-        if any("vector" in idx.columns for idx in self._table(name).list_indices()):
-            self._indexed.add(name)
-            return True
-        return False
+        index = self._vector_index(name)
+        if index is None:
+            return False
+        self._indexed[name] = str(index.index_type)
+        return True
 
     def maybe_index(self, name: str, *, force: bool = False) -> bool:
-        """Build the ANN index once the table passes the threshold; returns True if built."""
+        """Build the ANN index once the table passes the threshold; returns True if built.
+
+        On an indexed table, folds the rows added since into the index once they
+        reach a tenth of the table (they are searched exactly until then).
+        """
         table = self._table(name)
         rows = table.count_rows()
-        if rows == 0 or (rows < self.index_threshold and not force) or self.has_index(name):
+        if rows == 0 or (rows < self.index_threshold and not force):
+            return False
+        if self.has_index(name):
+            index = self._vector_index(name)
+            stats = table.index_stats(index.name) if index else None
+            if stats and stats.num_unindexed_rows >= max(self.index_threshold // 5, rows // 10):
+                self.optimize(name)
             return False
         partitions = max(1, min(256, int(np.sqrt(rows))))
         with self._lock:
-            table.create_index("vector", config=IvfHnswSq(distance_type="cosine", num_partitions=partitions))
-        return True
+            table.create_index("vector", config=IvfFlat(distance_type="cosine", num_partitions=partitions))
+            for column in _FILTER_COLUMNS:
+                if column in table.schema.names:
+                    table.create_index(column, config=Bitmap())
+        return self.has_index(name)
+
+    def unindexed_rows(self, name: str) -> int:
+        """Rows not yet in the vector index (all of them when there is none)."""
+        index = self._vector_index(name)
+        if index is None:
+            return self.count(name)
+        stats = self._table(name).index_stats(index.name)
+        return int(stats.num_unindexed_rows) if stats else 0
 
     def optimize(self, name: str) -> None:
         """Compact files and fold new rows into the index."""

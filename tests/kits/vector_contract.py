@@ -97,6 +97,23 @@ class VectorStoreContract:
         hits = vectors.search(table, unit(123), limit=5, where="owner = 'ana'")
         assert hits[0]["id"] == "img123"
 
+    def test_rows_added_after_the_index_are_found_then_folded_in(self, vectors: VectorStore, table: str) -> None:
+        vectors.index_threshold = 300
+        vectors.upsert(table, [row(i, owner="ana" if i % 2 else "ben") for i in range(400)])
+        assert vectors.maybe_index(table) is True
+        indexed = {tuple(idx.columns) for idx in vectors._table(table).list_indices()}
+        assert {("vector",), ("owner",), ("visibility",)} <= indexed
+        vectors.upsert(table, [row(i, owner="cy") for i in range(400, 430)])
+        assert vectors.unindexed_rows(table) == 30
+        assert vectors.maybe_index(table) is False and vectors.unindexed_rows(table) == 30  # too few to fold yet
+        assert vectors.search(table, unit(415), limit=1, where="owner = 'cy'")[0]["id"] == "img415"
+        vectors.upsert(table, [row(i, owner="cy") for i in range(430, 470)])
+        vectors.maybe_index(table)
+        assert vectors.unindexed_rows(table) == 0
+        assert vectors.count(table, "owner = 'cy'") == 70
+        assert vectors.search(table, unit(455), limit=1, where="owner = 'cy'")[0]["id"] == "img455"
+        assert vectors.search(table, unit(7), limit=1, where="owner = 'ana'")[0]["id"] == "img7"
+
     def test_reopening_sees_the_same_rows(self, vectors: VectorStore, table: str) -> None:
         vectors.upsert(table, [row(i) for i in range(3)])
         again = VectorStore(

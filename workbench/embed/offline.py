@@ -30,7 +30,7 @@ vectors are computed once per process). So:
   Ranking is meaningful; absolute text scores are about half the size of
   image scores, so rank results rather than thresholding them.
 
-Measured on scikit-image's bundled photos (19 stills, ``bench/bench_embedders.py``):
+Measured on scikit-image's bundled photos (19 stills, ``bench/embedders.py``):
 18 of 25 text queries put the right still first ("cat", "coffee cup",
 "rocket launch", "astronaut", "woman in a spacesuit", "photographer", "horse",
 "brick wall"...); the misses are things ImageNet has no class for or that the

@@ -149,5 +149,6 @@ def run() -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    for row in run():
-        print(row)
+    from bench import module_main
+
+    raise SystemExit(module_main(run, {}, __doc__))

@@ -2,8 +2,8 @@
 
 Run::
 
-    .venv/bin/python bench/bench_embedders.py                      # the offline default
-    .venv/bin/python bench/bench_embedders.py --name clip \\
+    .venv/bin/python -m bench.embedders                      # the offline default
+    .venv/bin/python -m bench.embedders --name clip \\
         --clip-model ViT-B-32 --clip-checkpoint /models/vit-b-32.bin
 
 Prints one table: load time, stills and texts per second, how often a text
@@ -13,7 +13,6 @@ how often an edited copy of a photo finds its original first.
 
 from __future__ import annotations
 
-import argparse
 import io
 import time
 
@@ -21,6 +20,7 @@ import numpy as np
 import skimage.data
 from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
+from bench import module_main
 from workbench.embed import build_embedder
 from workbench.settings import EmbedderSettings
 
@@ -97,24 +97,11 @@ def edits(image: Image.Image) -> list[Image.Image]:
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--name", default="offline", choices=["offline", "clip"])
-    parser.add_argument("--clip-model", default="ViT-B-32")
-    parser.add_argument("--clip-checkpoint", default="")
-    parser.add_argument("--batch-size", type=int, default=16)
-    args = parser.parse_args()
-    embedder = build_embedder(
-        EmbedderSettings(
-            name=args.name,
-            clip_model=args.clip_model,
-            clip_checkpoint=args.clip_checkpoint,
-            batch_size=args.batch_size,
-        )
-    )
-
+def run(name: str = "offline", clip_model: str = "ViT-B-32", clip_checkpoint: str = "",
+        batch_size: int = 16) -> list[dict]:
+    """Load the embedder, then time it and score it on scikit-image's photos."""
+    embedder = build_embedder(EmbedderSettings(name=name, clip_model=clip_model, clip_checkpoint=clip_checkpoint,
+                                               batch_size=batch_size))
     started = time.perf_counter()
     embedder.embed_texts(["warm up"])
     load_seconds = time.perf_counter() - started
@@ -147,24 +134,23 @@ def main() -> None:
         owners += [index] * len(edited)
     found = (np.argmax(embedder.embed_images(copies) @ library.T, axis=1) == np.array(owners)).mean()
 
-    rows = [
-        ("model", embedder.model_id),
-        ("dimension", str(embedder.dimension)),
-        ("load (first call)", f"{load_seconds:.1f} s"),
-        ("stills per second (640x360)", f"{images_per_second:.1f}"),
-        ("texts per second", f"{texts_per_second:.1f}"),
-        (
-            f"text→photo top-1 ({len(QUERIES)} queries, {len(PHOTOS)} photos)",
-            f"{np.mean(np.array(ranks) == 1):.2f}",
-        ),
-        ("text→photo mean reciprocal rank", f"{np.mean(1 / np.array(ranks)):.2f}"),
-        (f"edited copy→original top-1 ({len(copies)} copies)", f"{found:.3f}"),
+    top1 = float(np.mean(np.array(ranks) == 1))
+    return [
+        {"benchmark": "load (first call)", "value": load_seconds, "unit": "s", "note": embedder.model_id},
+        {"benchmark": "stills per second (640x360)", "value": images_per_second, "unit": "img/s",
+         "note": f"{embedder.dimension}-d vectors"},
+        {"benchmark": "texts per second", "value": texts_per_second, "unit": "texts/s"},
+        {"benchmark": f"text→photo top-1 ({len(QUERIES)} queries, {len(PHOTOS)} photos)", "value": top1, "unit": "",
+         "note": "missed: " + (", ".join(missed) or "none")},
+        {"benchmark": "text→photo mean reciprocal rank", "value": float(np.mean(1 / np.array(ranks))), "unit": ""},
+        {"benchmark": f"edited copy→original top-1 ({len(copies)} copies)", "value": float(found), "unit": ""},
     ]
-    width = max(len(name) for name, _ in rows)
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
-    print("text queries that missed:", ", ".join(missed) or "none")
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(module_main(run, {
+        "name": (str, "offline", "embedder: offline or clip"),
+        "clip_model": (str, "ViT-B-32", "open_clip architecture"),
+        "clip_checkpoint": (str, "", "local open_clip checkpoint file"),
+        "batch_size": (int, 16, "images per forward pass"),
+    }, __doc__))

@@ -1,0 +1,92 @@
+"""Ingest speed with the offline embedder: images per second on this machine.
+
+Real photos (scikit-image's samples, cropped and recoloured into distinct JPEGs):
+
+- *upload*: validate, thumbnail and store (what the uploader waits for);
+- *embedding*: the background worker's share, run alone;
+- *end to end*: uploads while the background worker embeds, from the first
+  upload until every image is searchable (status ``ready``, vector written).
+
+Run: ``python -m bench.ingest [--images N]``.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageEnhance
+
+from bench import module_main
+
+
+def variants(count: int, *, seed: int = 0) -> list[tuple[str, bytes]]:
+    """Real photos, cropped and recoloured into ``count`` distinct JPEGs."""
+    from workbench.samples import SAMPLES, samples_folder
+
+    rng = np.random.default_rng(seed)
+    photos = [Image.open(samples_folder() / s.file).convert("RGB") for s in SAMPLES]
+    out = []
+    for i in range(count):
+        photo = photos[i % len(photos)]
+        w, h = photo.size
+        left, top = int(rng.integers(0, w // 4)), int(rng.integers(0, h // 4))
+        crop = photo.crop((left, top, left + w * 3 // 4, top + h * 3 // 4))
+        crop = ImageEnhance.Color(crop).enhance(float(rng.uniform(0.3, 1.7)))
+        buffer = io.BytesIO()
+        crop.save(buffer, format="JPEG", quality=85)
+        out.append((f"variant-{seed}-{i}.jpg", buffer.getvalue()))
+    return out
+
+
+def _until_ready(wb, expected: int, timeout: float) -> None:  # noqa: ANN001 - a Workbench
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if wb.db.scalar("SELECT count(*) FROM images WHERE status = 'ready'") >= expected:
+            return
+        time.sleep(0.02)
+    states = wb.db.query("SELECT status, count(*) AS n FROM images GROUP BY status")
+    raise RuntimeError(f"not every image became searchable within {timeout:.0f} s: {states}")
+
+
+def run(images: int = 200) -> list[dict]:
+    from workbench import Settings, Workbench
+
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory() as home:
+        wb = Workbench(Settings(home=Path(home), library={"load_samples": False}))
+        me = wb.accounts.local_user()
+        started = time.perf_counter()
+        wb.embedder.embed_texts(["warm up"])
+        rows.append({"benchmark": "offline embedder load (once per process)",
+                     "value": time.perf_counter() - started, "unit": "s"})
+        first, second = variants(images, seed=1), variants(images, seed=2)
+
+        started = time.perf_counter()
+        result = wb.library.ingest_many(me, first)
+        upload = time.perf_counter() - started
+        rows.append({"benchmark": f"upload: validate + thumbnail + store, {len(first)} images",
+                     "value": len(result.added) / upload, "unit": "img/s", "note": "what the uploader waits for"})
+        started = time.perf_counter()
+        wb.pipeline.run_jobs()
+        embed = time.perf_counter() - started
+        rows.append({"benchmark": f"embedding alone (the worker's share), {len(result.added)} images",
+                     "value": len(result.added) / embed, "unit": "img/s", "note": "vector + labels, one pass"})
+
+        wb.start_worker()
+        started = time.perf_counter()
+        more = wb.library.ingest_many(me, second)
+        _until_ready(wb, len(result.added) + len(more.added), timeout=60 + 2 * images)
+        both = time.perf_counter() - started
+        wb.pipeline.stop()
+        rows.append({"benchmark": f"end to end: {len(more.added)} uploads with the worker running, until searchable",
+                     "value": len(more.added) / both, "unit": "img/s", "note": "2 CPU cores, offline embedder"})
+        wb.close()
+    return rows
+
+
+if __name__ == "__main__":
+    raise SystemExit(module_main(run, {"images": (int, 200, "images per phase")}, __doc__))
