@@ -15,6 +15,7 @@ Run: ``python -m bench.search [--rows N] [--queries Q] [--library-images M]``.
 
 from __future__ import annotations
 
+import io
 import statistics
 import tempfile
 import time
@@ -22,16 +23,17 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+from PIL import Image
 
 from bench import module_main
-from store import VectorStore
+from store import VectorStore, sql_quote
 
 DIM = 512  # CLIP ViT-B-32's width; the offline embedder's 1664 costs more per query
 
 
 def _clustered(rng: np.random.Generator, rows: int) -> np.ndarray:
-    """Unit vectors around 2000 centres: libraries hold many near-alike stills, not uniform noise."""
-    centres = rng.normal(size=(2000, DIM)).astype(np.float32)
+    """Unit vectors around one centre per 50 rows: libraries hold many near-alike stills, not uniform noise."""
+    centres = rng.normal(size=(max(1, rows // 50), DIM)).astype(np.float32)
     vectors = centres[rng.integers(0, len(centres), rows)] + 0.6 * rng.normal(size=(rows, DIM)).astype(np.float32)
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
@@ -118,6 +120,17 @@ def library_search(images: int) -> list[dict]:
                 p50, p95 = _ms(times)
                 out.append({"benchmark": f"library search by {kind}, {count} images, {label}", "value": p50,
                             "unit": "ms p50", "note": f"p95 {p95:.1f} ms; includes embedding the query"})
+        # Recall of the index on real embeddings: the same queries, indexed vs exact.
+        probes = list(wb.embedder.embed_texts(queries)) + list(wb.embedder.embed_images(
+            [Image.open(io.BytesIO(data)).convert("RGB") for _, data in files[:20]]))
+        where, table, recalls = f"owner = {sql_quote(me.id)}", wb.pipeline.table, []
+        for probe in probes:
+            exact = {r["id"] for r in wb.vectors.search(table, probe, where=where, limit=24, columns=["id"], exact=True)}
+            found = {r["id"] for r in wb.vectors.search(table, probe, where=where, limit=24, columns=["id"])}
+            recalls.append(len(found & exact) / len(exact))
+        out.append({"benchmark": f"library recall@24 of the index vs exact, {count} real embeddings",
+                    "value": float(np.mean(recalls)), "unit": "",
+                    "note": f"{len(probes)} text and image queries; worst {min(recalls):.2f}"})
         wb.close()
     return out
 

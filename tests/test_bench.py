@@ -1,0 +1,35 @@
+"""The benchmarks still run (small sizes) and measure what they claim; speed itself is never asserted here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from bench import format_table, ingest, search
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_search_bench_reports_latency_and_recall_with_and_without_the_index() -> None:
+    rows = {r["benchmark"]: r for r in search.run(rows=3000, queries=15, library_images=0)}
+    for label in ("no filter", "owner prefilter, 50 %"):
+        assert rows[f"query with the index, {label}"]["value"] > 0
+        assert rows[f"query without the index (exact), {label}"]["value"] > 0
+        assert rows[f"recall@10 of the index vs exact, {label}"]["value"] >= 0.9
+    table = format_table(list(rows.values()), with_module=False)
+    assert "recall@10 of the index vs exact, no filter" in table.splitlines()[2 + 4]
+
+
+def test_ingest_bench_waits_until_every_upload_is_searchable() -> None:
+    rows = {r["benchmark"].split(",")[0].split(":")[0]: r for r in ingest.run(images=6)}
+    assert set(rows) == {"offline embedder load (once per process)", "upload", "embedding alone (the worker's share)",
+                         "end to end"}
+    assert all(r["value"] > 0 for r in rows.values())
+
+
+def test_the_runner_refuses_an_unknown_benchmark_name() -> None:
+    done = subprocess.run([sys.executable, "-m", "bench", "no-such-bench"], cwd=ROOT, capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 2
+    assert "no benchmark named no-such-bench" in done.stderr and "search" in done.stderr
