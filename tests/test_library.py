@@ -236,3 +236,17 @@ def test_a_worker_racing_an_upload_leaves_its_job_for_later(wb: Workbench, ben) 
     assert wb.pipeline.run_jobs(subject=image.id) == 1
     assert wb.library.get(ben, image.id).ready
     assert wb.vectors.count(wb.pipeline.table, f"id = '{image.id}'") == 1
+
+
+def test_an_image_deleted_while_it_is_embedded_leaves_no_vector(wb: Workbench, ben) -> None:
+    image = wb.library.ingest(ben, png_bytes(seed=92), filename="short-lived.png")
+
+    def user_deletes(step: str, image_id: str) -> None:
+        if step == "embedded":  # the vector is computed, not yet written; the purge finds none to remove
+            wb.library.delete(ben, image_id)
+
+    wb.pipeline.run_jobs(subject=image.id, on_step=user_deletes)
+    assert wb.vectors.count(wb.pipeline.table, f"id = '{image.id}'") == 0
+    assert wb.db.scalar("SELECT count(*) FROM images WHERE id = ?", [image.id]) == 0
+    with pytest.raises(NotFound):
+        wb.library.get(ben, image.id)

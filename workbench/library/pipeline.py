@@ -152,6 +152,9 @@ class Pipeline:
         except Exception as error:  # the model or a blob failed: retry later, then give up readably
             self._fail(live, images, error)
             return
+        for job in live:
+            if on_step:
+                on_step("embedded", job["subject"])
         rows = []
         for job, vector in zip(live, vectors, strict=True):
             image = images[job["subject"]]
@@ -176,8 +179,14 @@ class Pipeline:
                 cur.execute("UPDATE outbox SET status = 'done', updated_at = now() WHERE id = ?", [job["id"]])
 
         self._db.write(mark_ready)
+        # An image deleted while it was being embedded: its purge may have run before our
+        # vector landed. Its row says ``deleting`` (or is gone) by now, so take the vector back.
+        ids = [job["subject"] for job in live]
+        kept = {r["id"] for r in self._db.query(
+            "SELECT id FROM images WHERE status IN ('stored', 'ready') AND id IN (SELECT unnest(?))", [ids])}
+        self._vectors.delete(table, [i for i in ids if i not in kept])
         for job in live:
-            if on_step:
+            if on_step and job["subject"] in kept:
                 on_step("ready", job["subject"])
 
     def _fail(self, jobs: list[dict[str, Any]], images: dict[str, Any], error: Exception) -> None:
