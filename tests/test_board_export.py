@@ -285,6 +285,25 @@ def test_a_damaged_archive_is_refused(boards: Boards, ben: User) -> None:
     assert len(boards.list(ben)) == before
 
 
+def test_a_failed_import_takes_back_the_images_it_added(wb: Workbench, boards: Boards, ben: User) -> None:
+    known = wb.library.ingest(ben, png_bytes((10, 10, 200), seed=31), filename="known.png", wait=True)
+    good = png_bytes((200, 120, 10), seed=32)
+    items = [_image_item("images/known.png"), _image_item("images/good.png"), _image_item("images/bad.png")]
+    entries = {"board.json": _manifest(items=items), "images/known.png": png_bytes((10, 10, 200), seed=31),
+               "images/good.png": good, "images/bad.png": b"GIF89a truncated"}
+    rows = wb.db.scalar("SELECT count(*) FROM images")
+    blobs = sorted(wb.blobs.keys())
+    before = len(boards.list(ben))
+    with pytest.raises(InvalidInput, match="bad.png in the archive could not be added"):
+        boards.import_zip(ben, _zip(entries))
+    wb.pipeline.run_jobs()
+    assert len(boards.list(ben)) == before
+    assert wb.db.scalar("SELECT count(*) FROM images") == rows  # the good picture was added, then taken back
+    assert sorted(wb.blobs.keys()) == blobs
+    assert wb.vectors.ids(wb.pipeline.table) == {r["id"] for r in wb.db.query("SELECT id FROM images")}
+    assert wb.library.get(ben, known.id).ready  # what Ben already had is untouched
+
+
 def test_a_huge_canvas_is_tiled_over_pages(boards: Boards, ana: User) -> None:
     made = boards.create(ana, "Wide wall")
     boards.add_note(ana, made.id, "far left", x=0, y=0)

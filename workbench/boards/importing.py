@@ -180,6 +180,7 @@ class BoardImport(BoardsBase):
         if user is None:
             raise Forbidden("Sign in to import a board.")
         handle, opened = _spool(source)
+        added: list[str] = []  # images this import put in the library (not ones the importer already had)
         try:
             try:
                 archive = zipfile.ZipFile(handle)
@@ -194,13 +195,22 @@ class BoardImport(BoardsBase):
                                              limit=MAX_DESCRIPTION, what="description")
                     specs = [self._spec(user, item) for item in manifest.items
                              if not (item.kind == "image" and item.image is None)]
-                    images = self._ingest_images(user, archive, specs)
+                    images = self._ingest_images(user, archive, specs, added)
                 except (zipfile.BadZipFile, EOFError, zlib.error) as error:
                     # A damaged entry (or one whose header lies about its size) fails its CRC check.
                     raise InvalidInput(f"The archive is damaged ({error}); export the board again.") from None
+            board_id = self._create_from(user, title, description, specs, images)
+        except BaseException:
+            # All or nothing: a failed import leaves no image of its own behind in the library.
+            self._remove_added(user, added)
+            raise
         finally:
             if opened:
                 handle.close()
+        return self._board(user, board_id)
+
+    def _create_from(self, user: User, title: str, description: str, specs: list[dict[str, Any]],
+                     images: dict[str, LibraryImage]) -> str:
         board_id = "b_" + uuid.uuid4().hex[:16]
         now = utcnow()
         items = []
@@ -211,7 +221,14 @@ class BoardImport(BoardsBase):
                                       "image_id": image_id, "created_at": now, "updated_at": now}))
         self._create_with(user, board_id, title, description, items, {"title": title, "imported": True},
                           kind="import")
-        return self._board(user, board_id)
+        return board_id
+
+    def _remove_added(self, user: User, image_ids: list[str]) -> None:
+        for image_id in image_ids:
+            try:
+                self._library.delete(user, image_id)
+            except NotFound:
+                pass
 
     def _spec(self, user: User, item: _Item) -> dict[str, Any]:
         """The checked fields of one archived item (the same rules as adding it by hand)."""
@@ -249,7 +266,8 @@ class BoardImport(BoardsBase):
         except (NotFound, Forbidden):
             return None
 
-    def _ingest_images(self, user: User, archive: zipfile.ZipFile, specs: list[dict[str, Any]]) -> dict[str, LibraryImage]:
+    def _ingest_images(self, user: User, archive: zipfile.ZipFile, specs: list[dict[str, Any]],
+                       added: list[str]) -> dict[str, LibraryImage]:
         images: dict[str, LibraryImage] = {}
         names = set(archive.namelist())
         for spec in specs:
@@ -263,9 +281,11 @@ class BoardImport(BoardsBase):
                 raise InvalidInput(f"board.json names {file!r}, which is missing from the archive.")
             with archive.open(file) as stream:
                 try:
-                    images[file] = self._library.ingest(user, stream, filename=filename or file.rsplit("/", 1)[-1],
-                                                        tags=tags, wait=False)
+                    images[file], new = self._library.ingest_new(
+                        user, stream, filename=filename or file.rsplit("/", 1)[-1], tags=tags, wait=False)
                 except InvalidInput as error:
                     raise InvalidInput(f"{file} in the archive could not be added: {error}") from None
+                if new:
+                    added.append(images[file].id)
         return images
 
