@@ -304,6 +304,24 @@ def test_a_failed_import_takes_back_the_images_it_added(wb: Workbench, boards: B
     assert wb.library.get(ben, known.id).ready  # what Ben already had is untouched
 
 
+def test_an_image_lost_from_storage_is_marked_missing_and_the_zip_still_opens(
+    wb: Workbench, boards: Boards, ana: User
+) -> None:
+    kept = wb.library.ingest(ana, png_bytes((90, 200, 90), seed=41), filename="kept.png")
+    lost = wb.library.ingest(ana, png_bytes((200, 90, 200), seed=42), filename="lost.png")
+    made = boards.create(ana, "Storage trouble")
+    boards.add_image(ana, made.id, kept.id, x=0, y=0)
+    boards.add_image(ana, made.id, lost.id, x=300, y=0)
+    wb.blobs.delete(lost.blob_key)  # a blob gone behind the workbench's back
+    archive = _unzip(_export(boards, ana, made.id))
+    assert archive.testzip() is None
+    manifest = json.loads(archive.read("board.json"))
+    by_x = {item["x"]: item for item in manifest["items"]}
+    assert by_x[0]["image"]["filename"] == "kept.png" and "missing" not in by_x[0]
+    assert by_x[300]["missing"] is True and by_x[300]["image"] is None
+    assert [n for n in archive.namelist() if n.startswith("images/")] == ["images/001-kept.png"]
+
+
 def test_a_huge_canvas_is_tiled_over_pages(boards: Boards, ana: User) -> None:
     made = boards.create(ana, "Wide wall")
     boards.add_note(ana, made.id, "far left", x=0, y=0)

@@ -57,12 +57,16 @@ def _plain(text: str) -> str:
     return "".join(c for c in text if c in "\n\t" or unicodedata.category(c)[0] != "C")
 
 
-def image_files(view: BoardView) -> dict[str, tuple[str, str]]:
-    """Archive names (original, thumbnail) of each image on the board, numbered front to back."""
+def image_files(view: BoardView, present: Any = None) -> dict[str, tuple[str, str]]:
+    """Archive names (original, thumbnail) of each image on the board, numbered front to back.
+
+    ``present(image)`` may say an image's files are gone from storage: it is left out
+    (its item is marked ``missing`` in ``board.json``) rather than breaking the archive.
+    """
     files: dict[str, tuple[str, str]] = {}
     for item in sorted(view.items, key=lambda i: (i.y, i.x, i.id)):
         image = view.images.get(item.image_id or "")
-        if image is not None and image.id not in files:
+        if image is not None and image.id not in files and (present is None or present(image)):
             number = len(files) + 1
             files[image.id] = (archive_name("images", number, image.filename),
                                archive_name("thumbnails", number, image.filename, "webp"))
@@ -166,7 +170,7 @@ class BoardExport(BoardsBase):
         ...     wb.boards.export_zip(me, board.id, f)
         """
         view = self._export_view(user, board_id, token)
-        files = image_files(view)
+        files = image_files(view, self._library.files_present)
         counter = _Counter(out)
         with zipfile.ZipFile(counter, "w", compression=zipfile.ZIP_DEFLATED) as archive:  # type: ignore[call-overload]
             archive.writestr("board.json", json.dumps(board_document(view, files), indent=2, ensure_ascii=False))

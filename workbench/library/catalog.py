@@ -317,6 +317,10 @@ class Library:
         """A stream of an original (for exports); access is checked by the caller."""
         return self._blobs.open(image.blob_key)
 
+    def files_present(self, image: LibraryImage) -> bool:
+        """Whether the original and the thumbnail are both in the blob store (exports check first)."""
+        return self._blobs.exists(image.blob_key) and self._blobs.exists(image.thumb_key)
+
     def open_thumbnail(self, image: LibraryImage) -> IO[bytes]:
         """A stream of a thumbnail (boards, exports); access is checked by the caller."""
         return self._blobs.open(image.thumb_key)
