@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import pkgutil
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,14 +31,21 @@ def main() -> int:
     for name in names:
         started = time.perf_counter()
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        module = importlib.import_module(f"bench.{name}")
-        for row in module.run():
-            rows.append({"module": name, **row})
+        # Each in a fresh process: no model already loaded, no caches warmed by another benchmark.
+        with tempfile.TemporaryDirectory() as folder:
+            target = Path(folder) / "rows.json"
+            done = subprocess.run([sys.executable, "-m", f"bench.{name}", "--json", str(target)],
+                                  cwd=HERE.parent, stdout=subprocess.DEVNULL, check=False)
+            if done.returncode != 0:
+                rows.append({"module": name, "benchmark": "(failed)", "value": done.returncode, "unit": "exit code",
+                             "note": "see the output above"})
+            else:
+                rows += [{"module": name, **row} for row in json.loads(target.read_text())]
         print(f"  done in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     print(format_table(rows))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2, default=str))
-    return 0
+    return 1 if any(r["benchmark"] == "(failed)" for r in rows) else 0
 
 
 if __name__ == "__main__":

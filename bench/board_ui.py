@@ -98,8 +98,10 @@ def _time_drop(page: Any, wb: Any, board_id: str, item_id: str, step: int) -> tu
     page.mouse.move(x, y)
     page.mouse.down()
     page.mouse.move(x + 20 + step, y + 15, steps=4)
-    page.mouse.up()
+    # Stamped before the call: the page may save the drop before Playwright reports the
+    # mouse-up done, so this counts the round trip to the browser too (an upper bound).
     released, released_at = time.perf_counter(), datetime.now(UTC).replace(tzinfo=None)
+    page.mouse.up()
     deadline = released + 10
     while time.perf_counter() < deadline:
         # Polled gently: a tight loop of full board reads competes with the server for the GIL.
