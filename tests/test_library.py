@@ -250,3 +250,14 @@ def test_an_image_deleted_while_it_is_embedded_leaves_no_vector(wb: Workbench, b
     assert wb.db.scalar("SELECT count(*) FROM images WHERE id = ?", [image.id]) == 0
     with pytest.raises(NotFound):
         wb.library.get(ben, image.id)
+
+
+def test_an_unnamed_temporary_file_can_be_uploaded(wb: Workbench, ben) -> None:
+    import tempfile
+
+    for spool in (tempfile.TemporaryFile(), tempfile.SpooledTemporaryFile()):  # name: an int, then None
+        with spool:
+            spool.write(png_bytes(seed=93 + isinstance(spool, tempfile.SpooledTemporaryFile)))
+            spool.seek(0)
+            image = wb.library.ingest(ben, spool)
+        assert image.filename.startswith("upload")

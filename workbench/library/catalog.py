@@ -12,6 +12,7 @@ A crash anywhere leaves something :meth:`Library.reconcile` can finish or remove
 
 from __future__ import annotations
 
+import builtins
 import json
 import threading
 import uuid
@@ -218,7 +219,9 @@ class Library:
             return path.read_bytes(), filename or path.name
         if hasattr(source, "read"):
             data = source.read(limit + 1)  # never read more than the cap (+1 to detect "too big")
-            return data, filename or getattr(source, "name", "upload")
+            # A temporary file's name is its descriptor (an int) or None: only a str names the picture.
+            name = getattr(source, "name", None)
+            return data, filename or (name if isinstance(name, str) and name else "upload")
         raise InvalidInput("An image must be given as a path, bytes or an open file.")
 
     # -- reading -------------------------------------------------------------
@@ -277,7 +280,7 @@ class Library:
         return int(self._db.scalar(f"SELECT count(*) FROM images WHERE {where} AND status <> 'deleting'", params))
 
     @staticmethod
-    def visibility_sql(user: User, scope: str) -> tuple[str, list[Any]]:
+    def visibility_sql(user: User, scope: str) -> tuple[str, builtins.list[Any]]:
         """The SQL condition for a browsing scope."""
         if scope == "mine":
             return "owner = ?", [user.id]
