@@ -98,7 +98,7 @@ class ScreenplayDesk(pn.viewable.Viewer):
         self.pdf.filename, self.fountain.filename = f"{name}.pdf", f"{name}.fountain"
         self.versions.param.update(options={
             f"v{v.version} · {v.created_at:%d %b %H:%M} · {v.note}": v.version
-            for v in writing.versions(me, doc.id)  # type: ignore[attr-defined]  # Documents.list shadows list
+            for v in writing.versions(me, doc.id)
         }, value=doc.version)
         self._status()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 from typing import Any
 
 from workbench.ai import story_craft as craft
@@ -106,9 +107,14 @@ def _swap(text: str, table: dict[str, str]) -> tuple[str, list[str]]:
     for old, new in table.items():
         pattern = re.compile(rf"\b{re.escape(old)}\b", re.IGNORECASE)
         if pattern.search(text):
-            text = pattern.sub(lambda m, new=new: cap(new) if m.group()[0].isupper() else new, text)
+            text = pattern.sub(_in_case_of(new), text)
             notes.append(f"'{old}' -> '{new}'")
     return text, notes
+
+
+def _in_case_of(word: str) -> Callable[[re.Match[str]], str]:
+    # A word swapped in at the start of a sentence keeps its capital.
+    return lambda match: cap(word) if match.group()[0].isupper() else word
 
 
 def write_rewrite(request: TaskRequest, rng: random.Random) -> dict[str, Any]:

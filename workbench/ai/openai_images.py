@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Literal
 
 import httpx
+import openai
 
 from workbench.ai.base import ImageBackend
 from workbench.ai.openai_text import RetryPolicy, openai_client
@@ -40,12 +42,12 @@ class OpenAIImageBackend(ImageBackend):
 
     def generate(self, prompt: str, *, size: str = "1024x1024", seed: int | None = None) -> bytes | None:
         """The image's bytes (PNG unless the provider chose another format)."""
-        options: dict[str, str] = {}
-        if self.model_id.startswith("dall-e"):
-            options["response_format"] = "b64_json"
+        response_format: Literal["b64_json"] | openai.Omit = (
+            "b64_json" if self.model_id.startswith("dall-e") else openai.omit
+        )
         response = self._retry.run(
-            lambda: self._client.images.generate(model=self.model_id, prompt=prompt, size=size, n=1,  # type: ignore[arg-type]
-                                                 **options)
+            lambda: self._client.images.generate(model=self.model_id, prompt=prompt, size=size, n=1,
+                                                 response_format=response_format)
         )
         image = response.data[0] if response.data else None
         if image is not None and image.b64_json:

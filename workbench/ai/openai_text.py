@@ -27,11 +27,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import httpx
 import openai
 import pydantic
+from openai.types.chat import ChatCompletionMessageParam
+from openai.types.shared_params import ResponseFormatJSONObject
 
 from workbench.ai.base import Generation, TextBackend
 from workbench.errors import ProviderError
@@ -53,8 +55,10 @@ def openai_client(*, api_key: str | None, base_url: str | None, timeout_seconds:
                 "WORKBENCH_AI__TEXT_PROVIDER=offline / WORKBENCH_AI__IMAGE_PROVIDER=offline."
             )
         api_key = "not-needed"  # local OpenAI-compatible servers accept any key
+    # openai 3.x is typed for httpx2.Client only; an httpx.Client is its documented run-time-only
+    # escape hatch (openai-python httpx2.md), hence the ignore.
     return openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout_seconds, max_retries=0,
-                         http_client=http_client)
+                         http_client=http_client)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -189,16 +193,16 @@ class OpenAITextBackend(TextBackend):
     def complete(self, system: str, prompt: str, *, seed: int | None = None, max_tokens: int = 1200,
                  cancel: threading.Event | None = None) -> Generation:
         """Ask the model once and return the whole answer."""
-        messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
-        return self._chat(messages, seed=seed, max_tokens=max_tokens, cancel=cancel)
+        return self._chat(_messages(system, prompt), seed=seed, max_tokens=max_tokens, cancel=cancel)
 
     def stream(self, system: str, prompt: str, *, seed: int | None = None, max_tokens: int = 1200,
                cancel: threading.Event | None = None) -> Iterator[str]:
         """Yield the answer as the provider sends it; setting ``cancel`` closes the HTTP stream at the next chunk."""
-        messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+        messages = _messages(system, prompt)
         chunks = self._retry.run(
             lambda: self._client.chat.completions.create(
-                model=self.model_id, messages=messages, stream=True, **_options(seed, max_tokens)),  # type: ignore[arg-type]
+                model=self.model_id, messages=messages, stream=True, max_completion_tokens=max_tokens,
+                seed=_seed(seed)),
             cancel,
         )
         try:
@@ -225,7 +229,7 @@ class OpenAITextBackend(TextBackend):
             f"{system}\n\nAnswer with one JSON object only (no prose, no code fences) that validates against "
             f"this JSON Schema:\n{json.dumps(schema.model_json_schema(), separators=(',', ':'))}"
         )
-        messages = [{"role": "system", "content": instructions}, {"role": "user", "content": prompt}]
+        messages = _messages(instructions, prompt)
         first = self._chat(messages, seed=seed, max_tokens=STRUCTURED_MAX_TOKENS, cancel=cancel, json_mode=True)
         try:
             return _parse(first.text, schema)
@@ -245,14 +249,14 @@ class OpenAITextBackend(TextBackend):
                 f"shape ({_summary(error)}). Try again, or choose a stronger model."
             ) from error
 
-    def _chat(self, messages: list[dict[str, str]], *, seed: int | None, max_tokens: int,
+    def _chat(self, messages: list[ChatCompletionMessageParam], *, seed: int | None, max_tokens: int,
               cancel: threading.Event | None, json_mode: bool = False) -> Generation:
-        options = _options(seed, max_tokens)
-        if json_mode:
-            options["response_format"] = {"type": "json_object"}
+        json_object: ResponseFormatJSONObject = {"type": "json_object"}
+        # max_completion_tokens is the current name; reasoning models reject the old max_tokens.
         response = self._retry.run(
             lambda: self._client.chat.completions.create(
-                model=self.model_id, messages=messages, **options),  # type: ignore[arg-type]
+                model=self.model_id, messages=messages, max_completion_tokens=max_tokens, seed=_seed(seed),
+                response_format=json_object if json_mode else openai.omit),
             cancel,
         )
         choice = response.choices[0] if response.choices else None
@@ -266,12 +270,13 @@ class OpenAITextBackend(TextBackend):
         return Generation(text=text, model=self.model_id, offline=False, usage_tokens=usage)
 
 
-def _options(seed: int | None, max_tokens: int) -> dict[str, Any]:
-    # max_completion_tokens is the current name; reasoning models reject the old max_tokens.
-    options: dict[str, Any] = {"max_completion_tokens": max_tokens}
-    if seed is not None:
-        options["seed"] = seed
-    return options
+def _messages(system: str, prompt: str) -> list[ChatCompletionMessageParam]:
+    return [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+
+
+def _seed(seed: int | None) -> int | openai.Omit:
+    # No seed is left out of the request rather than sent as null.
+    return openai.omit if seed is None else seed
 
 
 def _parse(text: str, schema: type[SchemaT]) -> SchemaT:

@@ -166,7 +166,7 @@ def _spool(source: BinaryIO | bytes | str | Path) -> tuple[IO[bytes], bool]:
             raise InvalidInput("The archive is larger than 2 GB.")
         spooled.write(chunk)
     spooled.seek(0)
-    return spooled, True  # type: ignore[return-value]
+    return spooled, True
 
 
 class BoardImport(BoardsBase):

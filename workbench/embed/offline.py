@@ -174,7 +174,8 @@ class OfflineEmbedder(Embedder):
         """Vectors and ImageNet labels from one pass of the image model (ingest needs both)."""
         if len(images) == 0:
             return self._empty(), []
-        vectors, labels = [], []
+        vectors: list[np.ndarray] = []
+        labels: list[list[tuple[str, float]]] = []
         for batch in in_batches(images, self.batch_size):
             pooled, probabilities = self._look(batch)
             vectors.append(self._combine(pooled, probabilities))

@@ -90,7 +90,9 @@ def _dominant_colors(image: Image.Image, count: int = 5) -> list[str]:
     small = image.convert("RGB").resize((64, 64))
     quantized = small.quantize(colors=count, method=Image.Quantize.MEDIANCUT)
     palette = quantized.getpalette() or []
-    ranked = sorted(quantized.getcolors() or [], reverse=True)
+    # A palette image reports each colour as (pixel count, palette index).
+    counted = [(n, index) for n, index in quantized.getcolors() or [] if isinstance(index, int)]
+    ranked = sorted(counted, reverse=True)
     return ["#" + bytes(palette[i * 3 : i * 3 + 3]).hex() for _, i in ranked][:count]
 
 
@@ -100,7 +102,7 @@ def _without_gps(image: Image.Image, data: bytes) -> bytes:
         return data
     del exif[_GPS_TAG]
     out = io.BytesIO()
-    params = {"exif": exif.tobytes()}
+    params: dict[str, bytes | int] = {"exif": exif.tobytes()}
     if image.format == "JPEG":
         params["quality"] = 95
     image.save(out, format=image.format, **params)

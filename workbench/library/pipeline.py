@@ -321,7 +321,7 @@ class Pipeline:
         return dropped
 
     def _drop_orphan_blobs(self) -> int:
-        used = set()
+        used: set[str] = set()
         for row in self._db.query("SELECT blob_key, thumb_key FROM images"):
             used.update((row["blob_key"], row["thumb_key"]))
         orphans = [k for k in self._blobs.keys() if k not in used]

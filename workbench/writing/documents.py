@@ -7,6 +7,7 @@ through script excerpts.
 
 from __future__ import annotations
 
+import builtins
 import json
 import uuid
 from dataclasses import dataclass
@@ -147,7 +148,7 @@ class Documents:
         self._db.write(work)
         return self.get(user, document_id)
 
-    def versions(self, user: User, document_id: str) -> list[DocumentVersion]:
+    def versions(self, user: User, document_id: str) -> builtins.list[DocumentVersion]:
         """Every saved version, newest first."""
         self.get(user, document_id)
         rows = self._db.query(

@@ -175,8 +175,8 @@ class _Dual:
 
     @property
     def rows(self) -> list[Row]:
-        pairs = zip_longest(self.left.rows, self.right.rows, fillvalue=[])
-        return [[*a, *b] for a, b in pairs]
+        empty: Row = []
+        return [[*a, *b] for a, b in zip_longest(self.left.rows, self.right.rows, fillvalue=empty)]
 
     def split(self, room: int, fresh: bool) -> tuple[list[Row], _Block] | None:
         return _Block(self.rows, self.space).split(room, fresh)

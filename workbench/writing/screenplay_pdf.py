@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from reportlab.lib.pagesizes import LETTER
 from reportlab.pdfgen.canvas import Canvas
@@ -107,7 +107,7 @@ def _draw_title_page(canvas: Canvas, play: Screenplay) -> None:
     _draw_rows(canvas, corner, LINES_PER_PAGE - len(corner))
 
 
-def render_pdf(screenplay: Screenplay, out: str | Path | BinaryIO) -> None:
+def render_pdf(screenplay: Screenplay, out: str | Path | IO[bytes]) -> None:
     """Print ``screenplay`` as an industry-format PDF to a file path or binary stream."""
     data = render_pdf_bytes(screenplay)
     if isinstance(out, (str, Path)):
