@@ -242,9 +242,7 @@ class VectorStore:
         if rows == 0 or (rows < self.index_threshold and not force):
             return False
         if self.has_index(name):
-            index = self._vector_index(name)
-            stats = table.index_stats(index.name) if index else None
-            if stats and stats.num_unindexed_rows >= max(self.index_threshold // 5, rows // 10):
+            if self.unindexed_rows(name) >= max(self.index_threshold // 5, rows // 10):
                 self.optimize(name)
             return False
         partitions = max(1, min(256, int(np.sqrt(rows))))
