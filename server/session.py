@@ -18,6 +18,9 @@ from typing import Any, TypeVar
 
 import panel as pn
 import param
+from bokeh.document import Document
+from panel.io.notifications import NotificationAreaBase
+from panel.io.state import set_curdoc
 
 from workbench.accounts import User
 from workbench.app import Workbench
@@ -57,20 +60,35 @@ def link_visitor(wb: Workbench) -> User | None:
     return acting_user(wb)
 
 
-def report_error(error: BaseException) -> None:
-    """Show an error to the person in the current session (escaped: messages quote user input)."""
+def report_error(error: BaseException, session: Session | None = None) -> None:
+    """Show an error to the person it belongs to (escaped: messages quote user input).
+
+    With ``session``, the message goes to that browser session's notifications
+    whatever thread or callback raised it; without one, to the session Panel
+    is serving right now (only safe inside that session's own callback).
+    """
     if isinstance(error, WorkbenchError):
         message = str(error) or type(error).__name__
     else:
         log.error("unexpected error in a UI callback", exc_info=error)
         message = UNEXPECTED
+    if session is not None:
+        session.error(message)
+        return
     notifications = pn.state.notifications
     if notifications is not None:
         notifications.error(html.escape(message), duration=8000)
 
 
+def _session_of(args: tuple[Any, ...]) -> Session | None:
+    """The Session a page or panel method belongs to (its ``self.session``), if any."""
+    owner = args[0] if args else None
+    session = owner if isinstance(owner, Session) else getattr(owner, "session", None)
+    return session if isinstance(session, Session) else None
+
+
 def friendly(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a UI callback (sync or async) so service errors become notifications."""
+    """Wrap a UI callback (sync or async) so service errors become notifications in its own session."""
     if inspect.iscoroutinefunction(method):
 
         @functools.wraps(method)
@@ -78,7 +96,7 @@ def friendly(method: Callable[..., Any]) -> Callable[..., Any]:
             try:
                 return await method(*args, **kwargs)
             except Exception as error:  # noqa: BLE001 - every failure becomes a notification
-                report_error(error)
+                report_error(error, _session_of(args))
                 return None
 
         return run_async
@@ -88,7 +106,7 @@ def friendly(method: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return method(*args, **kwargs)
         except Exception as error:  # noqa: BLE001
-            report_error(error)
+            report_error(error, _session_of(args))
             return None
 
     return run
@@ -105,6 +123,12 @@ class Session(param.Parameterized):
     def __init__(self, wb: Workbench, user: User | None, **params: Any) -> None:
         super().__init__(user=user, **params)
         self.wb = wb
+        # Captured now, while Panel is building this session's page: a board listener or a
+        # worker thread runs with whatever session happens to be current (often another
+        # person's), so every message of this session goes through its own document.
+        self.doc: Document | None = pn.state.curdoc
+        self._notifications: NotificationAreaBase | None = pn.state.notifications
+        self._running = 0
         self.refresh()
 
     def refresh(self) -> None:
@@ -130,21 +154,41 @@ class Session(param.Parameterized):
 
     async def run(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a slow service call off the event loop, so other sessions stay responsive."""
+        self._running += 1
         self.busy = True
         try:
             return await asyncio.to_thread(work, *args, **kwargs)
         finally:
-            self.busy = False
+            self._running -= 1
+            self.busy = self._running > 0
 
     def info(self, message: str, *, escaped: bool = False) -> None:
         """A short confirmation."""
-        if pn.state.notifications is not None:
-            pn.state.notifications.success(message if escaped else html.escape(message), duration=4000)
+        self.notify("success", message if escaped else html.escape(message), duration=4000)
 
     def error(self, message: str) -> None:
         """A readable error."""
-        if pn.state.notifications is not None:
-            pn.state.notifications.error(html.escape(message), duration=8000)
+        self.notify("error", html.escape(message), duration=8000)
+
+    def notify(self, kind: str, message: str, *, duration: int = 4000) -> None:
+        """Show an (already escaped) notification in this session, from any thread or callback."""
+        area, doc = self._notifications, self.doc
+        if area is None:
+            log.info("no notification area for a %s message: %s", kind, message)
+            return
+
+        def show() -> None:
+            with set_curdoc(doc):
+                getattr(area, kind)(message, duration=duration)
+
+        if doc is None or doc.session_context is None:
+            show()  # no server session (a notebook or a unit test): nothing to hand over to
+            return
+        try:
+            # Thread-safe, and runs under this document's lock with this document current.
+            doc.add_next_tick_callback(show)
+        except Exception:  # noqa: BLE001 - the browser has gone; the message has no one to reach
+            log.info("session gone; dropped a %s message: %s", kind, message)
 
 
 

@@ -7,6 +7,9 @@ is the role the boards domain resolves (the canvas only mirrors it).
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import html
 import io
 import logging
 from typing import Any, cast
@@ -17,6 +20,7 @@ import param
 
 from server.components.browser import Browser
 from server.components.canvas import BoardCanvas, canvas_entry
+from server.components.download import Export
 from server.pages.board_side import SharePanel, SuggestionPanel, page_origin
 from server.pages.common import PANEL_CSS, empty_state
 from server.session import Session, friendly, report_error
@@ -50,6 +54,14 @@ def _viewer_present(doc: Any) -> bool:
     return session is None or getattr(session, "connection_count", 1) > 0
 
 
+LINK_GONE = ("This link was revoked by its owner (or has expired), so the board is read-only now. "
+             "Ask the board's owner for a new link.")
+BANNER_CSS = """
+.wb-banner { font-family: var(--wb-font); font-size: 14px; color: #fff; background: var(--wb-danger, #b3261e);
+  padding: 10px 14px; border-radius: 3px; margin: 0 0 8px; }
+"""
+
+
 class BoardPage(pn.viewable.Viewer):
     """One board on a free canvas."""
 
@@ -74,6 +86,12 @@ class BoardPage(pn.viewable.Viewer):
         self._catching_up = False
         self._calling = False  # True while this page's own change is being made
         self._own_seqs: list[int] = []
+        # One gesture at a time, in the order they were made: a move then an undo must
+        # reach the service layer in that order even though each runs in a thread.
+        self._turn = asyncio.Lock()
+        self.banner = pn.pane.HTML("", visible=False, stylesheets=[BANNER_CSS], sizing_mode="stretch_width",
+                                   margin=0, css_classes=["wb-banner-pane"])
+        self.link_gone = False
         try:
             self._open()
         except WorkbenchError as error:
@@ -93,7 +111,12 @@ class BoardPage(pn.viewable.Viewer):
         self._load()
 
     def _load(self) -> None:
-        view = self.session.wb.boards.get(self.session.user, self.board_id, token=self.token)
+        self._show(self._read())
+
+    def _read(self) -> BoardView:
+        return self.session.wb.boards.get(self.session.user, self.board_id, token=self.token)
+
+    def _show(self, view: BoardView) -> None:
         self.view = view
         self.param.update(heading=view.board.title, role=view.role, revision=view.board.revision)
         # The revision goes along: a drop is not echoed back, so an undo can bring back exactly
@@ -102,10 +125,29 @@ class BoardPage(pn.viewable.Viewer):
                                         for i in view.items], editable=view.can_edit,
                                  revision=view.board.revision)
 
-    @friendly
-    def reload(self) -> None:
-        """Draw the board as the service layer has it now."""
-        self._load()
+    async def reload(self) -> None:
+        """Draw the board as the service layer has it now (read in a thread: a board may hold many items)."""
+        try:
+            view = await self.session.run(self._read)
+        except Exception as error:  # noqa: BLE001 - shown in this session, with a banner for a dead link
+            await self._failed(error)
+            return
+        self._show(view)
+
+    async def _failed(self, error: BaseException) -> None:
+        """Tell this page's viewer why an action failed; a revoked or expired link also gets a banner."""
+        if self.token and isinstance(error, NotFound) and not self.link_gone:
+            try:
+                await self.session.run(self.session.wb.boards.resolve_token, self.token)
+            except NotFound:
+                self._link_gone()
+        report_error(error, self.session)
+
+    def _link_gone(self) -> None:
+        self.link_gone = True
+        self.canvas.editable = False
+        self.banner.param.update(object=f'<div class="wb-banner" role="alert">{html.escape(LINK_GONE)}</div>',
+                                 visible=True)
 
     def _follow_changes(self) -> None:
         """Redraw when someone else changes the board (the boards domain tells every subscriber)."""
@@ -121,77 +163,80 @@ class BoardPage(pn.viewable.Viewer):
                 self._own_seqs.append(event.seq)
             if not self._catching_up and _viewer_present(doc):
                 self._catching_up = True
-                doc.add_next_tick_callback(self._catch_up)
+                # Bokeh runs a coroutine callback too (on this session's loop, under its lock).
+                doc.add_next_tick_callback(self._catch_up)  # type: ignore[arg-type]
 
         stop = self.session.wb.boards.subscribe(heard)
         pn.state.on_session_destroyed(lambda context: stop())
 
-    def _catch_up(self) -> None:
-        self._catching_up = False
-        if self._heard_seq <= self.revision:
-            return  # this page made the change itself and has already redrawn
-        try:
-            self._load()
-        except WorkbenchError as error:  # e.g. the link was revoked while the page was open
-            self.canvas.editable = False
-            report_error(error)
+    async def _catch_up(self) -> None:
+        async with self._turn:
+            self._catching_up = False
+            if self._heard_seq <= self.revision:
+                return  # this page made the change itself and has already redrawn
+            # e.g. the link was revoked while the page was open: reload() says so in this session
+            await self.reload()
 
     # -- canvas gestures (one service call each) -------------------------------------------
-    def _change(self, work: Any, *args: Any, shown: bool = False, **kwargs: Any) -> Any:
-        """Make one change as the viewer, then redraw, so a refused change snaps back.
+    async def _change(self, work: Any, *args: Any, shown: bool = False, **kwargs: Any) -> Any:
+        """Make one change as the viewer (in a thread: a write may wait or retry), then redraw.
 
-        ``shown=True``: the canvas already shows the result (a drop); when the change
-        was the board's only one meanwhile, the 200-card redraw is skipped.
+        A refused change snaps back. ``shown=True``: the canvas already shows the result
+        (a drop); when the change was the board's only one meanwhile, the 200-card redraw
+        is skipped.
         """
-        self._calling, self._own_seqs = True, []
-        failed = True
-        try:
-            result = work(self.session.user, self.board_id, *args, token=self.token, **kwargs)
-            failed = False
-            return result
-        except Exception as error:  # noqa: BLE001 - shown as a notification
-            report_error(error)
-            return None
-        finally:
+        async with self._turn:
+            self._calling, self._own_seqs = True, []
+            try:
+                result = await self.session.run(work, self.session.user, self.board_id, *args, token=self.token,
+                                                **kwargs)
+            except Exception as error:  # noqa: BLE001 - shown as a notification in this session
+                self._calling = False
+                await self._failed(error)
+                if not self.link_gone:
+                    await self.reload()
+                return None
             self._calling = False
-            if shown and not failed and self._own_seqs == [self.revision + 1]:
+            if shown and self._own_seqs == [self.revision + 1]:
                 self.revision = self._own_seqs[0]
             else:
-                self.reload()
+                await self.reload()
+            return result
 
-    def _move(self, msg: dict[str, Any]) -> None:
+    # Each handler returns the coroutine; the canvas runs it on this session's event loop.
+    async def _move(self, msg: dict[str, Any]) -> None:
         # Numbers are checked by the boards domain (check_point / check_size), not here.
         moves = [ItemMove(str(m.get("id")), cast(float, m.get("x")), cast(float, m.get("y")), m.get("w"), m.get("h"))
                  for m in msg.get("moves") or [] if isinstance(m, dict)]
         if moves:
-            self._change(self.session.wb.boards.move_items, moves, shown=True)
+            await self._change(self.session.wb.boards.move_items, moves, shown=True)
 
-    def _remove(self, msg: dict[str, Any]) -> None:
-        self._change(self.session.wb.boards.remove_items, [str(i) for i in msg.get("ids") or []])
+    async def _remove(self, msg: dict[str, Any]) -> None:
+        await self._change(self.session.wb.boards.remove_items, [str(i) for i in msg.get("ids") or []])
 
-    def _front(self, msg: dict[str, Any]) -> None:
-        self._change(self.session.wb.boards.bring_to_front, [str(i) for i in msg.get("ids") or []])
+    async def _front(self, msg: dict[str, Any]) -> None:
+        await self._change(self.session.wb.boards.bring_to_front, [str(i) for i in msg.get("ids") or []])
 
-    def _undo(self, msg: dict[str, Any]) -> None:
-        self._change(self.session.wb.boards.undo)
+    async def _undo(self, msg: dict[str, Any]) -> None:
+        await self._change(self.session.wb.boards.undo)
 
-    def _redo(self, msg: dict[str, Any]) -> None:
-        self._change(self.session.wb.boards.redo)
+    async def _redo(self, msg: dict[str, Any]) -> None:
+        await self._change(self.session.wb.boards.redo)
 
-    def _edit(self, msg: dict[str, Any]) -> None:
-        self._change(self.session.wb.boards.update_item, str(msg.get("id")), text=str(msg.get("text", "")))
+    async def _edit(self, msg: dict[str, Any]) -> None:
+        await self._change(self.session.wb.boards.update_item, str(msg.get("id")), text=str(msg.get("text", "")))
 
-    def _drop(self, msg: dict[str, Any]) -> None:
+    async def _drop(self, msg: dict[str, Any]) -> None:
         payload: dict[str, Any] = msg["payload"] if isinstance(msg.get("payload"), dict) else {}
         x, y = msg.get("x"), msg.get("y")
         boards = self.session.wb.boards
         if payload.get("kind") == "image":
-            self._change(boards.add_image, str(payload.get("image_id")), x=x, y=y)
+            await self._change(boards.add_image, str(payload.get("image_id")), x=x, y=y)
         elif payload.get("kind") == "note":
-            self._change(boards.add_note, str(payload.get("text", "")), x=x, y=y)
+            await self._change(boards.add_note, str(payload.get("text", "")), x=x, y=y)
 
-    def _add_note_at(self, msg: dict[str, Any]) -> None:
-        self._change(self.session.wb.boards.add_note, "New note", x=msg.get("x"), y=msg.get("y"))
+    async def _add_note_at(self, msg: dict[str, Any]) -> None:
+        await self._change(self.session.wb.boards.add_note, "New note", x=msg.get("x"), y=msg.get("y"))
 
     # -- toolbar ---------------------------------------------------------------------------
     def _toolbar(self) -> pn.viewable.Viewable:
@@ -199,11 +244,11 @@ class BoardPage(pn.viewable.Viewer):
         add: list[Any] = []
         if can_edit:
             note = pn.widgets.Button(label="+ Note", color="default", width=76)
-            note.on_click(lambda e: self._change(self.session.wb.boards.add_note, "New note"))
+            note.on_click(self._add_note)
             heading = pn.widgets.TextInput(placeholder="Heading — Enter adds it", width=190)
-            heading.param.watch(lambda e: self._add_heading(heading), "enter_pressed")
+            heading.param.watch(functools.partial(self._add_heading, heading), "enter_pressed")
             link = pn.widgets.TextInput(placeholder="https://… — Enter pins a link", width=200)
-            link.param.watch(lambda e: self._add_link(link), "enter_pressed")
+            link.param.watch(functools.partial(self._add_link, link), "enter_pressed")
             add += [note, heading, link]
         else:
             add.append(pn.pane.HTML('<span class="wb-badge">view only</span>', stylesheets=[PANEL_CSS],
@@ -217,49 +262,56 @@ class BoardPage(pn.viewable.Viewer):
             duplicate.on_click(self._duplicate)
             act.append(duplicate)
         act += [
-            pn.widgets.FileDownload(callback=self._export_pdf, filename=self._export_filename("pdf"),
-                                    label="Export PDF", color="default", width=104, css_classes=["wb-export-pdf"]),
-            pn.widgets.FileDownload(callback=self._export_zip, filename=self._export_filename("zip"),
-                                    label="Export ZIP", color="default", width=104, css_classes=["wb-export-zip"]),
+            Export(self._export_pdf, busy_label="Preparing PDF…", filename=self._export_filename("pdf"),
+                   label="Export PDF", color="default", width=130, css_classes=["wb-export-pdf"]),
+            Export(self._export_zip, busy_label="Preparing ZIP…", filename=self._export_filename("zip"),
+                   label="Export ZIP", color="default", width=130, css_classes=["wb-export-zip"]),
         ]
         return pn.FlexBox(pn.Row(*add, margin=0), pn.Row(*act, margin=0), justify_content="space-between",
                           flex_wrap="wrap", sizing_mode="stretch_width", margin=(0, 0, 2, 0))
 
-    def _add_heading(self, field: pn.widgets.TextInput) -> None:
-        if (field.value_input or "").strip():
-            self._change(self.session.wb.boards.add_heading, field.value_input)
-            field.value = field.value_input = ""
+    async def _add_note(self, event: Any = None) -> None:
+        await self._change(self.session.wb.boards.add_note, "New note")
 
-    def _add_link(self, field: pn.widgets.TextInput) -> None:
+    async def _add_heading(self, field: pn.widgets.TextInput, event: Any = None) -> None:
+        text = field.value_input or ""
+        if text.strip():
+            field.value = field.value_input = ""
+            await self._change(self.session.wb.boards.add_heading, text)
+
+    async def _add_link(self, field: pn.widgets.TextInput, event: Any = None) -> None:
         url = (field.value_input or "").strip()
         if url:
-            self._change(self.session.wb.boards.add_link, url)
             field.value = field.value_input = ""
+            await self._change(self.session.wb.boards.add_link, url)
 
     @friendly
-    def _duplicate(self, event: Any = None) -> None:
-        copy = self.session.wb.boards.duplicate(self.session.me, self.board_id, token=self.token)
+    async def _duplicate(self, event: Any = None) -> None:
+        copy = await self.session.run(self.session.wb.boards.duplicate, self.session.me, self.board_id,
+                                      token=self.token)
         self.session.info(f"Made “{copy.title}”. Opening it…")
         self.browser.navigate(f"/board?id={quote(copy.id)}")
 
     def _export_filename(self, extension: str) -> str:
         return export_name(self.view.board, extension) if self.view else f"board.{extension}"
 
-    def _export(self, write: Any) -> io.BytesIO | None:
+    def _write(self, write: Any) -> bytes:
         out = io.BytesIO()
+        write(self.session.user, self.board_id, out, token=self.token)
+        return out.getvalue()
+
+    async def _export(self, write: Any) -> bytes | None:
         try:
-            write(self.session.user, self.board_id, out, token=self.token)
+            return await self.session.run(self._write, write)
         except Exception as error:  # noqa: BLE001 - the download button cannot show an error itself
-            report_error(error)
+            await self._failed(error)
             return None
-        out.seek(0)
-        return out
 
-    def _export_pdf(self) -> io.BytesIO | None:
-        return self._export(self.session.wb.boards.export_pdf)
+    async def _export_pdf(self) -> bytes | None:
+        return await self._export(self.session.wb.boards.export_pdf)
 
-    def _export_zip(self) -> io.BytesIO | None:
-        return self._export(self.session.wb.boards.export_zip)
+    async def _export_zip(self) -> bytes | None:
+        return await self._export(self.session.wb.boards.export_zip)
 
     def _copy_here(self, event: Any = None) -> None:
         self.browser.copy(f"{page_origin(self.session)}/board?id={quote(self.board_id)}")
@@ -283,7 +335,8 @@ class BoardPage(pn.viewable.Viewer):
                                      sizing_mode="stretch_width", margin=(12, 0, 0, 0))
             here.on_click(self._copy_here)
             side.append(here)
-        main = pn.Column(self._toolbar(), self.canvas, self.browser, sizing_mode="stretch_width", margin=(12, 16, 12, 24))
+        main = pn.Column(self.banner, self._toolbar(), self.canvas, self.browser, sizing_mode="stretch_width",
+                         margin=(12, 16, 12, 24))
         if not side:
             return main
         panel = pn.Column(*side, width=300, margin=(12, 24, 12, 0),

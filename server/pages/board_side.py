@@ -15,7 +15,7 @@ from server.components.browser import Browser
 from server.components.canvas import PromptTray
 from server.components.grid import ImageGrid, hit_entries
 from server.pages.common import PANEL_CSS, section
-from server.session import Session, friendly
+from server.session import Session, friendly, launch
 
 __all__ = ["SuggestionPanel", "SharePanel", "page_origin"]
 
@@ -49,7 +49,7 @@ class SuggestionPanel(pn.viewable.Viewer):
         self.ask.on_click(self._ask_prompts)
         self.refresh_button = pn.widgets.Button(label="Refresh related stills", color="default",
                                                 sizing_mode="stretch_width", margin=(8, 0))
-        self.refresh_button.on_click(lambda e: self.refresh())
+        self.refresh_button.on_click(lambda e: launch(self.refresh()))
 
     @friendly
     async def refresh(self) -> None:
@@ -99,16 +99,16 @@ class SharePanel(pn.viewable.Viewer):
         self._list()
 
     @friendly
-    def _create(self, event: Any = None) -> None:
+    async def _create(self, event: Any = None) -> None:
         days = int(self.expiry.value or 0)
         expires = timedelta(days=days) if days else None
-        link, token = self.session.wb.boards.create_link(self.session.me, self.board_id, self.role.value,
-                                                         expires_in=expires)
+        link, token = await self.session.run(self.session.wb.boards.create_link, self.session.me, self.board_id,
+                                             self.role.value, expires_in=expires)
         self.last_url = f"{page_origin(self.session)}/board?token={quote(token)}"
         self.url.param.update(value=self.last_url, visible=True)
         self.copy.visible = True
         self._copy(self.last_url)
-        self._list()
+        await self._relist()
 
     def _copy(self, text: str) -> None:
         if text:
@@ -117,7 +117,12 @@ class SharePanel(pn.viewable.Viewer):
 
     @friendly
     def _list(self) -> None:
-        links = self.session.wb.boards.links(self.session.me, self.board_id)
+        self._show(self.session.wb.boards.links(self.session.me, self.board_id))
+
+    async def _relist(self) -> None:
+        self._show(await self.session.run(self.session.wb.boards.links, self.session.me, self.board_id))
+
+    def _show(self, links: list[Any]) -> None:
         rows: list[Any] = []
         for link in links:
             when = link.created_at.strftime("%d %b %H:%M")
@@ -140,10 +145,10 @@ class SharePanel(pn.viewable.Viewer):
         self.links.objects = rows
 
     @friendly
-    def _revoke(self, link_id: str, event: Any = None) -> None:
-        self.session.wb.boards.revoke_link(self.session.me, self.board_id, link_id)
+    async def _revoke(self, link_id: str, event: Any = None) -> None:
+        await self.session.run(self.session.wb.boards.revoke_link, self.session.me, self.board_id, link_id)
         self.session.info("The link no longer opens this board.")
-        self._list()
+        await self._relist()
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(section("Share"), self.role, self.expiry, self.create, self.url, self.copy, self.links,

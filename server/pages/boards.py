@@ -12,7 +12,7 @@ import param
 
 from server.components.browser import Browser
 from server.pages.common import PANEL_CSS, empty_state, section
-from server.session import Session, friendly
+from server.session import Session, friendly, launch
 from workbench.boards import Board
 
 __all__ = ["BoardsPage"]
@@ -54,27 +54,38 @@ class BoardsPage(pn.viewable.Viewer):
         self.browser = Browser()
         self.title = pn.widgets.TextInput(placeholder="Name a new board, e.g. “Night shoot” — Enter",
                                           width=380, css_classes=["wb-new-board"], margin=(0, 10, 0, 0))
-        self.title.param.watch(lambda e: self._create(), "enter_pressed")
+        self.title.param.watch(self._create, "enter_pressed")
         self.create = pn.widgets.Button(label="New board", color="primary", width=110)
-        self.create.on_click(lambda e: self._create())
+        self.create.on_click(self._create)
+        # A board exported as ZIP (from here or another workbench) comes back as a new board.
+        self.importer = pn.widgets.FileInput(accept=".zip", width=230, css_classes=["wb-import-board"],
+                                             margin=(8, 10, 0, 10))
+        self.importer.param.watch(self._import, "value")
+        self.import_status = pn.pane.HTML("", stylesheets=[PANEL_CSS], margin=(14, 0))
         self.archived = pn.widgets.Checkbox(label="Show archived boards", margin=(14, 10))
         self.archived.link(self, value="show_archived")
         self.cards = pn.FlexBox(sizing_mode="stretch_width", gap="22px", margin=(12, 0))
         self.trash = pn.Column(sizing_mode="stretch_width", margin=0)
-        self.param.watch(lambda e: self._draw(), "show_archived")
-        self._draw()
+        self.param.watch(self._redraw, "show_archived")
+        self._show(*self._listing())
+
+    def _listing(self) -> tuple[list[Board], list[Board]]:
+        """(boards, trash) as the acting user sees them."""
+        wb, me = self.session.wb, self.session.me
+        return wb.boards.list(me, include_archived=self.show_archived), wb.boards.trash(me)
 
     @friendly
-    def _draw(self) -> None:
-        wb, me = self.session.wb, self.session.me
-        boards = wb.boards.list(me, include_archived=self.show_archived)
+    async def _redraw(self, event: Any = None) -> None:
+        self._show(*await self.session.run(self._listing))
+
+    def _show(self, boards: list[Board], deleted: list[Board]) -> None:
+        wb = self.session.wb
         if not boards:
             self.cards.objects = [empty_state(
                 "No boards yet", "Name one above, send stills to a board from the Library, "
                 "or let the Magic Board page build one from a pitch.")]
         else:
             self.cards.objects = [self._tile(b) for b in boards]
-        deleted = wb.boards.trash(me)
         rows: list[Any] = []
         if deleted:
             rows.append(section(f"Trash · kept {wb.boards.grace_days} days"))
@@ -91,56 +102,79 @@ class BoardsPage(pn.viewable.Viewer):
         parts: list[Any] = [card]
         if board.status == "archived":
             back = pn.widgets.Button(label="Unarchive", color="default", width=100)
-            back.on_click(lambda e: self._act("unarchive", board.id))
+            back.on_click(lambda e: launch(self._act("unarchive", board.id)))
             parts.append(back)
         elif board.role == "owner":
             menu = pn.widgets.MenuButton(label="Board actions", items=MENU, color="default", width=140,
                                          margin=(6, 0, 0, 0))
             rename = pn.widgets.TextInput(value=board.title, visible=False, width=250,
                                           placeholder="New title — Enter saves")
-            menu.on_click(lambda e: self._menu(e.new, board, rename))
-            rename.param.watch(lambda e: self._rename(board.id, rename.value_input), "enter_pressed")
+            menu.on_click(lambda e: launch(self._menu(e.new, board, rename)))
+            rename.param.watch(lambda e: launch(self._rename(board.id, rename.value_input)), "enter_pressed")
             parts += [menu, rename]
         return pn.Column(*parts, width=250, margin=0)
 
-    def _menu(self, action: str, board: Board, rename: pn.widgets.TextInput) -> None:
+    async def _menu(self, action: str, board: Board, rename: pn.widgets.TextInput) -> None:
         if action == "rename":
             rename.visible = True
             return
-        self._act(action, board.id)
+        await self._act(action, board.id)
 
-    def _on_act(self, action: str, board_id: str, event: Any = None) -> None:
-        self._act(action, board_id)
-
-    @friendly
-    def _rename(self, board_id: str, title: str) -> None:
-        self.session.wb.boards.rename(self.session.me, board_id, title)
-        self._draw()
+    async def _on_act(self, action: str, board_id: str, event: Any = None) -> None:
+        await self._act(action, board_id)
 
     @friendly
-    def _act(self, action: str, board_id: str) -> None:
+    async def _rename(self, board_id: str, title: str) -> None:
+        await self.session.run(self.session.wb.boards.rename, self.session.me, board_id, title)
+        await self._redraw()
+
+    def _apply(self, action: str, board_id: str) -> str:
+        """Do one board action (in a thread: duplicating a big board takes a while); what to tell the person."""
         boards, me = self.session.wb.boards, self.session.me
         if action == "duplicate":
-            copy = boards.duplicate(me, board_id)
-            self.session.info(f"Made “{copy.title}”.")
-        elif action == "archive":
+            return f"Made “{boards.duplicate(me, board_id).title}”."
+        if action == "archive":
             boards.archive(me, board_id)
-            self.session.info("Archived. Tick “Show archived boards” to see it again.")
-        elif action == "unarchive":
+            return "Archived. Tick “Show archived boards” to see it again."
+        if action == "unarchive":
             boards.unarchive(me, board_id)
         elif action == "delete":
             boards.delete(me, board_id)
-            self.session.info(f"Moved to the trash; it can be restored for {boards.grace_days} days.")
+            return f"Moved to the trash; it can be restored for {boards.grace_days} days."
         elif action == "restore":
             boards.restore(me, board_id)
-        self._draw()
+        return ""
 
     @friendly
-    def _create(self) -> None:
+    async def _act(self, action: str, board_id: str) -> None:
+        message = await self.session.run(self._apply, action, board_id)
+        if message:
+            self.session.info(message)
+        await self._redraw()
+
+    @friendly
+    async def _create(self, event: Any = None) -> None:
         title = (self.title.value_input or self.title.value or "").strip() or "Untitled board"
-        board = self.session.wb.boards.create(self.session.me, title)
+        board = await self.session.run(self.session.wb.boards.create, self.session.me, title)
+        self.browser.navigate(f"/board?id={quote(board.id)}")
+
+    @friendly
+    async def _import(self, event: Any) -> None:
+        if not event.new:
+            return
+        data = bytes(event.new)
+        self.importer.loading = True
+        self.import_status.object = '<span class="wb-hint wb-importing">Importing the board…</span>'
+        try:
+            board = await self.session.run(self.session.wb.boards.import_zip, self.session.me, data)
+        finally:
+            self.importer.loading = False
+            self.import_status.object = ""
+        self.session.info(f"Imported “{board.title}”. Opening it…")
         self.browser.navigate(f"/board?id={quote(board.id)}")
 
     def __panel__(self) -> pn.viewable.Viewable:
-        top = pn.Row(self.title, self.create, self.archived, margin=0)
+        importer = pn.Row(pn.pane.HTML('<span class="wb-hint">Import a board (.zip)</span>', stylesheets=[PANEL_CSS],
+                                       margin=(14, 0, 0, 16)), self.importer, self.import_status, margin=0)
+        top = pn.Row(self.title, self.create, self.archived, importer, margin=0)
         return pn.Column(top, self.cards, self.trash, self.browser, sizing_mode="stretch_width", margin=(16, 24))

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import html
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 import panel as pn
 
 from server.session import Session
 
-__all__ = ["PANEL_CSS", "section", "board_options", "empty_state", "set_options"]
+__all__ = ["PANEL_CSS", "section", "board_options", "picker_options", "empty_state", "set_options"]
 
 PANEL_CSS = """
 :host { font-family: var(--wb-font); color: #111; }
@@ -54,16 +57,35 @@ def empty_state(title: str, hint: str) -> pn.pane.HTML:
                         stylesheets=[PANEL_CSS], sizing_mode="stretch_width")
 
 
+def picker_options(entries: Iterable[tuple[str, str, datetime | None]]) -> dict[str, str]:
+    """Select options as {label: id} from (title, id, when) rows, every label unique.
+
+    A picker keyed by title merges two documents of the same title (drafting twice
+    from one idea) and flips between them; so a repeated title gets its date
+    ("Night ferry · 1 Dec 14:02"), and one still repeated its id's last characters.
+    """
+    rows = list(entries)
+    titles = Counter(title for title, _, _ in rows)
+    options: dict[str, str] = {}
+    for title, key, when in rows:
+        label = title
+        if titles[title] > 1 and when is not None:
+            label = f"{title} · {when.day} {when:%b %H:%M}"
+        if label in options:
+            label = f"{label} · #{key[-4:]}"
+        if label in options:
+            label = f"{label} · {key}"
+        options[label] = key
+    return options
+
+
 def board_options(session: Session) -> dict[str, str]:
-    """The boards the acting user can add to, as Select options (title -> id)."""
+    """The boards the acting user can add to, as Select options (unique label -> id)."""
     if not session.has("boards") or session.user is None:
         return {}
-    options: dict[str, str] = {}
-    for board in session.wb.boards.list(session.me):
-        if board.role != "view":  # the service refuses the rest; do not offer them
-            label = board.title if board.title not in options else f"{board.title} ({board.id[-4:]})"
-            options[label] = board.id
-    return options
+    # The service refuses the rest; do not offer them.
+    return picker_options((b.title, b.id, b.created_at) for b in session.wb.boards.list(session.me)
+                          if b.role != "view")
 
 
 def set_options(select: pn.widgets.Select, options: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ import param
 
 from server.components.grid import ImageGrid, grid_entry, hit_entries
 from server.pages.common import PANEL_CSS, board_options, section
-from server.session import Session, friendly
+from server.session import Session, friendly, launch
 
 __all__ = ["LibraryPage", "UploadQueue"]
 
@@ -130,78 +130,93 @@ class LibraryPage(pn.viewable.Viewer):
         self.search_button = pn.widgets.Button(label="Search", color="primary", width=90)
         self.search_button.on_click(self._on_enter)
         self.scope = pn.widgets.Select(options=SCOPES, value="all", width=190)
-        self.scope.param.watch(lambda e: self._reload(), "value")
+        self.scope.param.watch(self._reload, "value")
         self.picture_drop = pn.widgets.FileDropper(accepted_filetypes=["image/*"], multiple=False, layout="compact",
                                                    height=80, sizing_mode="stretch_width", css_classes=["wb-picture-search"],
                                                    margin=(0, 0, 4, 0))
         self.picture_drop.param.watch(self._on_picture, "value")
         self.summary = pn.pane.HTML("", stylesheets=[PANEL_CSS], sizing_mode="stretch_width", margin=(8, 0))
         self.clear = pn.widgets.Button(label="Back to the library", visible=False, color="default")
-        self.clear.on_click(lambda e: self._browse())
+        self.clear.on_click(self._browse)
         self.uploads = UploadQueue(session)
-        self.uploads.param.watch(lambda e: self._reload(keep=True) if self.mode == "browse" else None, "finished")
+        self.uploads.param.watch(self._upload_finished, "finished")
         self.detail = pn.Column(sizing_mode="stretch_width", margin=0)
-        self._reload()
+        self._generation = 0  # the newest grid request; an older answer arriving late is dropped
+        self._apply(self._fetch(self.mode, self.scope.value, self.shown))
 
     # -- loading the grid ----------------------------------------------------------------
+    async def _upload_finished(self, event: Any = None) -> None:
+        if self.mode == "browse":
+            await self._reload(keep=True)
+
     @friendly
-    def _reload(self, keep: bool = False) -> None:
+    async def _reload(self, event: Any = None, keep: bool = False) -> None:
         if not keep:
             self.shown = PAGE
-        wb, me = self.session.wb, self.session.me
-        if self.mode == "browse":
-            scope = self.scope.value
-            total = wb.library.count(me, scope=scope)
-            images = wb.library.list(me, scope=scope, limit=self.shown)
-            self.grid.param.update(images=[grid_entry(i) for i in images], has_more=len(images) < total,
-                                   empty_text="Your library is empty. Drop stills on the upload area to start."
-                                   if scope == "mine" else "Nothing here yet. Upload a few stills to start.")
-            self.summary.object = f'<p class="wb-hint">{total} image{"s" if total != 1 else ""}</p>'
-            self.clear.visible = False
-        else:
-            self._search()
+        self._generation += 1
+        generation = self._generation
+        # A search embeds its words or picture (CPU work): in a thread, with the grid marked busy.
+        self.grid.loading = True
+        try:
+            result = await self.session.run(self._fetch, self.mode, self.scope.value, self.shown)
+        finally:
+            if generation == self._generation:
+                self.grid.loading = False
+        if generation == self._generation:
+            self._apply(result)
 
-    def _search(self) -> None:
+    def _fetch(self, mode: str, scope: str, shown: int) -> dict[str, Any]:
+        """What the grid shows for a mode (service reads and searches only; safe in a thread)."""
         wb, me = self.session.wb, self.session.me
-        limit = min(self.shown, 500)
-        scope = self.scope.value
-        if self.mode == "text":
+        if mode == "browse":
+            total = wb.library.count(me, scope=scope)
+            images = wb.library.list(me, scope=scope, limit=shown)
+            return {"images": [grid_entry(i) for i in images], "has_more": len(images) < total,
+                    "empty_text": "Your library is empty. Drop stills on the upload area to start."
+                    if scope == "mine" else "Nothing here yet. Upload a few stills to start.",
+                    "summary": f'{total} image{"s" if total != 1 else ""}', "clear": False}
+        limit = min(shown, 500)
+        if mode == "text":
             hits = wb.search.by_text(me, self.query, limit=limit, scope=scope)
             what = f"“{html.escape(self.query)}”"
-        elif self.mode == "similar":
+        elif mode == "similar":
             hits = wb.search.similar_to(me, self.similar_to, limit=limit, scope=scope)
             what = "images like the one you picked"
         else:
             hits = wb.search.by_image(me, self._picture or b"", limit=limit, scope=scope)
             what = "the picture you dropped"
-        self.grid.param.update(images=hit_entries(hits), has_more=len(hits) >= limit and limit < 500,
-                               empty_text="No match among the images you can see. Try other words or a picture.")
-        self.summary.object = f'<p class="wb-hint">{len(hits)} result{"s" if len(hits) != 1 else ""} for {what}</p>'
-        self.clear.visible = True
+        return {"images": hit_entries(hits), "has_more": len(hits) >= limit and limit < 500,
+                "empty_text": "No match among the images you can see. Try other words or a picture.",
+                "summary": f'{len(hits)} result{"s" if len(hits) != 1 else ""} for {what}', "clear": True}
+
+    def _apply(self, result: dict[str, Any]) -> None:
+        self.grid.param.update(images=result["images"], has_more=result["has_more"], empty_text=result["empty_text"])
+        self.summary.object = f'<p class="wb-hint">{result["summary"]}</p>'
+        self.clear.visible = result["clear"]
 
     @friendly
-    def _more(self) -> None:
+    async def _more(self) -> None:
         self.shown += PAGE
-        self._reload(keep=True)
+        await self._reload(keep=True)
 
-    def _browse(self) -> None:
+    async def _browse(self, event: Any = None) -> None:
         self.mode = "browse"
         self.search_box.value = ""
-        self._reload()
+        await self._reload()
 
     @friendly
-    def _on_enter(self, event: Any = None) -> None:
+    async def _on_enter(self, event: Any = None) -> None:
         words = (self.search_box.value_input or self.search_box.value or "").strip()
         if not words:
-            self._browse()
+            await self._browse()
             return
         self.query, self.mode = words, "text"
-        self._reload()
+        await self._reload()
 
     @friendly
-    def _similar(self, image_id: str) -> None:
+    async def _similar(self, image_id: str) -> None:
         self.similar_to, self.mode = image_id, "similar"
-        self._reload()
+        await self._reload()
 
     @friendly
     async def _on_picture(self, event: param.parameterized.Event) -> None:
@@ -210,26 +225,32 @@ class LibraryPage(pn.viewable.Viewer):
             return
         data = next(iter(files.values()))
         self._picture = data.encode() if isinstance(data, str) else bytes(data)
-        self.mode, self.shown = "picture", PAGE
-        hits = await self.session.run(self.session.wb.search.by_image, self.session.me, self._picture,
-                                      limit=PAGE, scope=self.scope.value)
-        self.grid.param.update(images=hit_entries(hits), has_more=len(hits) >= PAGE)
-        self.summary.object = f'<p class="wb-hint">{len(hits)} results for the picture you dropped</p>'
-        self.clear.visible = True
+        self.mode = "picture"
+        await self._reload()
 
     # -- the selection panel ---------------------------------------------------------------
-    def _on_select(self, event: param.parameterized.Event) -> None:
-        self.detail.objects = self._detail(list(event.new))
-
     @friendly
-    def _detail(self, ids: list[str]) -> list[Any]:
+    async def _on_select(self, event: param.parameterized.Event) -> None:
+        ids = list(event.new)
+        if not ids:
+            self.detail.objects = self._detail(ids, None, {})
+            return
+        image, boards = await self.session.run(self._selection_facts, ids)
+        if list(self.grid.selected) == ids:  # still the selection on screen
+            self.detail.objects = self._detail(ids, image, boards)
+
+    def _selection_facts(self, ids: list[str]) -> tuple[Any, dict[str, str]]:
+        """(the image when one is selected, the boards it could go on): reads, in a thread."""
+        image = self.session.wb.library.get(self.session.me, ids[0]) if len(ids) == 1 else None
+        return image, board_options(self.session) if self.session.has("boards") else {}
+
+    def _detail(self, ids: list[str], image: Any, boards: dict[str, str]) -> list[Any]:
         if not ids:
             return [pn.pane.HTML('<p class="wb-hint">Click stills to select them: tag them, find similar ones, '
                                  'or put them on a board.</p>', stylesheets=[PANEL_CSS], margin=0)]
-        wb, me = self.session.wb, self.session.me
+        me = self.session.me
         parts: list[Any] = []
-        if len(ids) == 1:
-            image = wb.library.get(me, ids[0])
+        if image is not None:
             parts.append(pn.pane.HTML(
                 f'<div class="wb-detail"><img src="/media/thumb/{html.escape(image.id)}" alt="">'
                 f'<div class="wb-detail-name">{html.escape(image.filename)}</div>'
@@ -253,41 +274,43 @@ class LibraryPage(pn.viewable.Viewer):
         else:
             parts.append(pn.pane.HTML(f'<p class="wb-detail-name">{len(ids)} stills selected</p>',
                                       stylesheets=[PANEL_CSS], margin=0))
-        parts += self._board_picker(ids)
+        parts += self._board_picker(ids, boards)
         return parts
 
-    def _board_picker(self, ids: list[str]) -> list[Any]:
+    def _board_picker(self, ids: list[str], options: dict[str, str]) -> list[Any]:
         if not self.session.has("boards"):
             return []
-        options = board_options(self.session)
         target = pn.widgets.Select(label="Add to board", options={"New board…": "", **options},
                                    sizing_mode="stretch_width", margin=(10, 0, 4, 0), css_classes=["wb-board-target"])
         add = pn.widgets.Button(label=f"Add {len(ids)} to board", color="primary", margin=(4, 0),
                                css_classes=["wb-add-to-board"])
-        add.on_click(lambda e: self._add_to_board(target.value, list(ids)))
+        add.on_click(lambda e: launch(self._add_to_board(target.value, list(ids))))
         return [target, add]
 
-    def _save_tags_from(self, image_id: str, field: pn.widgets.TextInput, event: Any = None) -> None:
-        self._save_tags(image_id, field.value_input or field.value or "")
+    async def _save_tags_from(self, image_id: str, field: pn.widgets.TextInput, event: Any = None) -> None:
+        await self._save_tags(image_id, field.value_input or field.value or "")
 
-    def _similar_clicked(self, image_id: str, event: Any = None) -> None:
-        self._similar(image_id)
+    async def _similar_clicked(self, image_id: str, event: Any = None) -> None:
+        await self._similar(image_id)
 
     @friendly
-    def _save_tags(self, image_id: str, text: str) -> None:
+    async def _save_tags(self, image_id: str, text: str) -> None:
         tags = [t.strip() for t in (text or "").split(",") if t.strip()]
-        image = self.session.wb.library.set_tags(self.session.me, image_id, tags)
+        image = await self.session.run(self.session.wb.library.set_tags, self.session.me, image_id, tags)
         self.session.info(f"Tags saved: {', '.join(image.tags) or 'none'}")
-        self._reload(keep=True)
+        await self._reload(keep=True)
 
-    @friendly
-    def _add_to_board(self, board_id: str, ids: list[str]) -> None:
+    def _put_on_board(self, board_id: str, ids: list[str]) -> tuple[str, str]:
         wb, me = self.session.wb, self.session.me
         if not board_id:
             board_id = wb.boards.create(me, "Untitled board").id
         for image_id in ids:
             wb.boards.add_image(me, board_id, image_id)
-        title = wb.boards.get(me, board_id).board.title
+        return board_id, wb.boards.get(me, board_id).board.title
+
+    @friendly
+    async def _add_to_board(self, board_id: str, ids: list[str]) -> None:
+        board_id, title = await self.session.run(self._put_on_board, board_id, ids)
         self.session.info(f'Added {len(ids)} to <a href="/board?id={html.escape(board_id, quote=True)}">'
                           f'{html.escape(title)}</a>', escaped=True)
 
@@ -304,5 +327,5 @@ class LibraryPage(pn.viewable.Viewer):
             section("Selection"), self.detail,
             width=320, margin=(16, 24, 16, 0), styles={"border-left": "1px solid #eee", "padding-left": "20px"},
         )
-        self.detail.objects = self._detail([])
+        self.detail.objects = self._detail([], None, {})
         return pn.Row(main, side, sizing_mode="stretch_width", margin=0)

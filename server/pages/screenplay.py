@@ -11,10 +11,12 @@ from urllib.parse import quote
 import panel as pn
 import param
 
+from server.components.download import Export
 from server.components.editor import ScriptEditor
 from server.components.screenplay import PREVIEW_CSS, screenplay_html
-from server.pages.common import PANEL_CSS, board_options, set_options
+from server.pages.common import PANEL_CSS, board_options, picker_options, set_options
 from server.session import Session, friendly, report_error
+from workbench.writing.documents import Document, DocumentVersion
 from workbench.writing.studio import REWRITE_MODES
 
 __all__ = ["ScreenplayDesk"]
@@ -34,9 +36,10 @@ class ScreenplayDesk(pn.viewable.Viewer):
         self.session = session
         price = session.wb.accounts.price
         self.picker = pn.widgets.Select(label="Screenplay", width=320, css_classes=["wb-script-picker"])
-        self.picker.param.watch(lambda e: self.open(e.new) if e.new and e.new != self.document_id else None, "value")
+        self.picker.param.watch(self._picked, "value")
+        self._opening = False  # True while open() sets the picker itself: that is not a pick
         self.new_title = pn.widgets.TextInput(label="New screenplay", placeholder="Title — Enter creates it", width=240)
-        self.new_title.param.watch(lambda e: self._create(), "enter_pressed")
+        self.new_title.param.watch(self._create, "enter_pressed")
         self.importer = pn.widgets.FileInput(accept=".fountain,.txt", label="Import .fountain", width=220)
         self.importer.param.watch(self._import, "value")
         self.editor = ScriptEditor(placeholder="Write in Fountain: scene headings like INT. KITCHEN - DAY, "
@@ -45,11 +48,13 @@ class ScreenplayDesk(pn.viewable.Viewer):
         self.editor.on_save(self._save)
         self.preview = pn.pane.HTML(screenplay_html(""), stylesheets=[PREVIEW_CSS], sizing_mode="stretch_width",
                                     css_classes=["wb-preview"], margin=0)
-        self.editor.param.watch(lambda e: setattr(self.preview, "object", screenplay_html(e.new)), "value")
+        # Formatting a long script is CPU work: it runs in a thread, one at a time, latest text wins.
+        self._wanted, self._rendering = "", False
+        self.editor.param.watch(self._render_preview, "value")
         self.status = pn.pane.HTML("", stylesheets=[PANEL_CSS], margin=(10, 8))
         self.editor.param.watch(lambda e: self._status(), "value")
         self.save_button = pn.widgets.Button(label="Save (Ctrl+S)", color="primary", width=120)
-        self.save_button.on_click(lambda e: self._save())
+        self.save_button.on_click(self._save_clicked)
         self.direction = pn.widgets.TextInput(placeholder="Direction for the AI (optional)", width=240)
         self.continue_button = pn.widgets.Button(label=f"Continue scene · {price('continue_scene')} credit",
                                                  color="default", width=190)
@@ -66,56 +71,114 @@ class ScreenplayDesk(pn.viewable.Viewer):
         self.board = pn.widgets.Select(label="Quote the selection on", width=220)
         self.quote = pn.widgets.Button(label="Quote on board", color="default", width=140)
         self.quote.on_click(self._quote)
-        self.pdf = pn.widgets.FileDownload(callback=self._export_pdf, filename="screenplay.pdf", label="Export PDF",
-                                           color="default", width=120)
-        self.fountain = pn.widgets.FileDownload(callback=self._export_fountain, filename="screenplay.fountain",
-                                                label="Export .fountain", color="default", width=140)
+        self.pdf = Export(self._export_pdf, busy_label="Preparing PDF…", filename="screenplay.pdf",
+                          label="Export PDF", color="default", width=140, css_classes=["wb-script-pdf"])
+        self.fountain = Export(self._export_fountain, busy_label="Preparing…", filename="screenplay.fountain",
+                               label="Export .fountain", color="default", width=140)
         self._cancel = threading.Event()
-        self._scripts()
+        self._first_scripts()
 
     # -- documents ----------------------------------------------------------------------
-    @friendly
-    def _scripts(self, select: str = "") -> None:
+    def _listing(self) -> tuple[list[Document], dict[str, str]]:
+        """(screenplays, board options): read in one go, in a thread when the page is open."""
         docs = self.session.wb.writing.list(self.session.me, kind="screenplay", limit=100)
-        self.picker.options = {d.title: d.id for d in docs}
-        set_options(self.board, board_options(self.session))
+        return docs, board_options(self.session)
+
+    def _fetch(self, document_id: str) -> tuple[Document, list[DocumentVersion]]:
+        writing, me = self.session.wb.writing, self.session.me
+        doc = writing.get(me, document_id)
+        return doc, writing.versions(me, doc.id)
+
+    def _set_scripts(self, docs: list[Document], boards: dict[str, str]) -> None:
+        # Keyed by id with unique labels: two drafts of one idea share a title.
+        self._opening = True
+        try:
+            self.picker.options = picker_options((d.title, d.id, d.created_at) for d in docs)
+        finally:
+            self._opening = False
+        set_options(self.board, boards)
+
+    @friendly
+    def _first_scripts(self) -> None:
+        """The page's first listing, made while the page is built (a few small reads)."""
+        docs, boards = self._listing()
+        self._set_scripts(docs, boards)
+        if docs:
+            self._show(*self._fetch(docs[0].id))
+        self._status()
+
+    async def _scripts(self, select: str = "") -> None:
+        docs, boards = await self.session.run(self._listing)
+        self._set_scripts(docs, boards)
         target = select or self.document_id or (docs[0].id if docs else "")
         if target:
-            self.open(target)
+            await self.open(target)
         self._status()
 
     @friendly
-    def open(self, document_id: str) -> None:
+    async def _picked(self, event: Any) -> None:
+        if not self._opening and event.new and event.new != self.document_id:
+            await self.open(event.new)
+
+    @friendly
+    async def open(self, document_id: str) -> None:
         """Load a screenplay into the editor."""
-        writing, me = self.session.wb.writing, self.session.me
-        doc = writing.get(me, document_id)
-        if document_id not in self.picker.options.values():
-            self.picker.options = {d.title: d.id for d in writing.list(me, kind="screenplay", limit=100)}
+        doc, versions = await self.session.run(self._fetch, document_id)
+        if doc.id not in self.picker.options.values():
+            docs, boards = await self.session.run(self._listing)
+            self._set_scripts(docs, boards)
+        self._show(doc, versions)
+
+    def _show(self, doc: Document, versions: list[DocumentVersion]) -> None:
         self.param.update(document_id=doc.id, version=doc.version, saved_body=doc.body)
-        self.picker.value = doc.id
+        self._opening = True  # the document is set first, so the picker's echo is no new pick
+        try:
+            self.picker.value = doc.id
+        finally:
+            self._opening = False
         self.editor.value = doc.body
         name = quote(doc.title.replace(" ", "-")[:60] or "screenplay", safe="-_")
         self.pdf.filename, self.fountain.filename = f"{name}.pdf", f"{name}.fountain"
         self.versions.param.update(options={
-            f"v{v.version} · {v.created_at:%d %b %H:%M} · {v.note}": v.version
-            for v in writing.versions(me, doc.id)
+            f"v{v.version} · {v.created_at:%d %b %H:%M} · {v.note}": v.version for v in versions
         }, value=doc.version)
         self._status()
 
-    @friendly
-    def _create(self) -> None:
-        title = (self.new_title.value_input or "").strip()
-        doc = self.session.wb.writing.create(self.session.me, "screenplay", title or "Untitled screenplay", STARTER)
-        self.new_title.value = self.new_title.value_input = ""
-        self._scripts(select=doc.id)
+    async def _render_preview(self, event: Any) -> None:
+        self._wanted = event.new or ""
+        if self._rendering:
+            return  # the running render picks up the newest text when it is done
+        self._rendering = True
+        try:
+            while True:
+                text = self._wanted
+                self.preview.object = await asyncio.to_thread(screenplay_html, text)
+                if self._wanted is text:
+                    break
+        except Exception as error:  # noqa: BLE001 - a preview that cannot be drawn must not stop the editor
+            report_error(error, self.session)
+        finally:
+            self._rendering = False
 
     @friendly
-    def _import(self, event: Any) -> None:
+    async def _create(self, event: Any = None) -> None:
+        title = (self.new_title.value_input or "").strip()
+        self.new_title.value = self.new_title.value_input = ""
+        doc = await self.session.run(self.session.wb.writing.create, self.session.me, "screenplay",
+                                     title or "Untitled screenplay", STARTER)
+        await self._scripts(select=doc.id)
+
+    @friendly
+    async def _import(self, event: Any) -> None:
         if not event.new:
             return
-        doc = self.session.wb.writing.import_fountain(self.session.me, bytes(event.new))
+        self.importer.loading = True
+        try:
+            doc = await self.session.run(self.session.wb.writing.import_fountain, self.session.me, bytes(event.new))
+        finally:
+            self.importer.loading = False
         self.session.info(f"Imported “{doc.title}”.")
-        self._scripts(select=doc.id)
+        await self._scripts(select=doc.id)
 
     def _status(self) -> None:
         if not self.document_id:
@@ -125,26 +188,31 @@ class ScreenplayDesk(pn.viewable.Viewer):
         else:
             self.status.object = f'<span class="wb-hint">Saved · version {self.version}</span>'
 
+    async def _save_clicked(self, event: Any = None) -> None:
+        await self._save()
+
     @friendly
-    def _save(self) -> bool:
+    async def _save(self) -> bool:
         if not self.document_id:
             self.session.error("Create or import a screenplay first.")
             return False
-        if self.editor.value == self.saved_body:
+        text = self.editor.value
+        if text == self.saved_body:
             return True
-        doc = self.session.wb.writing.save(self.session.me, self.document_id, self.editor.value,
-                                           expected_version=self.version)
-        self.open(doc.id)
+        doc = await self.session.run(self.session.wb.writing.save, self.session.me, self.document_id, text,
+                                     expected_version=self.version)
+        await self.open(doc.id)
         return True
 
     # -- AI scene work ----------------------------------------------------------------------
+    @friendly
     async def _continue(self, event: Any = None) -> None:
-        if not self._save():
+        if not await self._save():
             return
         wb, me = self.session.wb, self.session.me
         self._cancel = threading.Event()
-        chunks = wb.writing.stream_continue(me, self.document_id, direction=self.direction.value or "",
-                                            cancel=self._cancel)
+        chunks = await self.session.run(wb.writing.stream_continue, me, self.document_id,
+                                        direction=self.direction.value or "", cancel=self._cancel)
         base = self.editor.value.rstrip("\n") + "\n\n"
         written = ""
         self._busy(True)
@@ -153,11 +221,11 @@ class ScreenplayDesk(pn.viewable.Viewer):
                 written += chunk
                 self.editor.value = base + written  # shown as it arrives
         except Exception as error:  # noqa: BLE001 - shown as a notification; the stream saved nothing
-            report_error(error)
+            report_error(error, self.session)
         finally:
             self._busy(False)
             self.session.refresh()
-        self.open(self.document_id)
+        await self.open(self.document_id)
 
     @friendly
     async def _rewrite(self, event: Any = None) -> None:
@@ -165,12 +233,12 @@ class ScreenplayDesk(pn.viewable.Viewer):
         if end <= start:
             self.session.error("Select the lines to rewrite in the editor first.")
             return
-        if not self._save():
+        if not await self._save():
             return
         wb, me = self.session.wb, self.session.me
         self._cancel = threading.Event()
-        chunks = wb.writing.stream_rewrite(me, self.document_id, int(start), int(end), mode=self.mode.value,
-                                           cancel=self._cancel)
+        chunks = await self.session.run(wb.writing.stream_rewrite, me, self.document_id, int(start), int(end),
+                                        mode=self.mode.value, cancel=self._cancel)
         text = self.editor.value
         before, after = text[: int(start)], text[int(end):]
         written = ""
@@ -180,11 +248,11 @@ class ScreenplayDesk(pn.viewable.Viewer):
                 written += chunk
                 self.editor.value = before + written + after  # shown as it arrives
         except Exception as error:  # noqa: BLE001 - shown as a notification; the stream saved nothing
-            report_error(error)
+            report_error(error, self.session)
         finally:
             self._busy(False)
             self.session.refresh()
-        self.open(self.document_id)
+        await self.open(self.document_id)
 
     def _busy(self, on: bool) -> None:
         self.editor.param.update(readonly=on, follow=on)
@@ -193,42 +261,49 @@ class ScreenplayDesk(pn.viewable.Viewer):
             button.disabled = on
 
     @friendly
-    def _restore(self, event: Any = None) -> None:
+    async def _restore(self, event: Any = None) -> None:
         if self.document_id and self.versions.value:
-            doc = self.session.wb.writing.restore(self.session.me, self.document_id, int(self.versions.value))
-            self.open(doc.id)
+            doc = await self.session.run(self.session.wb.writing.restore, self.session.me, self.document_id,
+                                         int(self.versions.value))
+            await self.open(doc.id)
 
     @friendly
-    def _quote(self, event: Any = None) -> None:
+    async def _quote(self, event: Any = None) -> None:
         start, end = (list(self.editor.selection) + [0, 0])[:2]
-        if end <= start or not self.board.value:
+        board_id = self.board.value
+        if end <= start or not board_id:
             self.session.error("Select some lines and pick a board first.")
             return
-        if self._save():
-            self.session.wb.boards.add_script_excerpt(self.session.me, self.board.value, self.document_id,
-                                                      int(start), int(end))
-            self.session.info(f'Quoted on <a href="/board?id={quote(self.board.value)}">the board</a>.', escaped=True)
+        if await self._save():
+            await self.session.run(self.session.wb.boards.add_script_excerpt, self.session.me, board_id,
+                                   self.document_id, int(start), int(end))
+            self.session.info(f'Quoted on <a href="/board?id={quote(board_id)}">the board</a>.', escaped=True)
 
     # -- export -----------------------------------------------------------------------------
-    def _export_pdf(self) -> io.BytesIO | None:
+    def _pdf_bytes(self, document_id: str) -> bytes:
         out = io.BytesIO()
-        try:
-            self._save()
-            self.session.wb.writing.export_pdf(self.session.me, self.document_id, out)
-        except Exception as error:  # noqa: BLE001
-            report_error(error)
-            return None
-        out.seek(0)
-        return out
+        self.session.wb.writing.export_pdf(self.session.me, document_id, out)
+        return out.getvalue()
 
-    def _export_fountain(self) -> io.BytesIO | None:
-        try:
-            self._save()
-            text = self.session.wb.writing.export_fountain(self.session.me, self.document_id)
-        except Exception as error:  # noqa: BLE001
-            report_error(error)
+    async def _export_pdf(self) -> bytes | None:
+        # Saved first, so the PDF is the text on screen; both in threads (a long script takes a while).
+        if not await self._save():
             return None
-        return io.BytesIO(text.encode("utf-8"))
+        try:
+            return await self.session.run(self._pdf_bytes, self.document_id)
+        except Exception as error:  # noqa: BLE001 - the download button cannot show an error itself
+            report_error(error, self.session)
+            return None
+
+    async def _export_fountain(self) -> bytes | None:
+        if not await self._save():
+            return None
+        try:
+            text = await self.session.run(self.session.wb.writing.export_fountain, self.session.me, self.document_id)
+        except Exception as error:  # noqa: BLE001
+            report_error(error, self.session)
+            return None
+        return text.encode("utf-8")
 
     def __panel__(self) -> pn.viewable.Viewable:
         top = pn.Row(self.picker, self.new_title, self.importer, sizing_mode="stretch_width", margin=0)

@@ -9,9 +9,9 @@ from urllib.parse import quote
 import panel as pn
 import param
 
-from server.pages.common import PANEL_CSS, board_options, empty_state, section, set_options
+from server.pages.common import PANEL_CSS, board_options, empty_state, picker_options, section, set_options
 from server.pages.screenplay import ScreenplayDesk
-from server.session import Session, friendly
+from server.session import Session, friendly, launch
 from workbench.writing.documents import Document
 
 __all__ = ["WritingPage", "IdeaStudio", "OutlineStudio"]
@@ -90,26 +90,30 @@ class IdeaStudio(pn.viewable.Viewer):
         target = pn.widgets.Select(options={"New board…": "", **boards}, width=200, margin=(5, 5),
                                    css_classes=["wb-idea-target"])
         send = pn.widgets.Button(label="Send to board", color="default", width=130, css_classes=["wb-send"])
-        send.on_click(lambda e: self._send(doc, target.value))
+        # Each returns a coroutine (a service call in a thread); launch runs it on this session's loop.
+        send.on_click(lambda e: launch(self._send(doc, target.value)))
         outline = pn.widgets.Button(label="Outline it", color="default", width=100)
-        outline.on_click(lambda e: self.desk.outline_from(doc.id))
+        outline.on_click(lambda e: launch(self.desk.outline_from(doc.id)))
         drop = pn.widgets.Button(label="Discard", color="danger", width=90)
-        drop.on_click(lambda e: self._discard(doc))
+        drop.on_click(lambda e: launch(self._discard(doc)))
         return pn.Column(text, pn.Row(target, send, outline, drop, margin=0), sizing_mode="stretch_width",
                          margin=(0, 0, 14, 0))
 
-    @friendly
-    def _send(self, doc: Document, board_id: str) -> None:
+    def _pin(self, doc: Document, board_id: str) -> tuple[str, str]:
         wb, me = self.session.wb, self.session.me
         if not board_id:
             board_id = wb.boards.create(me, doc.title).id
         wb.boards.add_note(me, board_id, f"{doc.title}\n\n{doc.body}", caption="Idea")
-        title = wb.boards.get(me, board_id).board.title
+        return board_id, wb.boards.get(me, board_id).board.title
+
+    @friendly
+    async def _send(self, doc: Document, board_id: str) -> None:
+        board_id, title = await self.session.run(self._pin, doc, board_id)
         self.session.info(f'Pinned to <a href="/board?id={quote(board_id)}">{html.escape(title)}</a>', escaped=True)
 
     @friendly
-    def _discard(self, doc: Document) -> None:
-        self.session.wb.writing.delete(self.session.me, doc.id)
+    async def _discard(self, doc: Document) -> None:
+        await self.session.run(self.session.wb.writing.delete, self.session.me, doc.id)
         self.ideas = [d for d in self.ideas if d.id != doc.id]
 
     def __panel__(self) -> pn.viewable.Viewable:
@@ -135,29 +139,52 @@ class OutlineStudio(pn.viewable.Viewer):
         self.make = pn.widgets.Button(label=f"Make outline · {prices('outline')} credits", color="primary", width=200)
         self.make.on_click(self._make)
         self.outlines = pn.widgets.Select(label="Outlines", sizing_mode="stretch_width")
-        self.outlines.param.watch(lambda e: setattr(self, "outline_id", e.new or ""), "value")
+        self.outlines.param.watch(self._outline_picked, "value")
         self.draft = pn.widgets.Button(label=f"Draft screenplay pages · {prices('screenplay')} credits",
                                        color="default", width=260)
         self.draft.on_click(self._draft)
         self.beats = pn.pane.HTML("", stylesheets=[PANEL_CSS], sizing_mode="stretch_width")
-        self.param.watch(lambda e: self._show(), "outline_id")
-        self.refresh()
+        self._shown: Document | None = None
+        self._apply(*self._listing())
+        self._draw_beats()
+
+    def _listing(self) -> tuple[list[Document], list[Document], Document | None]:
+        """(ideas, outlines, the outline to show): the reads behind the tab, in one go."""
+        writing, me = self.session.wb.writing, self.session.me
+        ideas = writing.list(me, kind="idea", limit=50)
+        outlines = writing.list(me, kind="outline", limit=50)
+        wanted = self.outline_id or (outlines[0].id if outlines else "")
+        return ideas, outlines, writing.get(me, wanted) if wanted else None
+
+    def _apply(self, ideas: list[Document], outlines: list[Document], shown: Document | None) -> None:
+        # Keyed by id with unique labels: two ideas or outlines may share a title.
+        set_options(self.source, {"—": "", **picker_options((d.title, d.id, d.created_at) for d in ideas)})
+        self.outlines.options = picker_options((d.title, d.id, d.created_at) for d in outlines)
+        self._shown = shown
+        if shown is not None:
+            self.outline_id = shown.id
+            self.outlines.value = shown.id
 
     @friendly
-    def refresh(self, select: str = "") -> None:
+    async def refresh(self, select: str = "") -> None:
         """Re-read ideas and outlines (after new ones were made)."""
-        writing, me = self.session.wb.writing, self.session.me
-        set_options(self.source, {"—": "", **{d.title: d.id for d in writing.list(me, kind="idea", limit=50)}})
-        outlines = {f"{d.title} · {d.updated_at:%d %b %H:%M}": d.id for d in writing.list(me, kind="outline", limit=50)}
-        self.outlines.options = outlines
-        if select or (outlines and not self.outline_id):
-            self.outlines.value = select or next(iter(outlines.values()))
-        self._show()
+        if select:
+            self.outline_id = select
+        self._apply(*await self.session.run(self._listing))
+        self._draw_beats()
 
-    def choose_idea(self, idea_id: str) -> None:
+    async def choose_idea(self, idea_id: str) -> None:
         """Preselect an idea as the outline's source."""
-        self.refresh()
+        await self.refresh()
         self.source.value = idea_id
+
+    @friendly
+    async def _outline_picked(self, event: Any) -> None:
+        if not event.new or event.new == self.outline_id:
+            return
+        self.outline_id = event.new
+        self._shown = await self.session.run(self.session.wb.writing.get, self.session.me, event.new)
+        self._draw_beats()
 
     @friendly
     async def _make(self, event: Any = None) -> None:
@@ -169,15 +196,14 @@ class OutlineStudio(pn.viewable.Viewer):
         finally:
             self.make.loading = False
             self.session.refresh()
-        self.refresh(select=doc.id)
+        await self.refresh(select=doc.id)
 
-    @friendly
-    def _show(self) -> None:
-        if not self.outline_id:
+    def _draw_beats(self) -> None:
+        doc = self._shown
+        if doc is None:
             self.beats.object = ('<div class="wb-empty"><strong>No outline yet</strong>Pick an idea (or write a premise) '
                                  'and make a beat sheet.</div>')
             return
-        doc = self.session.wb.writing.get(self.session.me, self.outline_id)
         beats = doc.meta.get("beats") or []
         rows = "".join(
             f'<tr><td>{html.escape(str(b.get("name", "")))}</td><td>{html.escape(str(b.get("act", "")))}</td>'
@@ -199,7 +225,7 @@ class OutlineStudio(pn.viewable.Viewer):
         finally:
             self.draft.loading = False
             self.session.refresh()
-        self.open_script(doc.id)
+        await self.open_script(doc.id)
 
     def __panel__(self) -> pn.viewable.Viewable:
         form = pn.Column(pn.Row(self.source, self.premise, margin=0, sizing_mode="stretch_width"),
@@ -221,14 +247,14 @@ class WritingPage(pn.viewable.Viewer):
         self.tabs = pn.Tabs(("Ideas", self.ideas), ("Outline", self.outline), ("Screenplay", self.desk),
                             sizing_mode="stretch_width", margin=(8, 24), dynamic=False)
 
-    def outline_from(self, idea_id: str) -> None:
+    async def outline_from(self, idea_id: str) -> None:
         """Switch to the Outline tab with this idea chosen."""
-        self.outline.choose_idea(idea_id)
         self.tabs.active = 1
+        await self.outline.choose_idea(idea_id)
 
-    def _open_script(self, document_id: str) -> None:
-        self.desk.open(document_id)
+    async def _open_script(self, document_id: str) -> None:
         self.tabs.active = 2
+        await self.desk.open(document_id)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self.tabs
