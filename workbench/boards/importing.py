@@ -1,172 +1,69 @@
 """Bringing a board back from a ZIP made by :meth:`~workbench.boards.Boards.export_zip`.
 
-The archive is checked before anything is stored: its size, the unpacked size
-of every entry (a zip bomb is refused from its directory, before a byte is
-inflated), every name in it (absolute paths, ``..``, backslashes and control
-characters are refused) and the schema of ``board.json``. Images are then
-added to the importing person's library (an image they already have is found
-by its content and not stored twice) and the board is created with its layout,
-notes and captions in one transaction.
+An import is all or nothing, and a hostile archive can only ever produce an
+:class:`~workbench.errors.InvalidInput` that says what is wrong with it.
+
+1. The whole archive is checked before anything is stored: its table of
+   contents (:mod:`workbench.boards.archive`: entry count, names, methods,
+   encryption, links, sizes, zip bombs), then ``board.json`` field by field
+   (:mod:`workbench.boards.manifest`), then that the archive holds exactly the
+   files ``board.json`` names (plus ``notes.md``), and finally every entry is
+   unpacked once through a bounded reader so a damaged one fails its CRC now.
+2. Images are then added to the importing person's library (an image they
+   already have is found by its content and not stored twice; tags are merged
+   into it) and the board is created with its layout, notes and captions in one
+   transaction.
+3. If anything fails in step 2, the images this import added are removed and
+   the tags it merged into existing images are put back.
 """
 
 from __future__ import annotations
 
-import io
-import json
-import tempfile
-import unicodedata
 import uuid
 import zipfile
-import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Literal
-
-from pydantic import BaseModel, Field, ValidationError
+from typing import Any, BinaryIO
 
 from workbench.accounts import User
-from workbench.boards.core import BoardsBase
-from workbench.boards.export import ARCHIVE_VERSION
-from workbench.boards.model import (
-    MAX_CAPTION,
-    MAX_DESCRIPTION,
-    MAX_HEADING,
-    MAX_ITEMS,
-    MAX_NOTE,
-    MAX_TITLE,
-    Board,
-    BoardItem,
-    check_point,
-    check_size,
-    clean_color,
-    clean_title,
-    clean_url,
-    plain_text,
-    utcnow,
+from workbench.boards.archive import (
+    MAX_ARCHIVE_BYTES,
+    MAX_TEXT_BYTES,
+    MAX_UNPACKED_BYTES,
+    check_entries,
+    check_references,
+    open_zip,
+    read_entry,
+    spool,
+    verify_entries,
 )
-from workbench.errors import Forbidden, InvalidInput, NotFound
+from workbench.boards.core import BoardsBase
+from workbench.boards.manifest import ArchivedImage, ArchivedItem, Manifest, read_manifest
+from workbench.boards.model import Board, BoardItem, utcnow
+from workbench.errors import Forbidden, InvalidInput, NotFound, WorkbenchError
 from workbench.library.model import LibraryImage
 
 __all__ = ["BoardImport", "MAX_ARCHIVE_BYTES", "MAX_UNPACKED_BYTES"]
 
-MAX_ARCHIVE_BYTES = 2 * 1024**3        # what an upload of a board may weigh
-MAX_UNPACKED_BYTES = 4 * 1024**3       # everything inside it, unpacked
-MAX_ENTRY_BYTES = 64 * 1024**2         # one file inside (the library has its own, lower, image limit)
-MAX_BOARD_JSON = 32 * 1024**2
-MAX_RATIO = 100                        # unpacked/packed: pictures barely compress, text does ~10x
-MAX_ENTRIES = 2 * MAX_ITEMS + 16
+
+@dataclass
+class _Undo:
+    """What an import changed in the library so far, to take back if it fails."""
+
+    added: list[str] = field(default_factory=list)                    # images it created
+    retagged: list[tuple[str, list[str]]] = field(default_factory=list)  # (image, tags it had before)
 
 
-class _Image(BaseModel):
-    file: str
-    filename: str = ""
-    tags: list[str] = Field(default_factory=list, max_length=50)
-    caption: str = ""
-
-
-class _Document(BaseModel):
-    id: str | None = None
-    start: int | None = None
-    end: int | None = None
-
-
-class _Item(BaseModel):
-    kind: Literal["image", "note", "script", "heading", "link"]
-    x: float
-    y: float
-    w: float
-    h: float
-    z: int = 0
-    color: str = ""
-    caption: str = ""
-    text: str = ""
-    url: str = ""
-    document: _Document | None = None
-    image: _Image | None = None
-    missing: bool = False
-
-
-class _BoardInfo(BaseModel):
-    title: str
-    description: str = ""
-
-
-class _Archive(BaseModel):
-    format: Literal["filmmaker-workbench/board"]
-    version: int = Field(ge=1, le=ARCHIVE_VERSION)
-    board: _BoardInfo
-    items: list[_Item] = Field(max_length=MAX_ITEMS)
-
-
-def _check_name(name: str) -> None:
-    """Refuse a member name that could land outside the folder it is unpacked into."""
-    parts = name.split("/")
-    unsafe = (
-        not name or name.startswith("/") or "\\" in name or ".." in parts
-        or (len(parts[0]) >= 2 and parts[0][1] == ":")
-        or any(unicodedata.category(c)[0] == "C" for c in name)
-    )
-    if unsafe:
-        shown = "".join(c if unicodedata.category(c)[0] != "C" else "?" for c in name)[:80]
-        raise InvalidInput(f"The archive contains an unsafe file name ({shown!r}); it was not imported.")
-
-
-def _check_archive(archive: zipfile.ZipFile) -> None:
-    entries = archive.infolist()
-    if len(entries) > MAX_ENTRIES:
-        raise InvalidInput(f"The archive holds {len(entries):,} files; a board export has at most {MAX_ENTRIES:,}.")
-    total = 0
-    for entry in entries:
-        _check_name(entry.filename)
-        total += entry.file_size
-        if entry.file_size > MAX_ENTRY_BYTES:
-            raise InvalidInput(f"{entry.filename} in the archive is too large to import.")
-        if entry.file_size > 1024**2 and entry.file_size > MAX_RATIO * max(entry.compress_size, 1):
-            raise InvalidInput(f"{entry.filename} unpacks to far more than it weighs (a zip bomb?); not imported.")
-    if total > MAX_UNPACKED_BYTES:
-        raise InvalidInput("The archive unpacks to more than 4 GB; split the board before exporting it.")
-
-
-def _read_manifest(archive: zipfile.ZipFile) -> _Archive:
-    try:
-        info = archive.getinfo("board.json")
-    except KeyError:
-        raise InvalidInput("This ZIP is not a board export: it has no board.json.") from None
-    if info.file_size > MAX_BOARD_JSON:
-        raise InvalidInput("board.json in the archive is too large.")
-    with archive.open(info) as handle:
-        raw = handle.read(MAX_BOARD_JSON + 1)
-    try:
-        return _Archive.model_validate(json.loads(raw))
-    except (ValueError, ValidationError) as error:
-        detail = str(error).splitlines()[0:3]
-        raise InvalidInput("board.json in the archive is not a board export we can read: " + " ".join(detail)) from None
-
-
-def _spool(source: BinaryIO | bytes | str | Path) -> tuple[IO[bytes], bool]:
-    """A seekable handle on the archive (zipfile needs one) and whether we opened it."""
-    if isinstance(source, (bytes, bytearray)):
-        if len(source) > MAX_ARCHIVE_BYTES:
-            raise InvalidInput("The archive is larger than 2 GB.")
-        return io.BytesIO(source), True
-    if isinstance(source, (str, Path)):
-        path = Path(source).expanduser()
-        if not path.is_file():
-            raise InvalidInput(f"{path} is not a file.")
-        if path.stat().st_size > MAX_ARCHIVE_BYTES:
-            raise InvalidInput(f"{path.name} is larger than 2 GB.")
-        return path.open("rb"), True
-    if hasattr(source, "seekable") and source.seekable():
-        return source, False
-    spooled = tempfile.SpooledTemporaryFile(max_size=64 * 1024**2)  # an upload stream: keep big ones on disk
-    copied = 0
-    while chunk := source.read(1024**2):
-        copied += len(chunk)
-        if copied > MAX_ARCHIVE_BYTES:
-            spooled.close()
-            raise InvalidInput("The archive is larger than 2 GB.")
-        spooled.write(chunk)
-    spooled.seek(0)
-    return spooled, True
+def _plan(archive: zipfile.ZipFile, archive_bytes: int) -> Manifest:
+    """Every check of the archive that needs no write; returns its checked ``board.json``."""
+    entries = check_entries(archive, archive_bytes)
+    info = entries.get("board.json")
+    if info is None:
+        raise InvalidInput("This ZIP is not a board export: it has no board.json.")
+    manifest = read_manifest(read_entry(archive, info, MAX_TEXT_BYTES))
+    check_references(entries, manifest.files())
+    verify_entries(archive, [entry for name, entry in entries.items() if name != "board.json"])
+    return manifest
 
 
 class BoardImport(BoardsBase):
@@ -175,41 +72,36 @@ class BoardImport(BoardsBase):
     def import_zip(self, user: User, source: BinaryIO | bytes | str | Path) -> Board:
         """Recreate a board from an exported ZIP, owned by ``user``; its images join their library.
 
+        The archive must hold what an export writes and nothing else: ``board.json``,
+        ``notes.md`` and the ``images/`` and ``thumbnails/`` files ``board.json`` names.
+        An entry it does not name, an unsafe name (absolute, ``..``, backslash, NUL or
+        other control characters), a symbolic link, an encrypted or bzip2/LZMA entry, a
+        zip bomb or a field of the wrong type is refused with a message naming it, e.g.
+        ``board.json: items[3].x must be a number``, and nothing is stored.
+
         >>> board = wb.boards.import_zip(me, "night-shoot.zip")
         """
         if user is None:
             raise Forbidden("Sign in to import a board.")
-        handle, opened = _spool(source)
-        added: list[str] = []  # images this import put in the library (not ones the importer already had)
+        handle, opened, size = spool(source)
+        undo = _Undo()
         try:
-            try:
-                archive = zipfile.ZipFile(handle)
-            except (zipfile.BadZipFile, OSError):
-                raise InvalidInput("That file is not a ZIP archive.") from None
-            with archive:
-                _check_archive(archive)
-                try:
-                    manifest = _read_manifest(archive)
-                    title = clean_title(manifest.board.title[:MAX_TITLE])
-                    description = plain_text(manifest.board.description[:MAX_DESCRIPTION],
-                                             limit=MAX_DESCRIPTION, what="description")
-                    specs = [self._spec(user, item) for item in manifest.items
-                             if not (item.kind == "image" and item.image is None)]
-                    images = self._ingest_images(user, archive, specs, added)
-                except (zipfile.BadZipFile, EOFError, zlib.error) as error:
-                    # A damaged entry (or one whose header lies about its size) fails its CRC check.
-                    raise InvalidInput(f"The archive is damaged ({error}); export the board again.") from None
-            board_id = self._create_from(user, title, description, specs, images)
+            with open_zip(handle) as archive:
+                manifest = _plan(archive, size)
+                specs = [self._spec(user, item) for item in manifest.items if item.image is not None
+                         or item.kind != "image"]  # an image already missing at export has nothing to show
+                images = self._ingest_images(user, archive, manifest.items, undo)
+            board_id = self._create_from(user, manifest, specs, images)
         except BaseException:
-            # All or nothing: a failed import leaves no image of its own behind in the library.
-            self._remove_added(user, added)
+            # All or nothing: a failed import leaves nothing of its own behind in the library.
+            self._undo(user, undo)
             raise
         finally:
             if opened:
                 handle.close()
         return self._board(user, board_id)
 
-    def _create_from(self, user: User, title: str, description: str, specs: list[dict[str, Any]],
+    def _create_from(self, user: User, manifest: Manifest, specs: list[dict[str, Any]],
                      images: dict[str, LibraryImage]) -> str:
         board_id = "b_" + uuid.uuid4().hex[:16]
         now = utcnow()
@@ -219,42 +111,34 @@ class BoardImport(BoardsBase):
             image_id = images[file].id if file else None
             items.append(BoardItem(**{**spec, "id": "bi_" + uuid.uuid4().hex[:16], "board_id": board_id, "z": z,
                                       "image_id": image_id, "created_at": now, "updated_at": now}))
-        self._create_with(user, board_id, title, description, items, {"title": title, "imported": True},
-                          kind="import")
+        self._create_with(user, board_id, manifest.title, manifest.description, items,
+                          {"title": manifest.title, "imported": True}, kind="import")
         return board_id
 
-    def _remove_added(self, user: User, image_ids: list[str]) -> None:
-        for image_id in image_ids:
+    def _undo(self, user: User, undo: _Undo) -> None:
+        for image_id, tags in undo.retagged:
+            try:
+                self._library.set_tags(user, image_id, tags)
+            except WorkbenchError:
+                pass  # the image went meanwhile: nothing to put back
+        for image_id in undo.added:
             try:
                 self._library.delete(user, image_id)
             except NotFound:
                 pass
 
-    def _spec(self, user: User, item: _Item) -> dict[str, Any]:
-        """The checked fields of one archived item (the same rules as adding it by hand)."""
-        x, y = check_point(item.x, item.y)
-        w, h = check_size(item.w, item.h)
+    def _spec(self, user: User, item: ArchivedItem) -> dict[str, Any]:
+        """The fields of one checked item as the board stores them."""
         spec: dict[str, Any] = {
-            "kind": item.kind, "x": x, "y": y, "w": w, "h": h, "z": item.z, "color": clean_color(item.color),
-            "caption": plain_text(item.caption, limit=MAX_CAPTION, what="caption"), "text": "", "url": "",
+            "kind": item.kind, "x": item.x, "y": item.y, "w": item.w, "h": item.h, "z": item.z,
+            "color": item.color, "caption": item.caption, "text": item.text, "url": item.url,
             "document_id": None, "range_start": None, "range_end": None,
         }
-        if item.kind == "note" or item.kind == "script":
-            spec["text"] = plain_text(item.text, limit=MAX_NOTE, what=item.kind)
-        elif item.kind in ("heading", "link"):
-            spec["text"] = plain_text(item.text, limit=MAX_HEADING, what=item.kind, multiline=False)
-        if item.kind == "link":
-            spec["url"] = clean_url(item.url)
-        if item.kind == "script" and item.document is not None:
-            spec["range_start"], spec["range_end"] = item.document.start, item.document.end
-            spec["document_id"] = self._readable_document(user, item.document.id)
-        if item.kind == "image" and item.image is not None:
-            _check_name(item.image.file)
-            if not item.image.file.startswith("images/"):
-                raise InvalidInput(f"board.json names {item.image.file!r}, which is not in the images/ folder.")
+        if item.kind == "script":
+            spec["range_start"], spec["range_end"] = item.range_start, item.range_end
+            spec["document_id"] = self._readable_document(user, item.document_id)
+        if item.image is not None:
             spec["file"] = item.image.file
-            spec["filename"] = item.image.filename
-            spec["tags"] = item.image.tags
         return spec
 
     def _readable_document(self, user: User, document_id: str | None) -> str | None:
@@ -266,26 +150,29 @@ class BoardImport(BoardsBase):
         except (NotFound, Forbidden):
             return None
 
-    def _ingest_images(self, user: User, archive: zipfile.ZipFile, specs: list[dict[str, Any]],
-                       added: list[str]) -> dict[str, LibraryImage]:
+    def _ingest_images(self, user: User, archive: zipfile.ZipFile, items: list[ArchivedItem],
+                       undo: _Undo) -> dict[str, LibraryImage]:
         images: dict[str, LibraryImage] = {}
-        names = set(archive.namelist())
-        for spec in specs:
-            file = spec.get("file")
-            if file is None:
+        for item in items:
+            if item.image is None or item.image.file in images:
                 continue
-            filename, tags = spec.pop("filename", ""), spec.pop("tags", [])
-            if file in images:
-                continue
-            if file not in names:
-                raise InvalidInput(f"board.json names {file!r}, which is missing from the archive.")
-            with archive.open(file) as stream:
-                try:
-                    images[file], new = self._library.ingest_new(
-                        user, stream, filename=filename or file.rsplit("/", 1)[-1], tags=tags, wait=False)
-                except InvalidInput as error:
-                    raise InvalidInput(f"{file} in the archive could not be added: {error}") from None
-                if new:
-                    added.append(images[file].id)
+            try:
+                images[item.image.file] = self._ingest_one(user, archive, item.image, undo)
+            except InvalidInput as error:
+                raise InvalidInput(f"{item.image.file} in the archive could not be added: {error}") from None
         return images
 
+    def _ingest_one(self, user: User, archive: zipfile.ZipFile, picture: ArchivedImage, undo: _Undo) -> LibraryImage:
+        data = read_entry(archive, archive.getinfo(picture.file))
+        name = picture.filename or picture.file.rsplit("/", 1)[-1]
+        # No tags here: for an image the person already has, ingest would merge them
+        # at once, beyond the reach of the undo. They are merged below, recorded.
+        image, new = self._library.ingest_new(user, data, filename=name, caption=picture.caption, wait=False)
+        if new:
+            undo.added.append(image.id)
+            if picture.tags:
+                image = self._library.set_tags(user, image.id, picture.tags)
+        elif picture.tags and not set(picture.tags) <= set(image.tags):
+            undo.retagged.append((image.id, list(image.tags)))
+            image = self._library.add_tags(user, image.id, picture.tags)
+        return image
