@@ -35,14 +35,22 @@ from workbench.boards.model import (
     BoardEvent,
     BoardItem,
     BoardView,
-    clean_title,
-    plain_text,
     utcnow,
 )
 from workbench.boards.sharing import BoardSharing
 from workbench.errors import Conflict, Forbidden, InvalidInput, NotFound
+from workbench.text import clean_text
 
 __all__ = ["Boards"]
+
+
+def _title(title: Any) -> str:
+    """A board title: 1 to 200 characters on one line (the one text rule, :func:`clean_text`)."""
+    text = clean_text(title, field="board title", max_chars=MAX_TITLE)
+    if not text:
+        raise InvalidInput("A board needs a title (1 to 200 characters).")
+    return text
+
 
 _LIST_SQL = """
 SELECT b.*, coalesce(m.role, 'owner') AS my_role,
@@ -89,8 +97,8 @@ class Boards(BoardCanvas, BoardSharing, BoardExport, BoardImport):
         """Start a new, empty board owned by ``user``."""
         if user is None:
             raise Forbidden("Sign in to make boards of your own.")
-        title = clean_title(title)
-        description = plain_text(description, limit=MAX_DESCRIPTION, what="description")
+        title = _title(title)
+        description = clean_text(description, field="description", max_chars=MAX_DESCRIPTION, multiline=True)
         board_id = "b_" + uuid.uuid4().hex[:16]
         self._create_with(user, board_id, title, description, [], {"title": title})
         return self._board(user, board_id)
@@ -110,11 +118,11 @@ class Boards(BoardCanvas, BoardSharing, BoardExport, BoardImport):
 
     def rename(self, user: User | None, board_id: str, title: str, *, token: str | None = None) -> Board:
         """Give a board a new title (1 to 200 characters)."""
-        return self._set_board(user, board_id, token, "rename", {"title": clean_title(title)}, "rename it")
+        return self._set_board(user, board_id, token, "rename", {"title": _title(title)}, "rename it")
 
     def describe(self, user: User | None, board_id: str, description: str, *, token: str | None = None) -> Board:
         """Replace a board's description (up to 5 000 characters)."""
-        text = plain_text(description, limit=MAX_DESCRIPTION, what="description")
+        text = clean_text(description, field="description", max_chars=MAX_DESCRIPTION, multiline=True)
         return self._set_board(user, board_id, token, "describe", {"description": text}, "change its description")
 
     def duplicate(self, user: User, board_id: str, *, title: str | None = None, token: str | None = None) -> Board:
@@ -127,7 +135,7 @@ class Boards(BoardCanvas, BoardSharing, BoardExport, BoardImport):
         if user is None:
             raise Forbidden("Sign in to copy a board into your own boards.")
         view = self.get(user, board_id, token=token)
-        new_title = clean_title(title) if title is not None else clean_title(f"Copy of {view.board.title}"[:MAX_TITLE])
+        new_title = _title(title) if title is not None else _title(f"Copy of {view.board.title}"[:MAX_TITLE])
         new_id = "b_" + uuid.uuid4().hex[:16]
         now = utcnow()
         copies, skipped = [], 0

@@ -3,9 +3,11 @@
 The ZIP holds ``board.json`` (layout and metadata, enough to rebuild the board
 with :meth:`~workbench.boards.Boards.import_zip`), ``notes.md`` (every word on
 the board), ``images/`` (the originals) and ``thumbnails/``. It is written as a
-stream: each original is copied from the blob store into the archive in 1 MB
-chunks, so a board of 500 stills never holds more than one chunk in memory, and
-``out`` may be a file, a socket or an HTTP response.
+stream, one picture at a time, so a board of 500 stills never holds more than
+one original in memory, and ``out`` may be a file, a socket or an HTTP response.
+Each original goes through :meth:`~workbench.library.catalog.Library.clean_original`
+on its way out: a view link's archive never hands over where a picture was taken,
+even from a library stored before location was stripped at upload.
 
 Every name inside the archive is built by :func:`archive_name` (a number, then
 the sanitised file name), never from raw user text, so an archive cannot carry
@@ -19,7 +21,7 @@ import re
 import shutil
 import unicodedata
 import zipfile
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from workbench.accounts import User
 from workbench.boards.core import BoardsBase, open_thumbnail
@@ -177,17 +179,19 @@ class BoardExport(BoardsBase):
             archive.writestr("notes.md", notes_markdown(view))
             for image_id, (original, thumbnail) in files.items():
                 image = view.images[image_id]
-                self._copy_into(archive, original, lambda img=image: self._library.open_original(img), image.bytes)
-                self._copy_into(archive, thumbnail, lambda img=image: open_thumbnail(self._library, img), 0)
+                with self._library.clean_original_stream(image) as (size, write):
+                    with self._entry(archive, original, size) as target:
+                        write(target)
+                with open_thumbnail(self._library, image) as source, self._entry(archive, thumbnail, 0) as target:
+                    shutil.copyfileobj(source, target, CHUNK)
         return counter.written
 
     @staticmethod
-    def _copy_into(archive: zipfile.ZipFile, name: str, opener: Any, size: int) -> None:
+    def _entry(archive: zipfile.ZipFile, name: str, size: int) -> IO[bytes]:
         info = zipfile.ZipInfo(name, date_time=utcnow().timetuple()[:6])
         info.compress_type = zipfile.ZIP_STORED  # pictures are compressed already
         info.file_size = size
-        with opener() as source, archive.open(info, "w") as target:
-            shutil.copyfileobj(source, target, CHUNK)
+        return archive.open(info, "w")
 
     def export_pdf(self, user: User | None, board_id: str, out: BinaryIO, *, token: str | None = None) -> None:
         """Write the board as a PDF to ``out``: the canvas as laid out (landscape pages), a

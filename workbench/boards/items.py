@@ -30,10 +30,10 @@ from workbench.boards.model import (
     check_size,
     clean_color,
     clean_url,
-    plain_text,
 )
 from workbench.errors import Forbidden, InvalidInput, NotFound
 from workbench.library.model import LibraryImage
+from workbench.text import clean_text
 
 __all__ = ["BoardCanvas", "DEFAULT_SIZES"]
 
@@ -101,7 +101,8 @@ class BoardCanvas(BoardsBase):
                 spec["x"], spec["y"] = check_point(spec.get("x"), spec.get("y"))
             spec["w"], spec["h"] = check_size(*spec["size"])
             spec["color"] = clean_color(spec.get("color", ""))
-            spec["caption"] = plain_text(spec.get("caption", ""), limit=MAX_CAPTION, what="caption")
+            spec["caption"] = clean_text(spec.get("caption", ""), field="caption", max_chars=MAX_CAPTION,
+                                         multiline=True)
 
         def build(cur: duckdb.DuckDBPyConnection, access: Access, now: datetime) -> Change[list[BoardItem]]:
             existing = load_items(cur, board_id)
@@ -179,7 +180,7 @@ class BoardCanvas(BoardsBase):
         token: str | None = None,
     ) -> BoardItem:
         """Pin a text note (up to 20 000 characters) on a board."""
-        clean = plain_text(text, limit=MAX_NOTE, what="note")
+        clean = clean_text(text, field="note", max_chars=MAX_NOTE, multiline=True)
         return self._add_one(user, board_id, token, "note", (x, y, w, h), text=clean, color=color, caption=caption)
 
     def add_heading(
@@ -187,7 +188,7 @@ class BoardCanvas(BoardsBase):
         w: float | None = None, h: float | None = None, color: str = "", token: str | None = None,
     ) -> BoardItem:
         """Put a one-line heading over a group of items (e.g. "Act two: the chase")."""
-        clean = plain_text(text, limit=MAX_HEADING, what="heading", multiline=False).strip()
+        clean = clean_text(text, field="heading", max_chars=MAX_HEADING, multiline=False).strip()
         if not clean:
             raise InvalidInput("A heading needs some text.")
         return self._add_one(user, board_id, token, "heading", (x, y, w, h), text=clean, color=color)
@@ -198,7 +199,7 @@ class BoardCanvas(BoardsBase):
         caption: str = "", token: str | None = None,
     ) -> BoardItem:
         """Pin a web reference (http or https only) with an optional title."""
-        clean_title = plain_text(title, limit=MAX_HEADING, what="link title", multiline=False)
+        clean_title = clean_text(title, field="link title", max_chars=MAX_HEADING, multiline=False)
         return self._add_one(user, board_id, token, "link", (x, y, w, h), url=clean_url(url), text=clean_title,
                              color=color, caption=caption)
 
@@ -218,7 +219,7 @@ class BoardCanvas(BoardsBase):
             raise InvalidInput(
                 f"Choose a range inside the document: 0 <= start < end <= {len(document.body)} (got {start}..{end})."
             )
-        text = plain_text(document.body[start:end], limit=MAX_NOTE, what="excerpt")
+        text = clean_text(document.body[start:end], field="excerpt", max_chars=MAX_NOTE, multiline=True)
         return self._add_one(
             user, board_id, token, "script", (x, y, w, h), text=text, document_id=document.id, range_start=start,
             range_end=end, color=color, caption=document.title if caption is None else caption,
@@ -232,7 +233,7 @@ class BoardCanvas(BoardsBase):
         """Change an item's text (notes, headings, link titles), caption, colour ('' clears it) or link."""
         values: dict[str, Any] = {}
         if caption is not None:
-            values["caption"] = plain_text(caption, limit=MAX_CAPTION, what="caption")
+            values["caption"] = clean_text(caption, field="caption", max_chars=MAX_CAPTION, multiline=True)
         if color is not None:
             values["color"] = clean_color(color)
         if url is not None:
@@ -250,7 +251,7 @@ class BoardCanvas(BoardsBase):
                 if item.kind not in limits:
                     raise InvalidInput(f"A {item.kind} item's text cannot be edited; change its caption instead.")
                 limit, multiline = limits[item.kind]
-                values["text"] = plain_text(text, limit=limit, what=item.kind, multiline=multiline)
+                values["text"] = clean_text(text, field=item.kind, max_chars=limit, multiline=multiline)
             payload, inverse = set_ops(before, {item_id: values})
             apply_ops(cur, board_id, payload, now)
             updated = load_items(cur, board_id, [item_id])[0]
@@ -343,6 +344,7 @@ class BoardCanvas(BoardsBase):
         image = self._library.get_many([image_id]).get(image_id) if on_board else None
         if image is None or image.status == "deleting":
             raise NotFound(f"No image {image_id} on this board.")
-        opener = self._library.open_original if original else (lambda img: open_thumbnail(self._library, img))
-        with opener(image) as stream:
+        if original:  # handed out without location, even from a library stored before that rule
+            return self._library.clean_original(image)
+        with open_thumbnail(self._library, image) as stream:
             return bytes(stream.read())

@@ -21,8 +21,9 @@ import duckdb
 from workbench.accounts import User
 from workbench.boards.access import Access, link_role, token_hash
 from workbench.boards.core import BoardsBase, Change
-from workbench.boards.model import MAX_HEADING, BoardMember, ShareLink, check_role, plain_text
+from workbench.boards.model import MAX_HEADING, BoardMember, ShareLink, check_role
 from workbench.errors import InvalidInput, NotFound
+from workbench.text import clean_text
 
 __all__ = ["BoardSharing"]
 
@@ -40,7 +41,7 @@ class BoardSharing(BoardsBase):
         link expires or the owner revokes it.
         """
         role = check_role(role)
-        label = plain_text(label, limit=MAX_HEADING, what="link label", multiline=False)
+        label = clean_text(label, field="link label", max_chars=MAX_HEADING, multiline=False)
         if expires_in is not None and (not isinstance(expires_in, timedelta) or expires_in <= timedelta(0)):
             raise InvalidInput("A link's lifetime must be a positive duration, e.g. timedelta(days=7).")
         token = secrets.token_urlsafe(32)  # 256 random bits

@@ -16,7 +16,8 @@ import builtins
 import json
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,25 +26,37 @@ import duckdb
 from store import BlobStore, MetadataStore, VectorStore, sha256_hex, sql_quote
 from workbench.accounts import User
 from workbench.errors import Forbidden, InvalidInput, NotFound
-from workbench.library.intake import prepare_image
+from workbench.library.intake import clean_original, open_clean_original, prepare_image
 from workbench.library.model import VISIBILITIES, IngestResult, LibraryImage, tag_text
 from workbench.settings import LibrarySettings
+from workbench.text import clean_text
 
 __all__ = ["Library", "StepHook", "IMAGE_SUFFIXES"]
 
 StepHook = Callable[[str, str], None]  # (step name, image id): progress for the UI, crash points for tests
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff"}
+MAX_TAG = 40
+MAX_TAGS = 50
+MAX_CAPTION = 2000
 
 
 def _clean_tags(tags: Iterable[str]) -> list[str]:
+    if isinstance(tags, str):  # tags="noir" means one tag, not five letters
+        tags = [tags]
     cleaned = set()
     for tag in tags:
-        tag = " ".join(str(tag).replace("|", " ").split()).lower()[:40]
+        # "|" separates tags in the vector prefilter (see ``tag_text``), so it cannot be part of one.
+        tag = clean_text(tag, field="tag", max_chars=MAX_TAG).replace("|", " ")
+        tag = " ".join(tag.split()).lower()
         if tag:
             cleaned.add(tag)
-    if len(cleaned) > 50:
-        raise InvalidInput("An image can carry at most 50 tags.")
+    if len(cleaned) > MAX_TAGS:
+        raise InvalidInput(f"An image can carry at most {MAX_TAGS} tags.")
     return sorted(cleaned)
+
+
+def _clean_caption(caption: str) -> str:
+    return clean_text(caption, field="caption", max_chars=MAX_CAPTION, multiline=True)
 
 
 class Library:
@@ -102,19 +115,20 @@ class Library:
         data, name = self._read_source(source, filename)
         if visibility not in VISIBILITIES:
             raise InvalidInput(f"Visibility must be one of {', '.join(VISIBILITIES)}.")
+        # Every word the user gave is checked before the picture is: a refusal stores nothing.
+        clean_tags, caption = _clean_tags(tags), _clean_caption(caption)
         prepared = prepare_image(
             data, name, max_bytes=self._settings.max_bytes, max_pixels=self._settings.max_pixels,
             thumbnail_px=self._settings.thumbnail_px,
         )
         existing = self._db.query_one("SELECT id FROM images WHERE owner = ? AND sha256 = ?", [user.id, prepared.sha256])
         if existing:
-            if tags:
-                self.add_tags(user, existing["id"], tags)
+            if clean_tags:
+                self.add_tags(user, existing["id"], clean_tags)
             return self.get(user, existing["id"]), False
         image_id = "img_" + uuid.uuid4().hex[:16]
         blob_key = sha256_hex(prepared.original)
         thumb_key = sha256_hex(prepared.thumbnail)
-        clean_tags = _clean_tags(tags)
 
         def record(cur: duckdb.DuckDBPyConnection) -> None:
             cur.execute(
@@ -123,7 +137,7 @@ class Library:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', now(), now())",
                 [image_id, user.id, prepared.sha256, prepared.filename, prepared.mime, len(prepared.original),
                  prepared.width, prepared.height, blob_key, thumb_key, json.dumps(prepared.colors),
-                 caption[:2000], visibility, origin],
+                 caption, visibility, origin],
             )
             for tag in clean_tags:
                 cur.execute("INSERT INTO image_tags VALUES (?, ?)", [image_id, tag])
@@ -266,7 +280,7 @@ class Library:
         where, params = self.visibility_sql(user, scope)
         if tag:
             where += " AND id IN (SELECT image_id FROM image_tags WHERE tag = ?)"
-            params.append(tag.lower())
+            params.append(clean_text(tag, field="tag", max_chars=10 * MAX_TAG, truncate=True).lower())
         rows = self._db.query(
             f"SELECT * FROM images WHERE {where} AND status <> 'deleting'"
             " ORDER BY created_at DESC, id LIMIT ? OFFSET ?", [*params, limit, offset]
@@ -310,14 +324,30 @@ class Library:
         return self._blobs.get(image.thumb_key)
 
     def original(self, user: User | None, image_id: str) -> bytes:
-        """The stored original bytes of an image the user may see."""
+        """The original of an image the user may see, without any location (see :meth:`clean_original`)."""
         image = self._load(image_id)
         if image is None or not self.can_see(user, image):
             raise NotFound(f"No image {image_id}.")
-        return self._blobs.get(image.blob_key)
+        return self.clean_original(image)
+
+    def clean_original(self, image: LibraryImage) -> bytes:
+        """An original as it may be handed out: no GPS, XMP or IPTC; access is checked by the caller.
+
+        Intake already stores originals this way; libraries stored before the XMP
+        and IPTC rule may still hold a location, so whatever hands an original out
+        (downloads, board ZIPs) goes through here, never through the raw blob.
+        """
+        return clean_original(self._blobs.get(image.blob_key), image.filename)
+
+    @contextmanager
+    def clean_original_stream(self, image: LibraryImage) -> Iterator[tuple[int, Callable[[IO[bytes]], int]]]:
+        """Like :meth:`clean_original` for exports: yields (size, write), where ``write(out)``
+        streams the cleaned original 1 MB at a time; access is checked by the caller."""
+        with self._blobs.open(image.blob_key) as stream:
+            yield open_clean_original(stream, image.filename)
 
     def open_original(self, image: LibraryImage) -> IO[bytes]:
-        """A stream of an original (for exports); access is checked by the caller."""
+        """A stream of the stored original as it is in storage (integrity checks, not for handing out)."""
         return self._blobs.open(image.blob_key)
 
     def files_present(self, image: LibraryImage) -> bool:
@@ -356,8 +386,9 @@ class Library:
 
     def set_caption(self, user: User, image_id: str, caption: str) -> LibraryImage:
         """Replace an image's caption."""
+        caption = _clean_caption(caption)
         self._own(user, image_id)
-        self._db.execute("UPDATE images SET caption = ?, updated_at = now() WHERE id = ?", [caption[:2000], image_id])
+        self._db.execute("UPDATE images SET caption = ?, updated_at = now() WHERE id = ?", [caption, image_id])
         return self.get(user, image_id)
 
     def set_visibility(self, user: User, image_id: str, visibility: str) -> LibraryImage:

@@ -20,6 +20,7 @@ import duckdb
 from store import MetadataStore
 from workbench.accounts import User
 from workbench.errors import InvalidInput, NotFound
+from workbench.text import clean_text
 from workbench.writing import fountain
 from workbench.writing.screenplay_pdf import render_pdf
 
@@ -64,17 +65,16 @@ class DocumentVersion:
     created_at: datetime
 
 
-def _check(kind: str, title: str, body: str) -> str:
+def _check(kind: str, title: Any, body: Any, prompt: Any = "") -> tuple[str, str, str]:
+    """The cleaned (title, body, prompt) of a save: the one rule for user text (:func:`clean_text`)."""
     if kind not in KINDS:
         raise InvalidInput(f"Unknown kind of writing '{kind}'; choose one of {', '.join(KINDS)}.")
-    title = " ".join(title.split())
+    title = clean_text(title, field="title", max_chars=200)
     if not title:
         raise InvalidInput("Give the document a title.")
-    if len(title) > 200:
-        raise InvalidInput("Titles are limited to 200 characters.")
-    if len(body) > MAX_BODY:
-        raise InvalidInput(f"This document is {len(body):,} characters; the limit is {MAX_BODY:,}.")
-    return title
+    body = clean_text(body, field="document", max_chars=MAX_BODY, multiline=True)
+    prompt = clean_text(prompt, field="prompt", max_chars=MAX_BODY, multiline=True)
+    return title, body, prompt
 
 
 class Documents:
@@ -91,7 +91,7 @@ class Documents:
 
         >>> doc = wb.writing.create(me, "screenplay", "Night Shift", "INT. DINER - NIGHT\\n\\nRain.")
         """
-        title = _check(kind, title, body)
+        title, body, prompt = _check(kind, title, body, prompt)
         doc_id = "doc_" + uuid.uuid4().hex[:16]
 
         def work(cur: duckdb.DuckDBPyConnection) -> None:
@@ -132,7 +132,7 @@ class Documents:
         from workbench.errors import Conflict
 
         doc = self.get(user, document_id)
-        new_title = _check(doc.kind, title if title is not None else doc.title, body)
+        new_title, body, prompt = _check(doc.kind, title if title is not None else doc.title, body, prompt)
 
         def work(cur: duckdb.DuckDBPyConnection) -> None:
             current = cur.execute("SELECT version FROM documents WHERE id = ?", [doc.id]).fetchone()
