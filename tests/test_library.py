@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
+from tests import image_builders as builders
 from tests.helpers import open_wb, png_bytes, sample_bytes
 from workbench import InvalidInput, NotFound, Workbench
 
@@ -261,3 +264,146 @@ def test_an_unnamed_temporary_file_can_be_uploaded(wb: Workbench, ben) -> None:
             spool.seek(0)
             image = wb.library.ingest(ben, spool)
         assert image.filename.startswith("upload")
+
+
+# -- hostile and unusual pictures (issue 15: D.8, D.11, D.12, D.13) ---------------------------------
+def _store_counts(wb: Workbench) -> tuple:
+    return (wb.db.scalar("SELECT count(*) FROM images"), wb.db.scalar("SELECT count(*) FROM image_tags"),
+            wb.db.scalar("SELECT count(*) FROM outbox"), frozenset(wb.blobs.keys()),
+            wb.vectors.count(wb.pipeline.table))
+
+
+def _svg_utf16() -> bytes:
+    return "\ufeff<?xml version='1.0' encoding='UTF-16'?><svg xmlns='http://www.w3.org/2000/svg'/>".encode("utf-16-le")
+
+
+HOSTILE_FILES = {
+    "PNG whose zTXt inflates past 1 MB": (builders.png_with_huge_ztxt(), "embedded text"),
+    "PNG cut inside its header": (builders.grey16("PNG")[:30], "This PNG .* damaged or truncated"),
+    "PNG with a broken checksum": (builders.grey16("PNG")[:29] + b"\x00\x00\x00\x00" + builders.grey16("PNG")[33:],
+                                   "This PNG .* damaged or truncated"),
+    "JPEG cut after its first segment": (_jpeg()[:22], "This JPEG .* damaged or truncated"),
+    "JPEG cut in the middle": (_jpeg((400, 300))[:600], "This JPEG .* damaged or truncated"),
+    "GIF cut after its signature": (b"GIF89a\x10\x00", "This GIF .* damaged or truncated"),
+    "WebP cut after its header": (b"RIFF\x00\x10\x00\x00WEBPVP8 ", "This WebP .* damaged or truncated"),
+    "TIFF with nothing after the header": (b"II*\x00\x08\x00\x00\x00", "This TIFF .* damaged or truncated"),
+    "UTF-16 SVG": (_svg_utf16(), "SVG"),
+    "SVG after an XML comment": (b"<!-- drawn in Inkscape --><svg xmlns='http://www.w3.org/2000/svg'/>", "SVG"),
+    "HEIC photo": (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", "HEIC"),
+    "random bytes": (bytes(range(7, 250)) * 3, "not an image we can read"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_FILES))
+def test_hostile_files_get_a_message_that_says_what_is_wrong(wb: Workbench, ben, case: str) -> None:
+    data, message = HOSTILE_FILES[case]
+    before = _store_counts(wb)
+    with pytest.raises(InvalidInput, match=message):
+        wb.library.ingest(ben, data, filename="upload.png", tags=["hostile"])
+    assert _store_counts(wb) == before
+
+
+def test_a_jpeg_whose_metadata_mentions_svg_is_a_jpeg(wb: Workbench, ben) -> None:
+    exif = Image.Exif()
+    exif[0x010E] = "<svg onload=alert(1)>"  # ImageDescription, right at the start of the file
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (90, 10, 10)).save(out, format="JPEG", exif=exif.tobytes(), comment=b"<svg>")
+    assert b"<svg" in out.getvalue()[:512]
+    image = wb.library.ingest(ben, out.getvalue(), filename="still.jpg")
+    assert image.mime == "image/jpeg" and (image.width, image.height) == (40, 30)
+
+
+def _no_location_left(data: bytes, image_format: str) -> Image.Image:
+    for word in builders.LOCATION_WORDS:
+        assert word.lower() not in data.lower(), word
+    image = Image.open(io.BytesIO(data))
+    assert image.format == image_format
+    exif = image.getexif()
+    assert 0x8825 not in exif and not exif.get_ifd(0x8825)
+    assert b"GPS" not in (image.info.get("xmp") or b"")
+    return image
+
+
+@pytest.mark.parametrize("image_format", builders.FORMATS)
+def test_the_stored_original_says_nothing_of_where_it_was_taken(wb: Workbench, ben, image_format: str) -> None:
+    upload = builders.located(image_format, seed=31)
+    assert all(word in upload for word in builders.LOCATION_WORDS[:3])
+    image = wb.library.ingest(ben, upload, filename=f"drone.{image_format.lower()}")
+    stored = _no_location_left(wb.blobs.get(image.blob_key), image_format)
+    # Only the place went: the pixels are the very same (no re-encoding), the camera is still named.
+    assert np.array_equal(np.asarray(stored.convert("RGB")), np.asarray(Image.open(io.BytesIO(upload)).convert("RGB")))
+    make = stored.getexif().get(0x010F) or getattr(stored, "tag_v2", {}).get(0x010F)
+    assert make == "FilmCam"
+    if image_format != "TIFF":  # EXIF orientation 6 is kept (and applied to the recorded size)
+        assert stored.getexif().get(0x0112) == 6 and (image.width, image.height) == (64, 96)
+
+
+def test_board_zips_and_downloads_hand_out_clean_originals_even_from_an_old_library(wb: Workbench, ana) -> None:
+    """Originals stored before XMP and IPTC were stripped still hold the place; nothing hands that out."""
+    for image_format in builders.FORMATS:
+        upload = builders.located(image_format, seed=41)
+        image = wb.library.ingest(ana, upload, filename=f"old.{image_format.lower()}")
+        legacy_key = wb.blobs.put(upload)  # what an older workbench stored: the upload as sent
+        wb.db.execute("UPDATE images SET blob_key = ?, bytes = ? WHERE id = ?", [legacy_key, len(upload), image.id])
+        board = wb.boards.create(ana, f"Scout {image_format}")
+        wb.boards.add_image(ana, board.id, image.id)
+        _, token = wb.boards.create_link(ana, board.id, "view")
+        out = io.BytesIO()
+        wb.boards.export_zip(None, board.id, out, token=token)
+        with zipfile.ZipFile(out) as archive:
+            [name] = [n for n in archive.namelist() if n.startswith("images/")]
+            _no_location_left(archive.read(name), image_format)
+            assert archive.getinfo(name).file_size == len(archive.read(name))
+        _no_location_left(wb.library.original(ana, image.id), image_format)
+        _no_location_left(wb.boards.board_image(None, board.id, image.id, token=token, original=True), image_format)
+        assert wb.blobs.get(legacy_key) == upload  # handing out never rewrites what is stored
+
+
+def _mean_grey(wb: Workbench, user, data: bytes, name: str) -> float:
+    image = wb.library.ingest(user, data, filename=name)
+    thumb = np.asarray(Image.open(io.BytesIO(wb.library.thumbnail(user, image.id))).convert("L"), dtype=float)
+    return float(thumb.mean())
+
+
+@pytest.mark.parametrize(("name", "data", "expected"), [
+    ("grey16.png", builders.grey16("PNG", 16384), 64),
+    ("grey16-bright.png", builders.grey16("PNG", 49152, size=(70, 40)), 191),
+    ("grey16.tif", builders.grey16("TIFF", 16384, size=(50, 40)), 64),
+    ("int32.tif", builders.wide_tiff("I", 32768), 128),
+    ("float.tif", builders.wide_tiff("F", 0.25), 64),
+    ("rgb16.png", builders.rgb16_png(16384), 64),
+    ("rgba16.png", builders.rgb16_png(16384, alpha=True), 64),
+])
+def test_16_bit_pictures_are_scaled_not_clipped(wb: Workbench, ben, name: str, data: bytes, expected: int) -> None:
+    assert abs(_mean_grey(wb, ben, data, name) - expected) <= 3
+
+
+def test_a_16_bit_gradient_keeps_its_shadows(wb: Workbench, ben) -> None:
+    ramp = np.tile(np.linspace(0, 65535, 256).astype(np.uint16), (32, 1))
+    out = io.BytesIO()
+    Image.fromarray(ramp).save(out, format="PNG")
+    image = wb.library.ingest(ben, out.getvalue(), filename="ramp16.png")
+    thumb = np.asarray(Image.open(io.BytesIO(wb.library.thumbnail(ben, image.id))).convert("L"), dtype=float)
+    assert thumb[:, :8].mean() < 20 and thumb[:, -8:].mean() > 235 and 110 < thumb.mean() < 145
+    assert any(int(c[1:3], 16) < 100 for c in image.colors)  # the dark end shows in the palette too
+
+
+def test_a_long_cjk_file_name_keeps_its_extension_within_255_bytes(wb: Workbench, ben) -> None:
+    image = wb.library.ingest(ben, png_bytes(seed=77), filename="夜の撮影" * 150 + ".png")
+    assert image.filename.endswith(".png") and len(image.filename.encode()) <= 255
+
+
+@pytest.mark.parametrize("case", ["PNG whose zTXt inflates past 1 MB", "JPEG cut in the middle", "UTF-16 SVG",
+                                  "random bytes"])
+def test_search_by_a_hostile_example_picture_says_what_is_wrong(wb: Workbench, ana, photos, case: str) -> None:
+    data, message = HOSTILE_FILES[case]
+    with pytest.raises(InvalidInput, match=message.replace("upload.png", "query image")):
+        wb.search.by_image(ana, data)
+
+
+def test_search_by_a_16_bit_pillow_image_scales_it(wb: Workbench, ana, photos) -> None:
+    ramp = Image.fromarray(np.tile(np.linspace(0, 65535, 128).astype(np.uint16), (64, 1)))
+    assert ramp.mode == "I;16"
+    assert len(wb.search.by_image(ana, ramp, limit=3)) == 3
+    with pytest.raises(InvalidInput, match="binary mode"):
+        wb.search.by_image(ana, io.StringIO("not a picture"))

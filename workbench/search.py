@@ -24,7 +24,7 @@ from store import VectorStore, sql_quote
 from workbench.accounts import User
 from workbench.errors import InvalidInput
 from workbench.library.catalog import Library
-from workbench.library.intake import prepare_image
+from workbench.library.intake import prepare_image, search_still
 from workbench.library.model import LibraryImage
 from workbench.library.pipeline import Pipeline
 
@@ -177,18 +177,27 @@ class Search:
         return self.stored_vectors([image_id]).get(image_id)
 
     def _embed_picture(self, picture: ImageQuery) -> np.ndarray:
+        # The example picture is the user's bytes: it goes through the same checks as an
+        # upload (prepare_image), so a hostile file gives InvalidInput and nothing else.
         if isinstance(picture, Image.Image):
-            still = picture.convert("RGB")
+            still = search_still(picture, self._limits.thumbnail_px)
         else:
             if isinstance(picture, (str, Path)):
                 path = Path(picture).expanduser()
                 if not path.is_file():
                     raise InvalidInput(f"{path} is not a file.")
+                if path.stat().st_size > self._limits.max_bytes:  # never read a huge file only to refuse it
+                    raise InvalidInput(f"{path.name} is {path.stat().st_size / 1024 / 1024:.1f} MB; the limit is "
+                                       f"{self._limits.max_bytes / 1024 / 1024:.1f} MB.")
                 data, name = path.read_bytes(), path.name
             elif isinstance(picture, (bytes, bytearray)):
                 data, name = bytes(picture), "query image"
-            else:
+            elif hasattr(picture, "read"):
                 data, name = picture.read(self._limits.max_bytes + 1), "query image"
+            else:
+                raise InvalidInput("An example picture must be a path, bytes, an open file or a Pillow image.")
+            if not isinstance(data, bytes):
+                raise InvalidInput("An example picture must be opened in binary mode ('rb').")
             prepared = prepare_image(data, name, max_bytes=self._limits.max_bytes,
                                      max_pixels=self._limits.max_pixels, thumbnail_px=self._limits.thumbnail_px)
             still = Image.open(io.BytesIO(prepared.thumbnail)).convert("RGB")

@@ -28,8 +28,8 @@ from workbench.errors import InvalidInput
 from workbench.library.location import GPS_IFD, edited_size, location_edits, strip_location, write_edited
 from workbench.text import clean_text
 
-__all__ = ["PreparedImage", "prepare_image", "clean_original", "open_clean_original", "safe_filename", "ALLOWED_FORMATS",
-           "MAX_FILENAME_CHARS", "MAX_FILENAME_BYTES"]
+__all__ = ["PreparedImage", "prepare_image", "clean_original", "open_clean_original", "search_still",
+           "safe_filename", "ALLOWED_FORMATS", "MAX_FILENAME_CHARS", "MAX_FILENAME_BYTES"]
 
 ALLOWED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif",
                    "TIFF": "image/tiff", "MPO": "image/jpeg"}
@@ -161,6 +161,7 @@ def _open_checked(data: bytes, filename: str, max_pixels: int) -> Image.Image:
     claimed = _claimed_format(data) or "image"
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data": the file is judged below
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=_DECODERS)
     except UnidentifiedImageError:
@@ -280,6 +281,16 @@ def _thumbnail(upright: Image.Image, size: int, filename: str) -> Image.Image:
         work.thumbnail((size, size))
     work.info = {}  # nothing of the upload's metadata rides along into the thumbnail
     return work
+
+
+def search_still(picture: Image.Image, size: int, name: str = "query image") -> Image.Image:
+    """An example picture handed over as a Pillow image, made fit to embed: 8-bit RGB, at most
+    ``size`` pixels a side (16-bit and float pictures scaled, not clipped).
+
+    Raises :class:`InvalidInput` for a picture Pillow cannot convert.
+    """
+    with _decoding(name, picture.format or "image"):
+        return _thumbnail(ImageOps.exif_transpose(picture), size, name).convert("RGB")
 
 
 def _dominant_colors(image: Image.Image, count: int = 5) -> list[str]:

@@ -281,9 +281,12 @@ def _app_segment_edits(marker: int, body: bytes, at: int) -> list[Edit]:
         return [(at + len(_XMP_ID), end, blank)]
     if marker == 0xE1 and body.startswith(_XMP_EXTENSION_ID):
         return [(at + len(_XMP_EXTENSION_ID), end, b" " * (len(body) - len(_XMP_EXTENSION_ID)))]
-    if marker == 0xED and body.startswith(_PHOTOSHOP_ID):
-        # No "8BIM" signature left: readers see an empty resource list.
-        return [(at + len(_PHOTOSHOP_ID), end, None)]
+    if marker == 0xED:
+        # APP13 holds Photoshop resources (IPTC) and nothing a decoder needs: zeroed whatever its
+        # header says (a damaged "Photoshop 3.0" still carries the city). With no "8BIM"
+        # signature left, readers see an empty resource list.
+        keep = len(_PHOTOSHOP_ID) if body.startswith(_PHOTOSHOP_ID) else 0
+        return [(at + keep, end, None)]
     return []
 
 
