@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.helpers import open_wb, png_bytes
+from tests.zip_tools import build_zip, patch, rename, store_contents
 from workbench import InvalidInput, NotFound, User, Workbench
 from workbench.boards import Boards, archive_name
 from workbench.writing.documents import Documents
@@ -336,3 +337,195 @@ def test_a_huge_canvas_is_tiled_over_pages(boards: Boards, ana: User) -> None:
     assert len(canvas_pages) >= 2
     assert "far left" in canvas_pages[0] and "far right" in canvas_pages[-1]
     assert "far right" not in canvas_pages[0]
+
+
+# -- hostile archives, class by class (issue 15, D.9 and D.14) --------------------------------
+def _good_entries() -> list[tuple[str, bytes]]:
+    picture = png_bytes((120, 40, 160), seed=51)
+    return [("board.json", _manifest(items=[_image_item("images/001-a.png")])), ("images/001-a.png", picture)]
+
+
+def _refused(wb: Workbench, boards: Boards, user: User, data: bytes, message: str) -> InvalidInput:
+    """The import is refused with ``message`` and leaves every store as it was."""
+    wb.pipeline.run_jobs()  # what earlier tests left queued must not look like this import's doing
+    before = store_contents(wb)
+    with pytest.raises(InvalidInput, match=message) as caught:
+        boards.import_zip(user, data)
+    wb.pipeline.run_jobs()
+    assert store_contents(wb) == before
+    return caught.value
+
+
+@pytest.mark.parametrize("doctor,message", [
+    (lambda d: patch(d, "images/001-a.png", flag_or=0x1), "password-protected"),
+    (lambda d: patch(d, "board.json", flag_or=0x1), "password-protected"),
+    (lambda d: patch(d, "images/001-a.png", flag_or=0x20), "ZIP feature"),
+    (lambda d: patch(d, "images/001-a.png", method=9), "deflate64"),
+    (lambda d: patch(d, "images/001-a.png", method=99), "method 99"),
+    (lambda d: patch(d, "images/001-a.png", external_attr=0o120777 << 16), "symbolic link"),
+    (lambda d: patch(d, "images/001-a.png", external_attr=0o020666 << 16), "special file"),
+    (lambda d: rename(d, b"images/001-a.png", b"images/001-a\0png"), "unsafe file name"),
+    (lambda d: d[: len(d) - 30], "not a ZIP archive, or it is damaged"),           # the end record cut off
+    (lambda d: d[: d.rindex(b"PK\x01\x02") + 20] + d[d.rindex(b"PK\x05\x06"):], "not a ZIP"),  # truncated directory
+    (lambda d: patch(d, "images/001-a.png", file_size=100), "damaged"),             # header smaller than the data
+    (lambda d: patch(d, "images/001-a.png", file_size=900_000), "damaged"),         # header larger than the data
+    (lambda d: patch(d, "images/001-a.png", compress_size=5_000_000), "claim more bytes"),
+])
+def test_doctored_headers_are_refused(wb: Workbench, boards: Boards, ben: User, doctor, message: str) -> None:
+    data = doctor(build_zip(_good_entries()))
+    _refused(wb, boards, ben, data, message)
+
+
+@pytest.mark.parametrize("compression,name", [(zipfile.ZIP_BZIP2, "bzip2"), (zipfile.ZIP_LZMA, "LZMA")])
+def test_bzip2_and_lzma_are_refused_before_inflating(wb: Workbench, boards: Boards, ben: User,
+                                                     compression: int, name: str) -> None:
+    # zipfile inflates a whole read of these at once: 64 MB of zeros packs into a few hundred
+    # bytes of bzip2, and the header can claim any size. Refused from the directory.
+    info = zipfile.ZipInfo("images/001-a.png")
+    info.compress_type = compression
+    data = build_zip([("board.json", _manifest(items=[_image_item("images/001-a.png")])),
+                      (info, b"\0" * (8 * 1024 * 1024))])
+    data = patch(data, "images/001-a.png", file_size=1000)
+    tracemalloc.start()
+    try:
+        _refused(wb, boards, ben, data, name)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 1024 * 1024
+
+
+def test_entries_board_json_does_not_name_are_refused(wb: Workbench, boards: Boards, ben: User) -> None:
+    good = _good_entries()
+    error = _refused(wb, boards, ben, build_zip([*good, ("extra/readme.txt", b"hello")]), "does not reference")
+    assert "'extra/readme.txt'" in str(error)
+    _refused(wb, boards, ben, build_zip([*good, ("evil/../../x", b"x")]), "unsafe file name")
+    for name in ("./board.json", "images//a.png", "C:/x.png", "images/\u202eevil.png", "a" * 300):
+        _refused(wb, boards, ben, build_zip([*good, (name, b"x")]), "unsafe file name")
+    _refused(wb, boards, ben, build_zip([*good, ("images/001-a.png", b"again")]), "twice")
+    _refused(wb, boards, ben, build_zip([*good, ("images/001-A.png".replace("A", "a\u0301"), b"x"),
+                                         ("images/001-\u00e1.png", b"y")]), "twice")
+    _refused(wb, boards, ben, build_zip([*good, ("docs/", b"")]), "folder")
+    # The folders of an export unzipped and zipped again by hand are fine.
+    board = boards.import_zip(ben, build_zip([("images/", b""), ("thumbnails/", b""), *good]))
+    assert board.item_count == 1
+
+
+def test_too_many_entries_are_refused_from_the_directory(wb: Workbench, boards: Boards, ben: User) -> None:
+    entries = [("board.json", _manifest())] + [(f"images/{n}.png", b"") for n in range(5000)]
+    _refused(wb, boards, ben, build_zip(entries, zipfile.ZIP_STORED), "at most")
+
+
+def _deep(depth: int) -> bytes:
+    return (b'{"format": "filmmaker-workbench/board", "version": 1, "board": {"title": "x"}, "items": [], '
+            b'"canvas": ' + b"[" * depth + b"]" * depth + b"}")
+
+
+@pytest.mark.parametrize("board_json,message", [
+    (_deep(100_000), "far more values"),
+    (_deep(2_000), "nests more than 16 deep"),
+    ("{\"format\": \"caf\xe9\"}".encode("latin-1"), "not UTF-8"),
+    (b"[1, 2, 3]", "must hold one JSON object"),
+    (b'"just text"', "must hold one JSON object"),
+    (_manifest(items=[{"kind": "note", "x": 1, "y": 0, "w": 1, "h": 1}]).replace(b'"x": 1', b'"x": NaN'), "NaN"),
+    (_manifest(items=[{"kind": "note", "x": 1, "y": 0, "w": 1, "h": 1}]).replace(b'"x": 1', b'"x": -Infinity'),
+     "Infinity"),
+    (_manifest(items=[{"kind": "note", "x": 1, "y": 0, "w": 1, "h": 1}]).replace(b'"x": 1', b'"x": 1e999'),
+     "too large"),
+    (_manifest(items=[{"kind": "note", "x": 1, "y": 0, "w": 1, "h": 1}]).replace(b'"x": 1', b'"x": ' + b"9" * 5000),
+     "5,000 digits"),
+    (_manifest(items=[{"kind": "note", "x": 10**20, "y": 0, "w": 1, "h": 1}]), "off the canvas"),
+    (_manifest(items=[{"kind": "note", "x": 0, "y": 0, "w": 0, "h": 1}]), "not usable"),
+    (b'{"format": "filmmaker-workbench/board", "format": "x", "version": 1}', "key 'format' twice"),
+    (b'{"format": "filmmaker-workbench/board", "version": 2, "board": {"title": "x"}, "items": []}',
+     "newer workbench"),
+    (_manifest(board={"title": "caf\\ud800"}).replace(b"\\\\ud800", b"\\ud800"), r"board\.title holds a broken"),
+    (b"{" * 30 + b"}", "not valid JSON|far more|nests"),
+])
+def test_board_json_that_cannot_be_trusted_is_refused(wb: Workbench, boards: Boards, ben: User,
+                                                       board_json: bytes, message: str) -> None:
+    _refused(wb, boards, ben, build_zip([("board.json", board_json)]), message)
+
+
+def _note(**fields) -> dict:
+    return {"id": "bi_1", "kind": "note", "x": 0, "y": 0, "w": 10, "h": 10, "text": "hi", **fields}
+
+
+@pytest.mark.parametrize("items,message", [
+    ([_note(), _note(), _note(), _note(id=7)], r"board\.json: items\[3\]\.id must be a string"),
+    ([_note()] * 7 + [_note(x="12")], r"board\.json: items\[7\]\.x must be a number"),
+    ([_note(x=True)], r"items\[0\]\.x must be a number"),
+    ([_note(z=1.5)], r"items\[0\]\.z must be a whole number"),
+    ([_note(text=["hi"])], r"items\[0\]\.text must be a string"),
+    ([_note(caption=None)], r"items\[0\]\.caption must be a string"),
+    ([_note(color=5)], r"items\[0\]\.color must be a string or null"),
+    ([_note(colour="#ffffff")], r"items\[0\]\.colour is not part of a board export"),
+    ([_note(kind=None)], r"items\[0\]\.kind must be a string"),
+    ([{"kind": "note", "x": 0, "y": 0, "w": 10}], r"items\[0\]\.h is missing"),
+    ([_note(missing="yes")], r"items\[0\]\.missing must be true or false"),
+    ([_note(document={"id": "d", "start": 0, "end": 1})], r"items\[0\]\.document must be null for a note"),
+    ([_note(kind="script", document={"id": "d", "start": "0", "end": 1})],
+     r"items\[0\]\.document\.start must be a whole number or null"),
+    ([_note(kind="script", document=[1])], r"items\[0\]\.document must be an object"),
+    ([_note(kind="image")], r"items\[0\]\.image is missing"),
+    ([_image_item("images/a.png") | {"image": {"file": "images/a.png", "tags": "noir"}}],
+     r"items\[0\]\.image\.tags must be a list"),
+    ([_image_item("images/a.png") | {"image": {"file": "images/a.png", "tags": ["noir", 3]}}],
+     r"items\[0\]\.image\.tags\[1\] must be a string"),
+    ([_image_item("images/a.png") | {"image": {"file": 5}}], r"items\[0\]\.image\.file must be a string"),
+    ([_image_item("images/a.png") | {"image": {"file": "images/a.png", "thumbnail": "../t.webp"}}],
+     "unsafe file name"),
+    ([_image_item("images/a.png") | {"missing": True}], r"items\[0\]\.image must be null for a missing image"),
+    ([_note(kind="link", url="ftp://x")], r"items\[0\]\.url: Only http"),
+    ("not a list", r"board\.json: items must be a list"),
+    ([[]], r"items\[0\] must be an object"),
+])
+def test_fields_of_the_wrong_type_are_named(wb: Workbench, boards: Boards, ben: User, items, message: str) -> None:
+    _refused(wb, boards, ben, build_zip([("board.json", _manifest(items=items)), ("images/a.png", b"x")]), message)
+
+
+@pytest.mark.parametrize("board,message", [
+    ({"title": 5}, r"board\.title must be a string"),
+    ({"description": "x"}, r"board\.title is missing"),
+    ({"title": "x", "revision": "3"}, r"board\.revision must be a whole number"),
+    ({"title": "x", "owner": "someone"}, r"board\.owner is not part of a board export"),
+    ("Night shoot", r"board\.json: board must be an object"),
+])
+def test_board_fields_of_the_wrong_type_are_named(wb: Workbench, boards: Boards, ben: User, board, message) -> None:
+    _refused(wb, boards, ben, build_zip([("board.json", _manifest(board=board))]), message)
+
+
+def test_a_failed_import_puts_back_the_tags_it_merged(wb: Workbench, boards: Boards, ben: User) -> None:
+    picture = png_bytes((20, 200, 200), seed=61)
+    known = wb.library.ingest(ben, picture, filename="teal.png", tags=["teal"], wait=True)
+    tagged = _image_item("images/teal.png") | {"image": {"file": "images/teal.png", "tags": ["night", "rain"]}}
+    entries = [("board.json", _manifest(items=[tagged, _image_item("images/bad.png")])),
+               ("images/teal.png", picture), ("images/bad.png", b"GIF89a truncated")]
+    _refused(wb, boards, ben, build_zip(entries), "bad.png in the archive could not be added")
+    assert wb.library.get(ben, known.id).tags == ["teal"]
+    board = boards.import_zip(ben, build_zip([("board.json", _manifest(items=[tagged])), ("images/teal.png", picture)]))
+    assert wb.library.get(ben, known.id).tags == ["night", "rain", "teal"] and board.item_count == 1
+
+
+def test_every_export_imports_again_unchanged(wb: Workbench, boards: Boards, ana: User, ben: User, board) -> None:
+    """Round trip of everything the exporter writes: every kind, tags, captions, a missing image."""
+    tagged = wb.library.ingest(ana, png_bytes((250, 200, 10), seed=71), filename="gold.png",
+                               tags=["gold", "dusk"], caption="golden hour", wait=True)
+    lost = wb.library.ingest(ana, png_bytes((1, 2, 3), seed=72), filename="lost.png")
+    boards.add_image(ana, board.id, tagged.id, x=40, y=700, caption="on the wall")
+    boards.add_image(ana, board.id, lost.id, x=400, y=700)
+    wb.blobs.delete(lost.blob_key)
+    data = _export(boards, ana, board.id)
+    copy = boards.import_zip(ben, data)
+    view, original = boards.get(ben, copy.id), boards.get(ana, board.id)
+
+    def layout(v):
+        return sorted((i.kind, i.x, i.y, i.w, i.h, i.caption, i.text, i.url, i.color,
+                       v.images[i.image_id].sha256 if i.image_id else None) for i in v.items)
+
+    assert layout(view) == [row for row in layout(original) if row[-1] != lost.sha256]
+    gold = next(img for img in view.images.values() if img.sha256 == tagged.sha256)
+    assert gold.tags == ["dusk", "gold"] and gold.caption == "golden hour" and gold.owner == ben.id
+    # An import exported again imports again: the format is closed under round trips.
+    again = boards.import_zip(ben, _export(boards, ben, copy.id))
+    assert layout(boards.get(ben, again.id)) == layout(view)

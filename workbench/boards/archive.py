@@ -10,8 +10,9 @@ nothing else. Anything outside this policy is refused with
   zipfile inflates a whole read chunk of them at once: 905 bytes of bzip2 became
   2.2 GB in memory however small the chunks asked for (measured, Python 3.11).
   Deflate64 and the rarer methods zipfile cannot read at all;
-- no encrypted, "patched" or strong-encrypted entries, no symbolic links, device
-  files or pipes, no name twice;
+- no encrypted, "patched" or strong-encrypted entries (in the directory or in the
+  entry's own header, which must agree), no symbolic links, device files or
+  pipes, no name twice;
 - every name safe to unpack anywhere: relative, ``/``-separated, no ``.`` or
   ``..`` parts, no empty parts, no drive letter, no backslash, no control
   character (NUL included), at most :data:`MAX_NAME` characters;
@@ -42,7 +43,8 @@ from workbench.errors import InvalidInput
 
 __all__ = [
     "MAX_ARCHIVE_BYTES", "MAX_UNPACKED_BYTES", "MAX_ENTRY_BYTES", "MAX_ENTRIES", "MAX_RATIO",
-    "MAX_DIRECTORY_BYTES", "MAX_NAME", "OWN_FILES", "check_name", "check_entries", "check_references",
+    "MAX_DIRECTORY_BYTES", "MAX_NAME", "OWN_FILES", "check_name", "check_entries", "check_local_headers",
+    "check_references",
     "open_zip", "read_entry", "shown", "spool", "verify_entries",
 ]
 
@@ -224,6 +226,27 @@ def check_entries(archive: zipfile.ZipFile, archive_bytes: int) -> dict[str, zip
     return by_name
 
 
+def check_local_headers(handle: IO[bytes], entries: Iterable[zipfile.ZipInfo]) -> None:
+    """Each entry's own (local) header agrees with the directory on encryption and method.
+
+    zipfile reads flags and method from the directory only; an unzip tool that
+    trusts the local header would see another archive than the one checked here.
+    """
+    for entry in entries:
+        handle.seek(entry.header_offset)
+        header = handle.read(30)
+        if len(header) != 30 or header[:4] != b"PK\x03\x04":
+            raise InvalidInput(f"The archive is damaged ({shown(entry.filename)} is not where its directory says); "
+                               "export the board again.")
+        flags, method = struct.unpack("<HH", header[6:10])
+        if flags & (_ENCRYPTED | _STRONG):
+            raise InvalidInput(f"{shown(entry.filename)} in the archive is password-protected; "
+                               "board imports cannot open encrypted ZIPs.")
+        if flags & _PATCHED or method != entry.compress_type:
+            raise InvalidInput(f"The archive is damaged (the two headers of {shown(entry.filename)} disagree); "
+                               "export the board again.")
+
+
 def check_references(entries: Iterable[str], named: Iterable[str]) -> None:
     """Every entry is one a board export writes, and every file ``board.json`` names is there."""
     present, wanted = set(entries), set(named)
@@ -256,6 +279,9 @@ def _chunks(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, limit: int) -> Ite
                 raise InvalidInput(f"{shown(entry.filename)} in the archive unpacks to more than its header "
                                    "says (a zip bomb?); not imported.")
             yield chunk
+    if produced != entry.file_size:  # zipfile checks the CRC but not the length the header promised
+        raise InvalidInput(f"The archive is damaged ({shown(entry.filename)} is shorter than its header says); "
+                           "export the board again.")
     if entry.filename not in OWN_FILES and produced > CHUNK and produced > MAX_RATIO * max(entry.compress_size, 1):
         raise InvalidInput(f"{shown(entry.filename)} unpacks to far more than it weighs (a zip bomb?); not imported.")
 

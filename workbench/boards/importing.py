@@ -23,7 +23,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from workbench.accounts import User
 from workbench.boards.archive import (
@@ -31,6 +31,7 @@ from workbench.boards.archive import (
     MAX_TEXT_BYTES,
     MAX_UNPACKED_BYTES,
     check_entries,
+    check_local_headers,
     check_references,
     open_zip,
     read_entry,
@@ -54,9 +55,10 @@ class _Undo:
     retagged: list[tuple[str, list[str]]] = field(default_factory=list)  # (image, tags it had before)
 
 
-def _plan(archive: zipfile.ZipFile, archive_bytes: int) -> Manifest:
+def _plan(archive: zipfile.ZipFile, handle: IO[bytes], archive_bytes: int) -> Manifest:
     """Every check of the archive that needs no write; returns its checked ``board.json``."""
     entries = check_entries(archive, archive_bytes)
+    check_local_headers(handle, entries.values())
     info = entries.get("board.json")
     if info is None:
         raise InvalidInput("This ZIP is not a board export: it has no board.json.")
@@ -87,7 +89,7 @@ class BoardImport(BoardsBase):
         undo = _Undo()
         try:
             with open_zip(handle) as archive:
-                manifest = _plan(archive, size)
+                manifest = _plan(archive, handle, size)
                 specs = [self._spec(user, item) for item in manifest.items if item.image is not None
                          or item.kind != "image"]  # an image already missing at export has nothing to show
                 images = self._ingest_images(user, archive, manifest.items, undo)
