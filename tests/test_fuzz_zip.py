@@ -375,3 +375,25 @@ def test_weird_names_symlinks_and_strays(bench: Bench) -> None:
                 is not None
     assert bench.attempt("a duplicate board.json", build_zip([*entries, ("board.json", b"{}")])) is not None
     assert bench.attempt("a duplicate picture", build_zip([*entries, (victim, png_bytes(seed=9))])) is not None
+
+
+@pytest.mark.timeout(300)
+def test_damaged_pictures_inside_a_sound_archive(bench: Bench) -> None:
+    """The archive is sound (CRCs match) but the last picture is not: the pictures added before
+    it must be taken back out of the library."""
+    rng = _rng("pictures")
+    manifest = manifest_of(bench.export)
+    last = [i["image"]["file"] for i in manifest["items"] if i["image"]][-1]
+    with zipfile.ZipFile(io.BytesIO(bench.export)) as archive:
+        entries = [(info.filename, archive.read(info)) for info in archive.infolist()]
+    picture = dict(entries)[last]
+    refused = 0
+    for case in range(CASES):
+        damaged = bytearray(picture)
+        if rng.random() < 0.5:
+            del damaged[rng.randrange(8, len(damaged)):]
+        for _ in range(rng.randint(1, 6)):
+            damaged[rng.randrange(len(damaged))] ^= rng.randint(1, 255)
+        data = build_zip([(n, bytes(damaged) if n == last else d) for n, d in entries])
+        refused += bench.attempt(f"picture #{case}", data) is not None
+    assert refused > CASES // 4  # most damage is caught, and each refusal was checked for leftovers

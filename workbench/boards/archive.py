@@ -39,6 +39,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, BinaryIO
 
+from workbench.boards.model import MAX_ITEMS
 from workbench.errors import InvalidInput
 
 __all__ = [
@@ -53,7 +54,7 @@ MAX_UNPACKED_BYTES = 4 * 1024**3       # everything inside it, unpacked
 MAX_ENTRY_BYTES = 64 * 1024**2         # one file inside (the library has its own, lower, image limit)
 MAX_TEXT_BYTES = 32 * 1024**2          # board.json and notes.md
 MAX_RATIO = 100                        # unpacked/packed: pictures barely compress, text does ~10x
-MAX_ENTRIES = 2 * 2000 + 16            # two files per image of a full board, and a few more
+MAX_ENTRIES = 2 * MAX_ITEMS + 16       # two files per image of a full board, and a few more
 MAX_DIRECTORY_BYTES = MAX_ENTRIES * 1024
 MAX_NAME = 255
 OWN_FILES = ("board.json", "notes.md")
