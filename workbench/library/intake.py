@@ -225,9 +225,7 @@ def open_clean_original(stream: IO[bytes], filename: str = "image") -> tuple[int
     may still hold a location. A clean file is copied unchanged.
     """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image_format = Image.open(stream, formats=_DECODERS).format or ""  # the header only
+        image_format = _stored(stream, filename).format or ""  # the header only
         edits = location_edits(stream, image_format)
     except Exception:  # noqa: BLE001 - an original we cannot walk is re-encoded, as at intake
         stream.seek(0)
@@ -237,9 +235,16 @@ def open_clean_original(stream: IO[bytes], filename: str = "image") -> tuple[int
     return size, lambda out: write_edited(stream, edits, out)
 
 
+def _stored(stream: IO[bytes], filename: str) -> Image.Image:
+    """Open a stored original (headers only): it passed intake's pixel limit once already."""
+    with _decoding(filename, "image"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow's bomb *warning*; intake decided on the size
+        return Image.open(stream, formats=_DECODERS)
+
+
 def clean_original(data: bytes, filename: str = "image") -> bytes:
     """An original (bytes) without GPS, XMP or IPTC location; a clean file comes back unchanged."""
-    image = _open_checked(data, filename, max_pixels=Image.MAX_IMAGE_PIXELS or 10**9)
+    image = _stored(io.BytesIO(data), filename)
     with _decoding(filename, image.format or "image"):
         return _location_free(data, image)
 

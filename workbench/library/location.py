@@ -26,11 +26,12 @@ the caller then re-encodes the pixels instead.
 from __future__ import annotations
 
 import io
-import re
 import struct
 import zlib
 from collections.abc import Callable
 from typing import IO
+
+from workbench.library.byte_edits import Edit, Source, UnreadableMetadata, edited_size, merged, write_edited
 
 __all__ = ["strip_location", "location_edits", "write_edited", "edited_size", "Edit", "UnreadableMetadata",
            "GPS_IFD", "LOCATION_MARKERS"]
@@ -40,7 +41,6 @@ _DROPPED_TAGS = {GPS_IFD, 700, 33723, 34377}  # GPS IFD, XMP, IPTC, Photoshop re
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8}
 _MAX_IFDS = 1024  # a chain longer than this is a loop or an attack, not a multi-page scan
 _MAX_BLOCK = 1024 * 1024  # an EXIF block bigger than this is dropped whole, not edited
-CHUNK = 1024 * 1024
 
 _XMP_ID = b"http://ns.adobe.com/xap/1.0/\x00"
 _XMP_EXTENSION_ID = b"http://ns.adobe.com/xmp/extension/\x00"
@@ -57,52 +57,6 @@ _PNG_TEXT = {b"tEXt", b"zTXt", b"iTXt"}
 # A location written as words in any vocabulary. After the edits none may be left
 # outside an edited range; if one is, the file is re-encoded (the last line of defence).
 LOCATION_MARKERS = (b"gpslatitude", b"gpslongitude", b"gpsaltitude", b"gpscoordinates")
-_MARKER = re.compile(b"|".join(LOCATION_MARKERS), re.IGNORECASE)
-
-# (start, end, replacement): bytes, or None for "as many zero bytes as the range is long".
-Edit = tuple[int, int, "bytes | None"]
-
-
-class UnreadableMetadata(ValueError):
-    """The file's metadata structure cannot be walked safely (the caller re-encodes instead)."""
-
-
-class _Source:
-    """Random-access reads on a seekable stream."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self.stream = stream
-        self.size = stream.seek(0, io.SEEK_END)
-
-    def read(self, at: int, n: int) -> bytes:
-        if at < 0 or n < 0 or at + n > self.size:
-            raise UnreadableMetadata("offset outside the file")
-        self.stream.seek(at)
-        data = self.stream.read(n)
-        if len(data) != n:
-            raise UnreadableMetadata("short read")
-        return data
-
-    def scan(self, needles: list[bytes]) -> tuple[dict[bytes, list[int]], list[int]]:
-        """Where each needle occurs, and where a location marker occurs, reading in 1 MB pieces."""
-        found: dict[bytes, set[int]] = {n: set() for n in needles}
-        markers: set[int] = set()
-        overlap = max([len(n) for n in needles] + [len(m) for m in LOCATION_MARKERS]) - 1
-        self.stream.seek(0)
-        base, tail = 0, b""
-        while piece := self.stream.read(CHUNK):
-            window = tail + piece
-            start = base - len(tail)
-            for needle in needles:
-                at = window.find(needle)
-                while at != -1:
-                    found[needle].add(start + at)  # a set: the overlap between pieces finds some twice
-                    at = window.find(needle, at + 1)
-            markers.update(start + m.start() for m in _MARKER.finditer(window))
-            base += len(piece)
-            tail = window[-overlap:]
-        return {n: sorted(at) for n, at in found.items()}, sorted(markers)
-
 
 # -- TIFF structures (TIFF files, and the EXIF block inside JPEG, PNG and WebP) ------------
 class _Tiff:
@@ -191,7 +145,7 @@ def _clean_exif_block(block: bytes) -> bytes:
     start = len(_EXIF_ID) if block.startswith(_EXIF_ID) else 0
     buffer = bytearray(block)
     try:
-        edits = _merged(_tiff_edits(lambda at, n: _slice(block, at, n), start, len(block)))
+        edits = merged(_tiff_edits(lambda at, n: _slice(block, at, n), start, len(block)))
     except UnreadableMetadata:
         empty = _EMPTY_TIFF.get(block[start:start + 2], _EMPTY_TIFF[b"MM"])
         room = len(block) - start
@@ -209,7 +163,7 @@ def _slice(data: bytes, at: int, n: int) -> bytes:
 
 
 # -- JPEG and MPO ---------------------------------------------------------------------------
-def _jpeg_edits(source: _Source, starts: list[int], keep_trailing: bool) -> list[Edit]:
+def _jpeg_edits(source: Source, starts: list[int], keep_trailing: bool) -> list[Edit]:
     # "FF D8 FF" can only start a picture: inside compressed data every FF is followed by
     # 00 or a restart marker. So ``starts`` holds the main picture, an MPO's other pictures
     # and EXIF thumbnails, and each one's metadata segments are cleaned.
@@ -221,27 +175,14 @@ def _jpeg_edits(source: _Source, starts: list[int], keep_trailing: bool) -> list
         scan = _jpeg_segment_edits(source, start, edits)
         first_scan = scan if start == 0 else first_scan
     if not keep_trailing and first_scan is not None:
-        end = _find_from(source, b"\xff\xd9", first_scan)
+        end = source.find_from(b"\xff\xd9", first_scan)
         if end != -1 and end + 2 < source.size:
             # Whatever follows the picture goes, edits inside it with it.
             edits = [e for e in edits if e[1] <= end + 2] + [(end + 2, source.size, b"")]
     return edits
 
 
-def _find_from(source: _Source, needle: bytes, at: int) -> int:
-    source.stream.seek(at)
-    tail = b""
-    while piece := source.stream.read(CHUNK):
-        window = tail + piece
-        found = window.find(needle)
-        if found != -1:
-            return at - len(tail) + found
-        at += len(piece)
-        tail = window[-(len(needle) - 1):]
-    return -1
-
-
-def _jpeg_segment_edits(source: _Source, start: int, edits: list[Edit]) -> int | None:
+def _jpeg_segment_edits(source: Source, start: int, edits: list[Edit]) -> int | None:
     """Edits for the segments of the picture at ``start``; returns where its scan data starts."""
     at = start + 2
     while at + 4 <= source.size:
@@ -291,7 +232,7 @@ def _app_segment_edits(marker: int, body: bytes, at: int) -> list[Edit]:
 
 
 # -- PNG ------------------------------------------------------------------------------------
-def _png_edits(source: _Source) -> list[Edit]:
+def _png_edits(source: Source) -> list[Edit]:
     if source.read(0, 8) != _PNG_SIGNATURE:
         raise UnreadableMetadata("not a PNG")
     edits: list[Edit] = []
@@ -322,7 +263,7 @@ def _is_metadata_keyword(head: bytes) -> bool:
 
 
 # -- WebP -----------------------------------------------------------------------------------
-def _webp_edits(source: _Source) -> list[Edit]:
+def _webp_edits(source: Source) -> list[Edit]:
     head = source.read(0, 12)
     if head[:4] != b"RIFF" or head[8:12] != b"WEBP":
         raise UnreadableMetadata("not a WebP")
@@ -353,15 +294,6 @@ def _webp_edits(source: _Source) -> list[Edit]:
 
 
 # -- applying the edits -----------------------------------------------------------------------
-def _merged(edits: list[Edit]) -> list[Edit]:
-    """Edits in file order; two that overlap mean a hostile structure (the caller re-encodes)."""
-    ordered = sorted(edits, key=lambda e: (e[0], e[1]))
-    for before, after in zip(ordered, ordered[1:], strict=False):
-        if after[0] < before[1]:
-            raise UnreadableMetadata("metadata blocks overlap")
-    return ordered
-
-
 def location_edits(stream: IO[bytes], image_format: str) -> list[Edit]:
     """The byte-range edits that take GPS, XMP and IPTC out of a seekable image file.
 
@@ -369,8 +301,8 @@ def location_edits(stream: IO[bytes], image_format: str) -> list[Edit]:
     ``PNG``, ``WEBP``, ``TIFF``, ``GIF``). Raises :class:`UnreadableMetadata`,
     also when a location marker would survive the edits.
     """
-    source = _Source(stream)
-    found, markers = source.scan([b"\xff\xd8\xff"] if image_format in ("JPEG", "MPO") else [])
+    source = Source(stream)
+    found, markers = source.scan([b"\xff\xd8\xff"] if image_format in ("JPEG", "MPO") else [], LOCATION_MARKERS)
     if image_format in ("JPEG", "MPO"):
         edits = _jpeg_edits(source, found[b"\xff\xd8\xff"], keep_trailing=image_format == "MPO")
     elif image_format == "PNG":
@@ -381,46 +313,11 @@ def location_edits(stream: IO[bytes], image_format: str) -> list[Edit]:
         edits = _tiff_edits(source.read, 0, source.size)
     else:
         edits = []  # GIF has no standard place for EXIF or IPTC; XMP in it shows up as a marker
-    edits = _merged(edits)
+    edits = merged(edits)
     for at in markers:
         if not any(start <= at < end for start, end, _ in edits):
             raise UnreadableMetadata("a location is written where no edit reaches")
     return edits
-
-
-def edited_size(size: int, edits: list[Edit]) -> int:
-    """How long the file is once the edits are applied."""
-    return size + sum((end - start if r is None else len(r)) - (end - start) for start, end, r in edits)
-
-
-def write_edited(stream: IO[bytes], edits: list[Edit], out: IO[bytes]) -> int:
-    """Copy ``stream`` to ``out`` with the edits applied, 1 MB at a time; returns the bytes written."""
-    written, at = 0, 0
-    stream.seek(0)
-
-    def copy(stop: int | None) -> int:
-        done = 0
-        while stop is None or at + done < stop:
-            piece = stream.read(CHUNK if stop is None else min(CHUNK, stop - at - done))
-            if not piece:
-                break
-            out.write(piece)
-            done += len(piece)
-        return done
-
-    for start, end, replacement in edits:
-        at += (copied := copy(start))
-        written += copied
-        if replacement is None:
-            for offset in range(0, end - start, CHUNK):
-                out.write(bytes(min(CHUNK, end - start - offset)))
-            written += end - start
-        else:
-            out.write(replacement)
-            written += len(replacement)
-        stream.seek(end)
-        at = end
-    return written + copy(None)
 
 
 def strip_location(data: bytes, image_format: str) -> bytes:
