@@ -140,3 +140,12 @@ def valid_images() -> dict[str, bytes]:
     made["TIFF-16bit"] = grey16("TIFF")
     made["PNG-rgb16"] = rgb16_png()
     return made
+
+
+def rgb16_tiff(level: int = 16384, channels: int = 3, size: tuple[int, int] = (60, 40)) -> bytes:
+    """A flat 16-bit-per-channel RGB(A) TIFF (written with tifffile, which scikit-image brings)."""
+    import tifffile
+
+    out = io.BytesIO()
+    tifffile.imwrite(out, np.full((size[1], size[0], channels), level, dtype=np.uint16), photometric="rgb")
+    return out.getvalue()

@@ -373,6 +373,8 @@ def _mean_grey(wb: Workbench, user, data: bytes, name: str) -> float:
     ("float.tif", builders.wide_tiff("F", 0.25), 64),
     ("rgb16.png", builders.rgb16_png(16384), 64),
     ("rgba16.png", builders.rgb16_png(16384, alpha=True), 64),
+    ("rgb16.tif", builders.rgb16_tiff(16384), 64),
+    ("rgba16.tif", builders.rgb16_tiff(49152, channels=4), 191),
 ])
 def test_16_bit_pictures_are_scaled_not_clipped(wb: Workbench, ben, name: str, data: bytes, expected: int) -> None:
     assert abs(_mean_grey(wb, ben, data, name) - expected) <= 3
