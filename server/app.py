@@ -8,8 +8,10 @@ its state belongs to that session alone::
 
 from __future__ import annotations
 
+import gc
 import html
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +21,7 @@ from server.design import configure
 from server.session import Session, acting_user, link_visitor
 from workbench.app import Workbench
 
-__all__ = ["routes", "shell", "NAV"]
+__all__ = ["routes", "shell", "keep_loop_responsive", "NAV"]
 
 NAV: tuple[tuple[str, str, str], ...] = (
     ("library", "Library", "/library"),
@@ -114,8 +116,24 @@ def _page(wb: Workbench, build: Callable[[Session], Any], *, active: str, title:
             '<a href="/library">Back to the library</a></p></div>', sizing_mode="stretch_width")
 
 
+def keep_loop_responsive() -> None:
+    """Tune the interpreter so a busy worker thread cannot stall the event loop that serves everyone.
+
+    - Everything loaded so far (models, Panel, Bokeh, the pages' modules) is frozen out
+      of the garbage collector's sight: a full collection holds the GIL while it walks
+      every tracked object, millions with torch and Panel loaded, and the loop stalled
+      150-400 ms whenever a long PDF export in a thread triggered one.
+    - The GIL changes hands every 1 ms instead of 5: the loop needs it a few times per
+      request, and each hand-over from a CPU-bound thread waits one interval.
+    Measured by ``bench/responsiveness.py``.
+    """
+    gc.collect()
+    gc.freeze()
+    sys.setswitchinterval(0.001)
+
+
 def routes(wb: Workbench) -> dict[str, Callable[[], pn.viewable.Viewable]]:
-    """URL path -> page factory (called once per browser session)."""
+    """URL path -> page factory (called once per browser session); tunes the interpreter first."""
     configure()
     from server.pages.account import AccountPage
     from server.pages.board import BoardPage, opened_by_link
@@ -123,6 +141,8 @@ def routes(wb: Workbench) -> dict[str, Callable[[], pn.viewable.Viewable]]:
     from server.pages.library import LibraryPage
     from server.pages.magic import MagicPage
     from server.pages.writing import WritingPage
+
+    keep_loop_responsive()
 
     def board() -> pn.viewable.Viewable:
         by_link = opened_by_link()

@@ -1,0 +1,230 @@
+"""One person's heaviest action never freezes the server: ``/healthz`` answers within 100 ms meanwhile.
+
+The real server runs in a thread of this process (``server.main.start``); a
+real browser session (Chromium through Playwright) exports a screenplay of
+thousands of pages to PDF, imports a 200-image board ZIP, and makes a Magic
+Board, while a thread of the test polls ``/healthz`` the whole time. Every
+answer must arrive, and the slowest within the bound.
+
+This is the one place a latency bound is the acceptance criterion (issue 15,
+B.3: "``/healthz`` answers within 100 ms while any one session does its
+heaviest action"): a service call left on the event loop shows up here as a
+probe waiting seconds, not milliseconds.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.browser.conftest import Visit, launch_chromium, serve_workbench
+from tests.helpers import open_wb, png_bytes
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
+
+# The issue's bound, with no extra margin: the probe runs in its own process, so what it
+# waits for is the server's event loop (and this 2-core machine's other work).
+BOUND_MS = 100.0
+SCENES = 3000  # about 1,900 pages of dialogue (1.8 M characters, under the 2 M limit): seconds of PDF layout
+
+
+def long_script(scenes: int) -> str:
+    """Fountain text with ``scenes`` scenes of six speeches each."""
+    parts = ["Title: The Long Night\nAuthor: Test\n\n"]
+    for n in range(scenes):
+        parts.append(f"INT. ROOM {n} - NIGHT\n\nThe light flickers over the table; rain keeps on at the window.\n\n")
+        for k in range(6):
+            who = "MAE" if k % 2 else "JONAH"
+            parts.append(f"{who}\nI told you the ferry leaves at six, and you said you'd be there, and you weren't.\n\n")
+    return "".join(parts)
+
+
+def board_zip(folder: Path, images: int) -> Path:
+    """A board ZIP with ``images`` distinct stills, exported by another workbench (so all are new here)."""
+    wb = open_wb(folder)
+    try:
+        me = wb.accounts.local_user()
+        board = wb.boards.create(me, "Imported look book")
+        for n in range(images):
+            image = wb.library.ingest(me, png_bytes((n % 255, 90, 160), size=(96, 64), seed=n), filename=f"still-{n}.png")
+            wb.boards.add_image(me, board.id, image.id, x=(n % 20) * 100, y=(n // 20) * 80, w=96, h=64)
+        target = folder / "look-book.zip"
+        with target.open("wb") as out:
+            wb.boards.export_zip(me, board.id, out)
+        return target
+    finally:
+        wb.close()
+
+
+PROBE = r"""
+import http.client, sys, time
+host, port = sys.argv[1], int(sys.argv[2])
+print("ready", flush=True)
+while sys.stdin.readline().strip() != "stop":
+    started = time.monotonic()
+    try:
+        connection = http.client.HTTPConnection(host, port, timeout=10)
+        connection.request("GET", "/healthz")
+        answer = connection.getresponse()
+        body = answer.read()
+        connection.close()
+        problem = "" if answer.status == 200 and body == b"ok" else f"status {answer.status}: {body[:80]!r}"
+    except OSError as error:
+        problem = repr(error)
+    print(f"{time.monotonic():.6f} {(time.monotonic() - started) * 1000:.3f} {problem}", flush=True)
+"""
+
+
+class Prober:
+    """Polls ``/healthz`` every 20 ms from its own process, as a load balancer's probe would.
+
+    Its own process: a probe in this one would wait for the GIL behind the server's
+    worker threads and measure itself. Each probe is a new connection. A probe still
+    in flight when the window closes (``stop``) is not counted.
+    """
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.address = (parts.hostname or "127.0.0.1", str(parts.port or 80))
+        self.latencies: list[float] = []
+        self.failures: list[str] = []
+        self._cutoff = float("inf")
+        self._process: subprocess.Popen[str] | None = None
+        self._ticker: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def _tick(self) -> None:
+        assert self._process is not None and self._process.stdin is not None
+        while not self._stop.wait(0.02):
+            self._process.stdin.write("go\n")
+            self._process.stdin.flush()
+
+    def stop(self) -> None:
+        """Close the window now (e.g. as the browser leaves for a new page: opening a page is not the action)."""
+        self._cutoff = min(self._cutoff, time.monotonic())
+        self._stop.set()
+
+    def __enter__(self) -> Prober:
+        self._process = subprocess.Popen([sys.executable, "-c", PROBE, *self.address], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, text=True)
+        assert self._process.stdout is not None
+        assert self._process.stdout.readline().strip() == "ready"
+        self._ticker = threading.Thread(target=self._tick, daemon=True)
+        self._ticker.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        assert self._process is not None and self._ticker is not None
+        self._ticker.join(timeout=10)
+        output, _ = self._process.communicate("stop\n", timeout=60)
+        for line in output.splitlines():
+            ended, latency, *problem = line.split(" ", 2)
+            if float(ended) <= self._cutoff:
+                self.latencies.append(float(latency))
+                if problem and problem[0]:
+                    self.failures.append(problem[0])
+
+    def summary(self) -> str:
+        values = sorted(self.latencies)
+        if not values:
+            return "no probes"
+        p95 = values[int(0.95 * (len(values) - 1))]
+        return (f"{len(values)} probes, median {statistics.median(values):.1f} ms, p95 {p95:.1f} ms, "
+                f"max {values[-1]:.1f} ms")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    running = serve_workbench(tmp_path_factory.mktemp("responsive"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def visit(browser: Any, served: Any) -> Iterator[Visit]:
+    session = Visit(browser, served.url)
+    yield session
+    session.close()
+
+
+def _stop_when_leaving(visit: Visit, prober: Prober) -> None:
+    """End the window just before the browser asks for the new board's page (building a page is Panel's work
+    on the event loop, measured by ``bench/responsiveness.py``, not the action under test)."""
+
+    def leaving(route: Any) -> None:
+        prober.stop()
+        route.continue_()
+
+    visit.page.route("**/board?id=*", leaving)
+
+
+def _check(prober: Prober, action: str) -> None:
+    assert not prober.failures, f"/healthz failed during {action}: {prober.failures[:3]}"
+    assert len(prober.latencies) >= 10, f"too few probes during {action} to judge: {prober.summary()}"
+    assert max(prober.latencies) < BOUND_MS, f"/healthz was slow during {action}: {prober.summary()}"
+
+
+def test_healthz_answers_while_a_long_screenplay_becomes_a_pdf(visit: Visit, served: Any, tmp_path: Path) -> None:
+    wb = served.wb
+    me = wb.accounts.local_user()
+    wb.writing.create(me, "screenplay", "The Long Night", long_script(SCENES))
+    visit.open("/writing")
+    visit.page.locator(".bk-tab", has_text="Screenplay").click()
+    visit.page.locator(".wb-script-picker select").select_option(label="The Long Night")
+    # The editor and the preview of the long script are loaded before the clock starts.
+    visit.page.locator(".wb-preview").get_by_text(f"INT. ROOM {SCENES - 1} - NIGHT").wait_for(timeout=120_000)
+    button = visit.page.locator(".wb-script-pdf")
+    with Prober(served.url) as prober, visit.page.expect_download(timeout=300_000) as download:
+        button.get_by_text("Export PDF").click()
+        button.get_by_text("Preparing PDF…").wait_for(timeout=10_000)
+        visit.screenshot("responsive-preparing-pdf")
+    target = tmp_path / "long.pdf"
+    download.value.save_as(target)
+    assert target.read_bytes()[:5] == b"%PDF-"
+    _check(prober, "a long screenplay's PDF export")
+
+
+def test_healthz_answers_while_a_200_image_board_zip_is_imported(visit: Visit, served: Any, tmp_path: Path) -> None:
+    archive = board_zip(tmp_path / "source", 200)
+    before = {b.id for b in served.wb.boards.list(served.wb.accounts.local_user())}
+    visit.open("/boards", ready=".wb-import-board input[type=file]")
+    with Prober(served.url) as prober:
+        _stop_when_leaving(visit, prober)
+        visit.page.locator(".wb-import-board input[type=file]").set_input_files(str(archive))
+        visit.page.wait_for_url("**/board?id=*", timeout=300_000)
+    boards = served.wb.boards.list(served.wb.accounts.local_user())
+    imported = [b for b in boards if b.id not in before]
+    assert [b.item_count for b in imported] == [200]
+    _check(prober, "a 200-image board import")
+
+
+def test_healthz_answers_while_a_magic_board_is_made(visit: Visit, served: Any) -> None:
+    visit.open("/magic", ready=".wb-pitch textarea")
+    pitch = ". ".join(f"Beat {n}: the ferry turns toward the pier in the fog" for n in range(1, 13)) + "."
+    visit.page.locator(".wb-pitch textarea").fill(pitch)
+    visit.page.locator(".wb-cost").wait_for(timeout=10_000)
+    with Prober(served.url) as prober:
+        _stop_when_leaving(visit, prober)
+        visit.page.get_by_text("Make the board").click()
+        visit.page.wait_for_url("**/board?id=*", timeout=300_000)
+    _check(prober, "a Magic Board")
