@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,7 @@ from server.media import HealthHandler, media_patterns
 from workbench.app import Workbench
 from workbench.settings import Settings
 
-__all__ = ["serve", "prepare", "start", "RunningWorkbench", "server_options", "HealthHandler"]
+__all__ = ["serve", "run_until_stopped", "prepare", "start", "RunningWorkbench", "server_options", "HealthHandler"]
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,11 @@ log = logging.getLogger(__name__)
 def prepare(settings: Settings) -> Workbench:
     """Open the workbench, repair what a crash left, start the embed worker, load samples once."""
     wb = Workbench(settings)
+    checked = wb.db.integrity
+    rebuilt = [c.describe() for c in checked if c.missing]
+    log.log(logging.ERROR if rebuilt else logging.INFO, "metadata: %d index(es) checked against their tables%s%s",
+            len(checked), "; after an unclean shutdown" if wb.db.recovered_wal else "",
+            "; " + "; ".join(rebuilt) if rebuilt else ", all match")
     report = wb.reconcile()
     if report.repaired:
         log.warning("reconcile repaired %s item(s) at start-up: %s", report.repaired, report)
@@ -50,16 +56,42 @@ def server_options(wb: Workbench, host: str, port: int) -> dict[str, Any]:
 
 
 def serve(settings: Settings) -> None:
-    """Serve the workbench on settings.server.host:port until interrupted."""
+    """Serve the workbench on settings.server.host:port until SIGTERM or SIGINT, then shut down cleanly."""
+    run_until_stopped(prepare(settings), settings)
+
+
+def run_until_stopped(wb: Workbench, settings: Settings) -> None:
+    """Serve ``wb`` until SIGTERM/SIGINT; then stop taking requests and writes, finish those under way,
+    checkpoint the database and close it.
+
+    Without this, SIGTERM (what Kubernetes and ``docker stop`` send) ended the
+    process with every change since the last checkpoint only in DuckDB's WAL.
+    """
     from server.app import routes
 
-    wb = prepare(settings)
     host, port = settings.server.host, settings.server.port
+    server = pn.serve(routes(wb), start=False, **server_options(wb, host, port))
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        if stopping.is_set():
+            return
+        stopping.set()
+        log.warning("%s received: shutting down", signal.Signals(signum).name)
+        server.io_loop.asyncio_loop.call_soon_threadsafe(server.io_loop.stop)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, request_stop)
+    server.start()
     print(f"FilmMaker Workbench on http://{host}:{port}/  (data in {settings.home})", flush=True)
     try:
-        pn.serve(routes(wb), **server_options(wb, host, port))
+        server.io_loop.start()
     finally:
-        wb.close()
+        try:
+            server.stop()  # no new connections or requests
+        finally:
+            wb.close()  # the worker stops, writes under way finish, then checkpoint and close
+        print("FilmMaker Workbench stopped; every change is saved.", flush=True)
 
 
 @dataclass

@@ -16,7 +16,9 @@ PostgreSQL catalog; nothing outside ``store/`` knows which it is.
 
 from __future__ import annotations
 
+import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -26,15 +28,34 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from store.integrity import IndexCheck, check_indexes
 from store.migrations import MIGRATIONS, Migration
 
-__all__ = ["MetadataStore", "migrate", "schema_version", "WriteConflict"]
+__all__ = ["MetadataStore", "migrate", "schema_version", "WriteConflict", "DatabaseInUse", "StoreClosed",
+           "IndexCheck"]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class WriteConflict(RuntimeError):
     """A write kept conflicting after every retry."""
+
+
+class DatabaseInUse(RuntimeError):
+    """Another process (usually the running web workbench) holds the database file for writing."""
+
+
+class StoreClosed(RuntimeError):
+    """The store is shutting down (or shut): this write was not started."""
+
+
+def _in_use_message(path: str, error: Exception) -> str:
+    pid = re.search(r"PID (\d+)", str(error))
+    holder = f"process {pid.group(1)}" if pid else "another process"
+    return (f"The workbench database {path} is in use by {holder} (usually the running web workbench). "
+            "Stop that process first, make this change in the web app, or point this command at its own "
+            "WORKBENCH_HOME. Nothing was changed.")
 
 
 def _is_conflict(error: Exception) -> bool:
@@ -95,20 +116,56 @@ class MetadataStore:
         migrations: Sequence[Migration] = MIGRATIONS,
         read_only: bool = False,
         max_retries: int = 8,
+        checkpoint_seconds: float | None = None,
     ) -> None:
         self.path = str(path)
+        wal = Path(self.path + ".wal")
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        #: True when the last process stopped without a checkpoint and its WAL was replayed here.
+        self.recovered_wal = self.path != ":memory:" and wal.exists() and wal.stat().st_size > 0
         self.read_only = read_only
-        self._conn = duckdb.connect(self.path, read_only=read_only)
+        try:
+            self._conn = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.IOException as error:
+            if "lock" in str(error).lower():
+                raise DatabaseInUse(_in_use_message(self.path, error)) from error
+            raise
         self._writer = self._conn.cursor()
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._max_retries = max_retries
         self._closed = False
+        self._closing = False
+        self._pending = 0  # writes started and not yet finished (close waits for them)
+        self._idle = threading.Condition()
+        self._dirty = False
+        #: The start-up comparison of every index with a scan (see store/integrity.py).
+        self.integrity: list[IndexCheck] = []
         if not read_only:
             with self._write_lock:
                 migrate(self._writer, migrations)
+                self._check_at_start()
+        self._stop_checkpoints = threading.Event()
+        self._checkpointer: threading.Thread | None = None
+        if checkpoint_seconds and not read_only:
+            self._checkpointer = threading.Thread(
+                target=self._checkpoint_every, args=(checkpoint_seconds,), name="metadata-checkpoint", daemon=True)
+            self._checkpointer.start()
+
+    def _check_at_start(self) -> None:
+        # A replayed WAL is checkpointed at once, so the replay is persisted while
+        # this process is known to be healthy, then every index is compared with
+        # a scan (what a replay can leave stale) and rebuilt if it disagrees.
+        if self.recovered_wal:
+            log.warning("metadata: %s was not shut down cleanly; its write-ahead log was replayed", self.path)
+            self._writer.execute("CHECKPOINT")
+        self.integrity = check_indexes(self._writer)
+        repaired = [check for check in self.integrity if check.missing]
+        for check in repaired:
+            log.error("metadata index disagreed with its table: %s", check.describe())
+        if repaired:
+            self._writer.execute("CHECKPOINT")
 
     # -- reads -------------------------------------------------------------
     def _cursor(self) -> duckdb.DuckDBPyConnection:
@@ -149,6 +206,19 @@ class MetadataStore:
         """
         if self.read_only:
             raise PermissionError("this metadata store was opened read-only")
+        with self._idle:
+            if self._closing:
+                raise StoreClosed("The workbench is shutting down; this change was not saved. "
+                                  "Try again in a moment.")
+            self._pending += 1
+        try:
+            return self._write_with_retries(work)
+        finally:
+            with self._idle:
+                self._pending -= 1
+                self._idle.notify_all()
+
+    def _write_with_retries(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         delay = 0.005
         for attempt in range(self._max_retries + 1):
             with self._write_lock:
@@ -157,6 +227,7 @@ class MetadataStore:
                 try:
                     result = work(cur)
                     cur.execute("COMMIT")
+                    self._dirty = True
                     return result
                 except Exception as error:
                     try:
@@ -190,10 +261,51 @@ class MetadataStore:
         """The schema version of the open database."""
         return int(self.scalar("SELECT coalesce(max(version), 0) FROM schema_version") or 0)
 
-    def close(self) -> None:
-        """Close every connection (idempotent)."""
-        if self._closed:
+    # -- durability ----------------------------------------------------------
+    def checkpoint(self) -> None:
+        """Write the WAL into the database file now (on the write path, between writes)."""
+        if self.read_only:
             return
-        self._closed = True
         with self._write_lock:
+            if not self._closed:
+                self._writer.execute("CHECKPOINT")
+                self._dirty = False
+
+    def _checkpoint_every(self, seconds: float) -> None:
+        # Periodic checkpoints keep the WAL short, so a crash (SIGKILL, a lost
+        # node) leaves little to replay at the next start.
+        while not self._stop_checkpoints.wait(seconds):
+            if self._dirty:
+                try:
+                    self.checkpoint()
+                except duckdb.Error as error:
+                    log.warning("metadata checkpoint failed (retried later): %s", error)
+
+    def check_indexes(self, *, full: bool = False, repair: bool = True) -> list[IndexCheck]:
+        """Compare every index with a scan of its table, rebuilding any that disagree (``workbench doctor``)."""
+        with self._write_lock:
+            return check_indexes(self._writer, full=full, repair=repair and not self.read_only)
+
+    def close(self, *, timeout: float = 30.0) -> None:
+        """Stop taking writes, let those under way finish, checkpoint and close (idempotent).
+
+        Writes that arrive after this starts raise :class:`StoreClosed`.
+        """
+        with self._idle:
+            if self._closed or self._closing:
+                return
+            self._closing = True
+            finished = self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
+        if not finished:
+            log.error("metadata: %d write(s) still running after %.0f s; closing anyway", self._pending, timeout)
+        self._stop_checkpoints.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join(timeout=timeout)
+        with self._write_lock:
+            self._closed = True
+            if not self.read_only:
+                try:
+                    self._writer.execute("CHECKPOINT")
+                except duckdb.Error as error:  # the close below still persists through the WAL
+                    log.warning("metadata: final checkpoint failed: %s", error)
             self._conn.close()

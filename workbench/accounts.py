@@ -269,6 +269,28 @@ class Accounts:
 
         self._db.write(work)
 
+    def refund_abandoned(self, *, before: datetime) -> int:
+        """Refund every reservation made before ``before`` that was never committed or refunded.
+
+        A process that dies during an AI call (SIGKILL, a lost node) leaves its
+        reservation open; the workbench calls this at start-up with the moment
+        it opened the database, so only reservations of a dead process are
+        refunded. Returns how many were refunded.
+        """
+
+        def work(cur: duckdb.DuckDBPyConnection) -> int:
+            rows = cur.execute(
+                "SELECT r.reservation_id, r.user_id, r.action, -r.amount FROM credit_ledger r"
+                " WHERE r.entry = 'reserve' AND r.created_at < ? AND NOT EXISTS ("
+                "  SELECT 1 FROM credit_ledger s WHERE s.reservation_id = r.reservation_id"
+                "  AND s.entry IN ('commit', 'refund'))", [before]).fetchall()
+            for reservation_id, user_id, action, amount in rows:
+                self._insert(cur, user_id, "refund", int(amount), action, reservation_id=reservation_id,
+                             note="refunded: the workbench stopped during this action")
+            return len(rows)
+
+        return self._db.write(work)
+
     @contextmanager
     def spend(
         self, user: User, action: str, *, units: int = 1, idempotency_key: str | None = None

@@ -10,6 +10,7 @@ A notebook and the web app open it the same way::
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,11 @@ class Workbench:
     def __init__(self, settings: Settings | None = None, *, read_only: bool = False) -> None:
         self.settings = settings or Settings()
         self.settings.home.mkdir(parents=True, exist_ok=True)
-        self.db = MetadataStore(self.settings.storage.metadata_path, read_only=read_only)
+        self.db = MetadataStore(self.settings.storage.metadata_path, read_only=read_only,
+                                checkpoint_seconds=self.settings.storage.checkpoint_seconds or None)
+        # Reservations made before this moment belong to a process that died during an AI call
+        # (read from the database so it is on the same clock as the ledger's timestamps).
+        self._opened_at: datetime = self.db.scalar("SELECT now()::TIMESTAMP")
         self.blobs = build_blob_store(self.settings)
         self.vectors = build_vector_store(self.settings)
         self._models_lock = threading.Lock()
@@ -128,7 +133,9 @@ class Workbench:
     # -- lifecycle -----------------------------------------------------------
     def reconcile(self) -> ReconcileReport:
         """Finish or undo half-done work left by a crash (run at start-up and on demand)."""
-        return self.pipeline.reconcile()
+        report = self.pipeline.reconcile()
+        report.reservations_refunded = self.accounts.refund_abandoned(before=self._opened_at)
+        return report
 
     def start_worker(self) -> None:
         """Start embedding uploads in the background (the web app calls this)."""

@@ -31,6 +31,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         settings.server.public_url = f"http://{settings.server.host}:{settings.server.port}"
     if args.no_samples:
         settings.library.load_samples = False
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for ours in ("server", "workbench", "store"):  # our start-up and shutdown reports; Bokeh stays quiet
+        logging.getLogger(ours).setLevel(logging.INFO)
     from server.main import serve
 
     serve(settings)
@@ -137,8 +142,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``workbench`` console command."""
+    from store import DatabaseInUse
+
     args = _parser().parse_args(argv)
-    return int(args.run(args, Settings()))
+    try:
+        return int(args.run(args, Settings()))
+    except DatabaseInUse as error:
+        # DuckDB lets one process write a database file; the open fails before
+        # anything is read or written, so no command half-applies.
+        print(str(error), file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

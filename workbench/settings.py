@@ -45,6 +45,10 @@ class StorageSettings(BaseModel):
     vector_index_threshold: int = Field(
         5000, description="Rows above which a vector table gets an ANN index; below it search is exact."
     )
+    checkpoint_seconds: float = Field(
+        60.0, ge=0, description="Seconds between checkpoints of the metadata WAL while writes happen (0: only at "
+        "shutdown)."
+    )
 
 
 class AISettings(BaseModel):

@@ -45,12 +45,13 @@ class ReconcileReport:
     purged: int = 0
     orphan_vectors: int = 0
     orphan_blobs: int = 0
+    reservations_refunded: int = 0
     details: list[str] = field(default_factory=list)
 
     @property
     def repaired(self) -> int:
         return (self.jobs_restarted + self.pending_completed + self.pending_removed + self.requeued
-                + self.purged + self.orphan_vectors + self.orphan_blobs)
+                + self.purged + self.orphan_vectors + self.orphan_blobs + self.reservations_refunded)
 
 
 class Pipeline:
