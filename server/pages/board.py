@@ -146,6 +146,10 @@ class BoardPage(pn.viewable.Viewer):
     def _link_gone(self) -> None:
         self.link_gone = True
         self.canvas.editable = False
+        # The editing tools go too; what is left (export) says why when it fails.
+        if hasattr(self, "_add_row"):
+            self._add_row.objects = [self._view_only_badge()]
+            self._act_row.objects = [o for o in self._act_row.objects if not isinstance(o, pn.pane.HTML)]
         self.banner.param.update(object=f'<div class="wb-banner" role="alert">{html.escape(LINK_GONE)}</div>',
                                  visible=True)
 
@@ -172,8 +176,8 @@ class BoardPage(pn.viewable.Viewer):
     async def _catch_up(self) -> None:
         async with self._turn:
             self._catching_up = False
-            if self._heard_seq <= self.revision:
-                return  # this page made the change itself and has already redrawn
+            if self._heard_seq <= self.revision or self.link_gone:
+                return  # this page made the change itself, or its link is dead (the banner says so)
             # e.g. the link was revoked while the page was open: reload() says so in this session
             await self.reload()
 
@@ -251,8 +255,7 @@ class BoardPage(pn.viewable.Viewer):
             link.param.watch(functools.partial(self._add_link, link), "enter_pressed")
             add += [note, heading, link]
         else:
-            add.append(pn.pane.HTML('<span class="wb-badge">view only</span>', stylesheets=[PANEL_CSS],
-                                    margin=(12, 0, 0, 4)))
+            add.append(self._view_only_badge())
         act: list[Any] = []
         if can_edit and self.role != "owner":
             act.append(pn.pane.HTML('<span class="wb-badge">can edit</span>', stylesheets=[PANEL_CSS],
@@ -267,8 +270,13 @@ class BoardPage(pn.viewable.Viewer):
             Export(self._export_zip, busy_label="Preparing ZIP…", filename=self._export_filename("zip"),
                    label="Export ZIP", color="default", width=130, css_classes=["wb-export-zip"]),
         ]
-        return pn.FlexBox(pn.Row(*add, margin=0), pn.Row(*act, margin=0), justify_content="space-between",
+        self._add_row, self._act_row = pn.Row(*add, margin=0), pn.Row(*act, margin=0)
+        return pn.FlexBox(self._add_row, self._act_row, justify_content="space-between",
                           flex_wrap="wrap", sizing_mode="stretch_width", margin=(0, 0, 2, 0))
+
+    @staticmethod
+    def _view_only_badge() -> pn.pane.HTML:
+        return pn.pane.HTML('<span class="wb-badge">view only</span>', stylesheets=[PANEL_CSS], margin=(12, 0, 0, 4))
 
     async def _add_note(self, event: Any = None) -> None:
         await self._change(self.session.wb.boards.add_note, "New note")
