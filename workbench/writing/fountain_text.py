@@ -71,15 +71,18 @@ def emphasis_spans(line: str) -> list[Styled]:
         elif token[2]:
             stack.append(index)
     counts = {BOLD: 0, ITALIC: 0, UNDERLINE: 0}
+    style = 0  # recomputed only where a marker opens or closes
     pieces: list[tuple[str, int]] = []
     for index, token in enumerate(tokens):
-        if index in change:
+        delta = change.get(index)
+        if delta is not None:
             for bit in counts:
-                if abs(change[index]) & bit:
-                    counts[bit] += 1 if change[index] > 0 else -1
+                if abs(delta) & bit:
+                    counts[bit] += 1 if delta > 0 else -1
+            style = sum(bit for bit, count in counts.items() if count > 0)
             continue
         piece = token if isinstance(token, str) else token[0] * token[1]
-        pieces.append((piece, sum(bit for bit, count in counts.items() if count > 0)))
+        pieces.append((piece, style))
     return [
         Styled("".join(p for p, _ in group), style)
         for style, group in groupby(pieces, key=lambda item: item[1])

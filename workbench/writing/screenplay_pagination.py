@@ -10,16 +10,16 @@ breaks at a sentence with ``(MORE)`` and resumes under ``NAME (CONT'D)``,
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import zip_longest
 
-from workbench.writing.fountain import ITALIC, Element, Styled
+from workbench.writing.fountain import ITALIC, Element, Styled, strip_notes
 from workbench.writing.screenplay_rows import (
     _DUAL_LEFT,
     _DUAL_RIGHT,
+    _NOTE,
     _SINGLE,
     CHAR_WIDTH,
     LEFT_EDGE,
@@ -32,14 +32,11 @@ from workbench.writing.screenplay_rows import (
     _lines,
     _printable,
     _rows,
-    _strip,
-    _wrap,
 )
+from workbench.writing.screenplay_speech import _Speech
 
-__all__ = ["paginate"]
+__all__ = ["paginate", "printed_lines"]
 
-_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*\s+")
-_ABBREVIATIONS = ("Mr", "Mrs", "Ms", "Dr", "St", "Jr", "Sr", "vs", "Lt", "Sgt", "Capt")
 _SKIPPED = ("note", "section", "synopsis", "boneyard")
 
 
@@ -50,118 +47,45 @@ _SKIPPED = ("note", "section", "synopsis", "boneyard")
 class _Block:
     """Rows that print together, with the blank lines wanted above them."""
 
-    rows: list[Row]
+    every_row: list[Row]
     space: int = 1
     splits: bool = False  # action may break between lines
     keep_with_next: bool = False  # scene headings
+    # Rows before ``start`` went on earlier pages: the rest of a long block
+    # shares the list instead of copying it once per page.
+    start: int = 0
+
+    @property
+    def rows(self) -> list[Row]:
+        return self.every_row[self.start :] if self.start else self.every_row
+
+    def count(self, limit: int) -> int:
+        """How many rows the block prints."""
+        return len(self.every_row) - self.start
 
     def split(self, room: int, fresh: bool) -> tuple[list[Row], _Block] | None:
         """Rows for the rest of this page and the block to carry over, or None to move it."""
-        n = len(self.rows)
+        n, first = self.count(room), self.start
         if fresh:
-            return self.rows[:room], _Block(self.rows[room:], 0, True)
+            return self.every_row[first : first + room], _Block(self.every_row, 0, True, start=first + room)
         if not self.splits or room < 2 or n < 4:
             return None
         keep = min(room, n - 2)
         for cut in range(keep, 1, -1):  # prefer a line that ends a sentence
-            if _row_text(self.rows[cut - 1]).rstrip().endswith((".", "!", "?", '"')):
+            if _row_text(self.every_row[first + cut - 1]).rstrip().endswith((".", "!", "?", '"')):
                 keep = cut
                 break
-        return (self.rows[:keep], _Block(self.rows[keep:], 0, True)) if keep >= 2 else None
+        if keep < 2:
+            return None
+        return self.every_row[first : first + keep], _Block(self.every_row, 0, True, start=first + keep)
+
+    def can_split(self, room: int) -> bool:
+        """Would some of the block print in ``room`` lines below other text?"""
+        return self.split(room, False) is not None
 
 
 def _row_text(row: Row) -> str:
     return "".join(run.text for _, runs in row for run in runs)
-
-
-@dataclass
-class _Speech:
-    """A character's name and the parentheticals, dialogue and lyrics under it."""
-
-    name: Line
-    parts: list[tuple[str, list[Line]]]
-    columns: _Columns = _SINGLE
-    space: int = 1
-    keep_with_next: bool = False
-
-    @cached_property
-    def rows(self) -> list[Row]:
-        x, width = self.columns.character
-        rows = _rows([self.name], x, width)
-        for kind, lines in self.parts:
-            if kind == "parenthetical":
-                rows += _rows(lines, *self.columns.parenthetical, hang=1)
-            else:
-                rows += _rows(lines, *self.columns.dialogue)
-        return rows
-
-    def split(self, room: int, fresh: bool) -> tuple[list[Row], _Speech] | None:
-        """Break at a sentence, with (MORE) below and NAME (CONT'D) on the next page."""
-        for sentences in (True, False):
-            if not sentences and not (fresh or len(self.rows) > LINES_PER_PAGE):
-                return None  # a speech that fits a page moves whole rather than mid-sentence
-            cuts = self._cuts(sentences)
-            best = None
-            low, high = 0, len(cuts) - 1
-            while low <= high:  # head rows grow with the cut, so search
-                mid = (low + high) // 2
-                head = self._head(cuts[mid])
-                if len(head.rows) + 1 <= room:
-                    best, low = mid, mid + 1
-                else:
-                    high = mid - 1
-            if best is not None and (fresh or len(self._head(cuts[best]).rows) >= 3):
-                head, tail = self._head(cuts[best]), self._tail(cuts[best])
-                more = [(self.columns.character[0], [Styled("(MORE)", 0)])]
-                return [*head.rows, more], tail
-        return None
-
-    def _cuts(self, sentences: bool) -> list[tuple[int, int, int]]:
-        """Places the speech may break, in order; each leaves words on both sides."""
-        flat = [
-            (p, li, text) for p, (_, lines) in enumerate(self.parts) for li, (text, _) in enumerate(lines)
-        ]
-        later = [False] * (len(flat) + 1)  # is there text after line n?
-        for n in range(len(flat) - 1, -1, -1):
-            later[n] = later[n + 1] or bool(flat[n][2].strip())
-        cuts: list[tuple[int, int, int]] = []
-        said = False
-        for n, (p, li, text) in enumerate(flat):
-            said = said and li > 0
-            if self.parts[p][0] == "parenthetical":
-                continue
-            if sentences:
-                ends = [m.end() for m in _SENTENCE_END.finditer(text) if not _abbreviation(text, m.start())]
-            else:
-                ends = [start for start, _ in _wrap(text, self.columns.dialogue[1])[1:]]
-            for end in [*ends, len(text)]:
-                if (said or text[:end].strip()) and (text[end:].strip() or later[n + 1]):
-                    cuts.append((p, li, end))
-            said = said or bool(text.strip())
-        return cuts
-
-    def _head(self, cut: tuple[int, int, int]) -> _Speech:
-        p, li, end = cut
-        kind, lines = self.parts[p]
-        partial = [*lines[:li], _strip((lines[li][0][:end], lines[li][1][:end]))]
-        return _Speech(self.name, [*self.parts[:p], (kind, partial)], self.columns)
-
-    def _tail(self, cut: tuple[int, int, int]) -> _Speech:
-        p, li, end = cut
-        kind, lines = self.parts[p]
-        rest = [_strip((lines[li][0][end:], lines[li][1][end:])), *lines[li + 1 :]]
-        while rest and not rest[0][0]:
-            rest.pop(0)
-        parts = ([(kind, rest)] if rest else []) + self.parts[p + 1 :]
-        name = self.name
-        if "CONT'D" not in name[0].upper():
-            name = (name[0] + " (CONT'D)", name[1] + (0,) * 9)
-        return _Speech(name, parts, self.columns, 0)
-
-
-def _abbreviation(text: str, end: int) -> bool:
-    word = text[:end].rsplit(" ", 1)[-1]
-    return word in _ABBREVIATIONS
 
 
 @dataclass
@@ -173,13 +97,21 @@ class _Dual:
     space: int = 1
     keep_with_next: bool = False
 
-    @property
+    @cached_property
     def rows(self) -> list[Row]:
         empty: Row = []
         return [[*a, *b] for a, b in zip_longest(self.left.rows, self.right.rows, fillvalue=empty)]
 
+    def count(self, limit: int) -> int:
+        """How many rows the pair prints."""
+        return len(self.rows)
+
     def split(self, room: int, fresh: bool) -> tuple[list[Row], _Block] | None:
         return _Block(self.rows, self.space).split(room, fresh)
+
+    def can_split(self, room: int) -> bool:
+        """Would some of the pair print in ``room`` lines below other text?"""
+        return self.split(room, False) is not None
 
 
 class _PageBreak:
@@ -194,7 +126,7 @@ def _speech(element: Element, said: list[Element], columns: _Columns = _SINGLE) 
         lines = _lines(part.text, style)
         if lines:
             parts.append((part.kind, lines))
-    head = _lines(name) or [("", ())]
+    head = _lines(name) or [("", b"")]
     return _Speech(head[0], parts, columns)
 
 
@@ -231,6 +163,27 @@ def _layout_blocks(elements: list[Element]) -> list[_Block | _Speech | _Dual | _
     return [
         _Speech(b.name, b.parts) if isinstance(b, _Speech) and b.columns is _DUAL_LEFT else b for b in blocks
     ]
+
+
+def printed_lines(elements: list[Element]) -> int:
+    """How many lines the script prints before wrapping: a floor on its rows, counted without laying out.
+
+    Each counts at least one row of a page, so a script far past a page limit
+    can be refused before any layout work.
+    """
+    total = 0
+    for element in elements:
+        if element.kind in _SKIPPED or element.kind == "page_break":
+            continue
+        if element.kind == "character":
+            total += 1
+            continue
+        text = strip_notes(element.text.replace(_NOTE, ""), _NOTE)
+        if _NOTE not in text:
+            total += text.count("\n") + 1
+        else:  # a line that held only a note does not print (as in ``_lines``)
+            total += sum(1 for raw in text.split("\n") if _NOTE not in raw or raw.replace(_NOTE, "").strip())
+    return total
 
 
 def _element_rows(element: Element) -> list[Row]:
@@ -274,15 +227,14 @@ class _Pages:
     def place(self, rows: list[Row], space: int) -> None:
         if self.pages[-1]:
             self.pages[-1].extend([[]] * space)
-        else:
-            while rows and _blank(rows[0]):
-                rows = rows[1:]
+        else:  # a page never starts with blank lines
+            rows = rows[next((n for n, row in enumerate(rows) if not _blank(row)), len(rows)) :]
         self.pages[-1].extend(rows)
 
 
 def _fits_start(block: _Block | _Speech | _Dual, room: int) -> bool:
     """Would at least the start of this block print within ``room`` lines?"""
-    return room > 0 and (len(block.rows) <= room or block.split(room, False) is not None)
+    return room > 0 and (block.count(room) <= room or block.can_split(room))
 
 
 def paginate(elements: list[Element]) -> list[list[Row]]:
@@ -296,14 +248,16 @@ def paginate(elements: list[Element]) -> list[list[Row]]:
             continue
         space = block.space if pages.pages[-1] else 0
         room = pages.room - space
-        rows = block.rows
+        # Counted only as far as the page reaches: the rest of a long speech is laid out on later pages.
+        size = block.count(room)
         if block.keep_with_next and queue and not isinstance(queue[0], _PageBreak) and pages.pages[-1]:
             after = queue[0]
-            if len(rows) > room or not _fits_start(after, room - len(rows) - after.space):
+            if size > room or not _fits_start(after, room - size - after.space):
                 pages.new_page()
                 space, room = 0, LINES_PER_PAGE
-        if len(rows) <= room:
-            pages.place(rows, space)
+                size = block.count(room)
+        if size <= room:
+            pages.place(block.rows, space)
             continue
         fresh = not pages.pages[-1]
         cut = block.split(room, fresh)
@@ -311,7 +265,10 @@ def paginate(elements: list[Element]) -> list[list[Row]]:
             pages.new_page()
             queue.appendleft(block)
             continue
-        head, rest = cut if cut else (rows[:room], _Block(rows[room:], 0, True))
+        if cut is None:  # nowhere to break on a fresh page: cut at the page end
+            rows = block.rows
+            cut = rows[:room], _Block(rows, 0, True, start=room)
+        head, rest = cut
         pages.place(head, space)
         pages.new_page()
         queue.appendleft(rest)

@@ -10,6 +10,7 @@ wrapped to a column's width and placed left, right or centred. Used by
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from workbench.writing.fountain import Styled, emphasis_spans, strip_notes
@@ -23,8 +24,9 @@ RIGHT_EDGE = 7.5 * INCH
 LEFT_EDGE = 1.5 * INCH
 _NOTE = "\ue000"  # stands where a note was, so a line that held only a note can go
 
-# A printed line is its text and one style mask per character.
-Line = tuple[str, tuple[int, ...]]
+# A printed line is its text and one style mask per character (bytes, so a
+# long line is sliced page by page without touching each character).
+Line = tuple[str, bytes]
 # A row is one printed line of the page: pieces of styled text at x positions.
 Row = list[tuple[float, list[Styled]]]
 
@@ -46,8 +48,13 @@ _DUAL_RIGHT = _Columns((5.5 * INCH, 20), (5.0 * INCH, 24), (4.7 * INCH, 28))
 # ---------------------------------------------------------------- text
 
 
+_CONTROL = {c: " " for c in [*range(32), *range(127, 160)]}
+_SPACES = re.compile(" *")
+_SPACE_RUN = re.compile(r"\s*")
+
+
 def _printable(text: str) -> str:
-    return "".join(" " if ord(c) < 32 or 127 <= ord(c) < 160 else c for c in text)
+    return text.translate(_CONTROL)  # control characters print as spaces
 
 
 def _lines(text: str, extra_style: int = 0, keep_indent: bool = False) -> list[Line]:
@@ -60,15 +67,15 @@ def _lines(text: str, extra_style: int = 0, keep_indent: bool = False) -> list[L
         raw = raw.rstrip() if keep_indent else raw.strip()
         spans = emphasis_spans(raw)
         plain = _printable("".join(span.text for span in spans))
-        styles = tuple(span.style | extra_style for span in spans for _ in span.text)
+        styles = b"".join(bytes([span.style | extra_style]) * len(span.text) for span in spans)
         out.append((plain, styles))
     return out
 
 
 def _strip(line: Line) -> Line:
     text, styles = line
-    start = len(text) - len(text.lstrip())
-    end = len(text.rstrip())
+    start = _SPACE_RUN.match(text).end()  # type: ignore[union-attr]  # "\s*" always matches
+    end = len(text.rstrip()) if text[-1:].isspace() else len(text)  # no copy unless there is something to strip
     return text[start:end], styles[start:end]
 
 
@@ -76,6 +83,8 @@ def _runs(line: Line, start: int = 0, end: int | None = None) -> list[Styled]:
     """Cut a slice of a printed line into runs of one style each."""
     text, styles = line
     end = len(text) if end is None else end
+    if start < end and styles[start:end].count(styles[start]) == end - start:
+        return [Styled(text[start:end], styles[start])]  # the common case: one style, no per-letter walk
     runs: list[Styled] = []
     i = start
     while i < end:
@@ -87,12 +96,18 @@ def _runs(line: Line, start: int = 0, end: int | None = None) -> list[Styled]:
     return runs
 
 
-def _wrap(text: str, width: int) -> list[tuple[int, int]]:
-    """Greedy word wrap; returns (start, end) of each printed line."""
+def _wrap(text: str, width: int, limit: int | None = None) -> list[tuple[int, int]]:
+    """Greedy word wrap; returns (start, end) of each printed line, at most ``limit`` of them.
+
+    The lines of a prefix of ``text`` are the first lines of ``text`` (the last
+    one cut short), which lets a long speech be measured a page at a time.
+    """
     width = max(width, 1)
     spans: list[tuple[int, int]] = []
     start = 0
     while len(text) - start > width:
+        if limit is not None and len(spans) >= limit:
+            return spans
         cut = text.rfind(" ", start, start + width + 1)
         if cut <= start or not text[start:cut].strip():
             spans.append((start, start + width))  # one word longer than the line
@@ -100,9 +115,9 @@ def _wrap(text: str, width: int) -> list[tuple[int, int]]:
         else:
             spans.append((start, len(text[start:cut].rstrip()) + start))
             start = cut + 1
-        while start < len(text) and text[start] == " ":
-            start += 1
-    spans.append((start, len(text)))
+        start = _SPACES.match(text, start).end()  # type: ignore[union-attr]  # " *" always matches
+    if limit is None or len(spans) < limit:
+        spans.append((start, len(text)))
     return spans
 
 
