@@ -27,6 +27,7 @@ from workbench.library.catalog import Library
 from workbench.library.intake import prepare_image, search_still
 from workbench.library.model import LibraryImage
 from workbench.library.pipeline import Pipeline
+from workbench.text import clean_text
 
 __all__ = ["Search", "SearchHit", "thumbnail_url", "original_url"]
 
@@ -64,7 +65,7 @@ class Search:
     # -- queries -------------------------------------------------------------
     def by_text(self, user: User, text: str, *, limit: int = 24, **filters: Any) -> list[SearchHit]:
         """Images that match a description ("rain on a neon street")."""
-        text = " ".join(text.split())
+        text = clean_text(text, field="search", max_chars=1000, truncate=True)
         if not text:
             raise InvalidInput("Type a few words to search for.")
         vector = self._pipeline.embedder.embed_texts([text[:1000]])[0]
@@ -101,7 +102,8 @@ class Search:
             filters["exclude"] = {image_id, *filters.get("exclude", ())}
         else:
             visual = self._embed_picture(picture)  # type: ignore[arg-type]
-        words = self._pipeline.embedder.embed_texts([text])[0] if text.strip() else np.zeros_like(visual)
+        text = clean_text(text, field="search", max_chars=1000, truncate=True)
+        words = self._pipeline.embedder.embed_texts([text])[0] if text else np.zeros_like(visual)
         blend = text_weight * words + (1 - text_weight) * visual
         norm = float(np.linalg.norm(blend))
         return self.by_vector(user, blend / norm if norm else visual, limit=limit, **filters)
@@ -122,8 +124,14 @@ class Search:
         if not 1 <= limit <= 500:
             raise InvalidInput("Ask for between 1 and 500 results.")
         where = [self._library.vector_where(user, scope)]
+        if isinstance(tags, str):
+            tags = [tags]
         for tag in tags:
-            where.append(f"tags LIKE {sql_quote('%|' + tag.strip().lower() + '|%')}")
+            tag = clean_text(tag, field="tag", max_chars=200, truncate=True).lower()
+            where.append(f"tags LIKE {sql_quote('%|' + tag + '|%')}")
+        for name, moment in (("since", since), ("until", until)):
+            if moment is not None and not isinstance(moment, datetime):
+                raise InvalidInput(f"'{name}' must be a date and time, e.g. datetime(2026, 11, 1).")
         if since:
             where.append(f"created_at >= TIMESTAMP {sql_quote(since.strftime('%Y-%m-%d %H:%M:%S'))}")
         if until:

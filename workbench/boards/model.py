@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from workbench.errors import InvalidInput
 from workbench.library.model import LibraryImage
+from workbench.text import clean_text
 
 __all__ = [
     "Board", "BoardItem", "BoardView", "BoardEvent", "BoardMember", "ShareLink", "ItemMove",
@@ -194,17 +195,8 @@ class ShareLink:
 
 # -- validation -------------------------------------------------------------------
 def plain_text(value: Any, *, limit: int, what: str, multiline: bool = True) -> str:
-    """Text with control characters removed (newlines and tabs kept when ``multiline``)."""
-    if not isinstance(value, str):
-        raise InvalidInput(f"The {what} must be text.")
-    keep = "\n\t" if multiline else ""
-    text = unicodedata.normalize("NFC", value.replace("\r\n", "\n"))
-    text = "".join(c for c in text if c in keep or unicodedata.category(c)[0] != "C")
-    if not multiline:
-        text = " ".join(text.split())
-    if len(text) > limit:
-        raise InvalidInput(f"The {what} is {len(text):,} characters long; the limit is {limit:,}.")
-    return text
+    """Board text under the one rule for user text (:func:`workbench.text.clean_text`)."""
+    return clean_text(value, field=what, max_chars=limit, multiline=multiline)
 
 
 def clean_title(title: Any) -> str:
