@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import random
+import re
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import png_bytes
+from workbench.errors import InvalidInput
 from workbench.writing.fountain import (
     BOLD,
     ITALIC,
@@ -21,6 +24,7 @@ from workbench.writing.fountain import (
     strip_notes,
     to_plain_text,
 )
+from workbench.writing.fountain_import import MAX_FOUNTAIN_BYTES, read_fountain
 
 SAMPLE = Path(__file__).parent / "data" / "three_pages.fountain"
 
@@ -496,3 +500,82 @@ def test_empty_and_blank_input():
     assert parse("\n \n\t\n") == Screenplay()
     assert format(Screenplay()) == ""
     assert to_plain_text(Screenplay()) == ""
+
+
+# ---------------------------------------------------------------- reading files
+
+SCRIPT = "Title: Ça va\n\nINT. CAFÉ - NUIT\n\nMAË\nBonjour. 🎬\n"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32",
+                                      "utf-32-le", "utf-32-be"])
+def test_files_read_by_their_byte_order_mark_or_their_shape(encoding):
+    assert read_fountain(SCRIPT.encode(encoding)) == SCRIPT
+
+
+def test_an_old_windows_file_keeps_its_accents():
+    assert read_fountain("INT. CAFÉ - NUIT\n\nMAË\nÇa va.\n".encode("cp1252")) == "INT. CAFÉ - NUIT\n\nMAË\nÇa va.\n"
+
+
+def test_a_utf8_file_with_one_damaged_byte_keeps_the_rest():
+    data = "INT. CAFÉ - NUIT\n".encode() + b"\xff" + "Voilà.\n".encode()
+    assert read_fountain(data) == "INT. CAFÉ - NUIT\n\ufffdVoilà.\n"
+
+
+def test_windows_line_ends_become_newlines():
+    assert read_fountain(b"INT. A - DAY\r\n\r\nRain.\r") == "INT. A - DAY\n\nRain.\n"
+
+
+def test_a_png_renamed_fountain_is_refused_by_name():
+    with pytest.raises(InvalidInput, match="This file is a PNG image, not a Fountain screenplay"):
+        read_fountain(png_bytes())
+
+
+@pytest.mark.parametrize(("data", "kind"), [
+    (b"%PDF-1.7\n%\xe2\xe3\n1 0 obj", "a PDF document"),
+    (b"PK\x03\x04\x14\x00\x06\x00word/document.xml", "a ZIP archive"),
+    (b"\xff\xd8\xff\xe0\x00\x10JFIF", "a JPEG image"),
+    (b"{\\rtf1\\ansi INT. HOUSE", "an RTF document"),
+])
+def test_other_known_files_are_refused_by_name(data, kind):
+    with pytest.raises(InvalidInput, match=f"This file is {re.escape(kind)}"):
+        read_fountain(data)
+
+
+def test_binary_data_is_refused():
+    with pytest.raises(InvalidInput, match="binary data"):
+        read_fountain(b"INT. A - DAY\n\x00\x00\x00\x01")
+    noise = bytes(random.Random(3).randrange(1, 32) for _ in range(4000))
+    with pytest.raises(InvalidInput, match="control characters"):
+        read_fountain(noise)
+
+
+def test_a_stray_control_character_is_still_text():
+    assert read_fountain(b"INT. A - DAY\n\nRain\x07.\n") == "INT. A - DAY\n\nRain\x07.\n"
+
+
+def test_lone_surrogates_are_dropped_and_pairs_joined():
+    assert read_fountain("INT. A\ud800 - DAY \ud83c\udfac\n") == "INT. A - DAY 🎬\n"
+
+
+def test_a_file_past_the_size_limit_is_refused():
+    with pytest.raises(InvalidInput, match=r"10\.0 MB; a Fountain import handles up to 10\.0 MB"):
+        read_fountain(b"a" * (MAX_FOUNTAIN_BYTES + 1))
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("shape", ["cues", "one line", "scenes", "nested notes", "boneyards", "emphasis",
+                                   "note paragraphs"])
+def test_hostile_shapes_parse_format_and_read_back_in_time(shape):
+    text = {
+        "cues": "\n".join(["BOB"] * 100_000),
+        "one line": "word " * 200_000,
+        "scenes": "\n\n".join(f"INT. ROOM {n} - DAY #{n}#" for n in range(10_000)),
+        "nested notes": "[[" * 250_000 + "x" + "]]" * 250_000,
+        "boneyards": "/*" * 250_000 + "*/" * 250_000,
+        "emphasis": "*a* _b_ **c** " * 70_000,
+        "note paragraphs": "\n\n".join(["[[a"] * 100_000),
+    }[shape]
+    play = parse(text)
+    assert parse(format(play)) == play
+    assert isinstance(to_plain_text(play), str)

@@ -13,8 +13,9 @@ import pypdfium2
 import pytest
 from pypdf import PdfReader
 
+from workbench.errors import InvalidInput
 from workbench.writing.fountain import Element, Screenplay, parse
-from workbench.writing.screenplay_pdf import LINES_PER_PAGE, render_pdf, render_pdf_bytes
+from workbench.writing.screenplay_pdf import LINES_PER_PAGE, MAX_PDF_PAGES, render_pdf, render_pdf_bytes
 
 SAMPLE = Path(__file__).parent / "data" / "three_pages.fountain"
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -284,3 +285,88 @@ def test_first_script_page_looks_like_a_screenplay(sample_pdf):
     assert columns.min() >= int(0.9 * INCH)  # only scene numbers reach into the left margin
     text_columns = np.flatnonzero(ink[:, int(1.45 * INCH) : int(1.55 * INCH)].any(axis=0))
     assert text_columns.size  # headings and action start at 1.5in
+
+
+# ---------------------------------------------------------------- hostile sizes
+# Each of these never finished before pagination measured a speech a page at a
+# time; the hang guard proves they finish, bench/export.py measures how fast.
+
+
+def _words(count: int) -> list[str]:
+    return [f"w{n}" for n in range(count)]
+
+
+def _dialogue_printed(pdf: bytes) -> list[str]:
+    """The words printed in the dialogue column, in reading order."""
+    said: list[str] = []
+    for item in printed(pdf):
+        if item.x == pytest.approx(2.5 * INCH, abs=TOL):
+            said += item.text.split()
+    return said
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_a_speech_of_a_megabyte_on_one_line_breaks_over_hundreds_of_pages_and_keeps_every_word():
+    words = _words(170_000)  # about 1 MB of dialogue with no line break
+    pdf = render_pdf_bytes(parse("INT. ROOM - DAY\n\nBOB\n" + " ".join(words) + "\n"))
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    assert len(pages) > 400
+    assert _dialogue_printed(pdf) == words
+    first, later = pages[0].extract_text(), pages[1].extract_text()
+    assert "(MORE)" in first and "BOB (CONT'D)" in later
+
+
+@pytest.mark.timeout(60)
+def test_a_megabyte_word_breaks_at_the_column_width():
+    pdf = render_pdf_bytes(parse("BOB\n" + "x" * 1_000_000 + "\n"))
+    lines = [i.text for i in printed(pdf) if i.x == pytest.approx(2.5 * INCH, abs=TOL)]
+    assert "".join(lines) == "x" * 1_000_000 and max(map(len, lines)) == 35
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_a_hundred_thousand_cue_lines_print_as_one_long_speech():
+    # Every line after the first cue is dialogue: one speech of 99,999 lines.
+    pdf = render_pdf_bytes(parse("\n".join(f"BOB{n}" for n in range(100_000)) + "\n"))
+    assert 1_800 < len(PdfReader(io.BytesIO(pdf)).pages) <= MAX_PDF_PAGES
+    said = _dialogue_printed(pdf)
+    assert said[0] == "BOB1" and said[-1] == "BOB99999" and len(said) == 99_999
+
+
+@pytest.mark.timeout(60)
+def test_ten_thousand_scenes_keep_each_heading_with_its_scene():
+    script = "".join(f"INT. ROOM {n} - DAY\n\nShe waits.\n\n" for n in range(10_000))
+    pdf = render_pdf_bytes(parse(script))
+    items = printed(pdf)
+    headings = [i for i in items if HEADING.match(i.text)]
+    assert len(headings) == 10_000
+    # A heading is never the last line of a page.
+    last_on_page = {i.page: i for i in sorted(items, key=lambda i: (i.page, -i.y))}
+    assert not any(HEADING.match(i.text) for i in last_on_page.values())
+
+
+def test_a_script_past_the_page_limit_is_refused_with_its_page_count():
+    # Few lines (each wraps to three rows), so the count comes from laying it out.
+    paragraph = " ".join(["rain"] * 26)
+    play = parse("\n\n".join([paragraph] * 45_000) + "\n")
+    with pytest.raises(InvalidInput, match=r"would be [\d,]+ pages; the PDF export handles up to 2,000\. Split"):
+        render_pdf_bytes(play)
+
+
+def test_a_script_of_a_million_lines_is_refused_before_layout():
+    with pytest.raises(InvalidInput, match=r"prints 1,000,000 lines, about 18,518 pages; .* up to 2,000 pages"):
+        render_pdf_bytes(parse("INT. ROOM - DAY\n\n" + "a\n" * 999_999))
+
+
+def test_a_script_full_of_emphasis_markers_is_refused_with_a_hint():
+    with pytest.raises(InvalidInput, match=r"250,000 \* and _ emphasis markers.*Look for stray"):
+        render_pdf_bytes(parse("*a* _b_ " * 62_500))
+    assert render_pdf_bytes(parse("[[" + "*" * 250_000 + "]]\n")).startswith(b"%PDF-")  # notes never print
+
+
+def test_a_refused_export_writes_nothing(tmp_path: Path):
+    out = tmp_path / "script.pdf"
+    with pytest.raises(InvalidInput):
+        render_pdf(parse("a\n" * 200_000), out)
+    assert not out.exists()

@@ -22,6 +22,7 @@ from workbench.accounts import User
 from workbench.errors import InvalidInput, NotFound
 from workbench.text import clean_text
 from workbench.writing import fountain
+from workbench.writing.fountain_import import MAX_FOUNTAIN_BYTES, check_fountain_size, read_fountain
 from workbench.writing.screenplay_pdf import render_pdf
 
 __all__ = ["Document", "DocumentVersion", "Documents", "KINDS", "MAX_BODY"]
@@ -187,18 +188,31 @@ class Documents:
 
     # -- Fountain ------------------------------------------------------------
     def import_fountain(self, user: User, source: str | Path | IO[str] | bytes, *, title: str | None = None) -> Document:
-        """Bring in a ``.fountain`` file as a screenplay document."""
+        """Bring in a ``.fountain`` file as a screenplay document.
+
+        UTF-8, UTF-16 and UTF-32 files are read by their byte-order mark (or
+        their shape), old Windows files as cp1252. An image, PDF or archive
+        renamed ``.fountain``, binary data, a file past
+        :data:`~workbench.writing.fountain_import.MAX_FOUNTAIN_BYTES` or a
+        script past :data:`MAX_BODY` characters raises :class:`InvalidInput`
+        and stores nothing.
+        """
+        default_title = "Imported screenplay"
         if isinstance(source, Path) or (isinstance(source, str) and source.endswith(".fountain") and "\n" not in source):
             path = Path(source)
             if not path.is_file():
                 raise InvalidInput(f"{path} is not a file.")
-            text, default_title = path.read_text(encoding="utf-8", errors="replace"), path.stem
-        elif isinstance(source, bytes):
-            text, default_title = source.decode("utf-8", errors="replace"), "Imported screenplay"
-        elif isinstance(source, str):
-            text, default_title = source, "Imported screenplay"
+            check_fountain_size(path.stat().st_size)  # before reading it all in
+            data: bytes | str = path.read_bytes()
+            default_title = path.stem
+        elif isinstance(source, (bytes, str)):
+            data = source
         else:
-            text, default_title = source.read(), "Imported screenplay"
+            data = source.read(MAX_FOUNTAIN_BYTES + 1)  # no more than the limit, even from an endless stream
+        text = read_fountain(bytes(data) if isinstance(data, (bytearray, memoryview)) else data)
+        if len(text) > MAX_BODY:
+            raise InvalidInput(f"This screenplay is {len(text):,} characters; a document holds up to {MAX_BODY:,} "
+                               "(about ten features). Split it into parts and import each.")
         play = fountain.parse(text)
         name = title or play.title_field("title") or default_title
         clean = " ".join(fountain.strip_notes(str(name)).replace("*", "").replace("_", " ").split())[:200]
