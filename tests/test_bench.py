@@ -33,3 +33,16 @@ def test_the_runner_refuses_an_unknown_benchmark_name() -> None:
                           check=False)
     assert done.returncode == 2
     assert "no benchmark named no-such-bench" in done.stderr and "search" in done.stderr
+
+
+def test_metadata_bench_compares_lookups_with_and_without_an_index() -> None:
+    from bench import metadata
+
+    rows = {r["benchmark"]: r for r in metadata.run(items=2_000, boards=20, ledger=2_000, repeats=5)}
+    for lookup in ("board open: items of 1 board of 20", "balance: sum of 1 person's ledger",
+                   "history: last 100 events of 1 board"):
+        assert rows[f"{lookup}, no index (zonemaps)"]["value"] > 0
+        assert rows[f"{lookup}, with ART index"]["value"] > 0
+    full = rows["integrity check of every PK/UNIQUE index, full"]
+    # 2,000 items, events and ledger entries, plus 2 plans and 6 schema versions, in 17 PK/UNIQUE indexes.
+    assert full["note"].startswith("6008 keys in 17 indexes"), full["note"]
