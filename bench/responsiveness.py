@@ -48,11 +48,13 @@ while sys.stdin.readline().strip() != "stop":
     try:
         connection = http.client.HTTPConnection(host, port, timeout=30)
         connection.request("GET", "/healthz")
-        connection.getresponse().read()
+        answer = connection.getresponse()
+        body = answer.read()
         connection.close()
-    except OSError:
-        pass
-    print(f"{time.monotonic():.6f} {(time.monotonic() - started) * 1000:.3f}", flush=True)
+        problem = "" if answer.status == 200 and body == b"ok" else f"status {answer.status}: {body[:80]!r}"
+    except OSError as error:
+        problem = repr(error)
+    print(f"{time.monotonic():.6f} {(time.monotonic() - started) * 1000:.3f} {problem}", flush=True)
 """
 
 
@@ -83,8 +85,8 @@ class Probe:
         self.stop()
         self._ticker.join(timeout=10)
         output, _ = self.process.communicate("stop\n", timeout=120)
-        rows = [line.split() for line in output.splitlines()]
-        return [float(ms) for ended, ms in rows if float(ended) <= self.cutoff]
+        rows = [line.split(" ", 2) for line in output.splitlines()]
+        return [float(row[1]) for row in rows if float(row[0]) <= self.cutoff]
 
 
 def _script(pages: int) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -32,3 +34,13 @@ def open_wb(tmp_path: Path, **overrides: object) -> Workbench:
     settings = Settings(home=tmp_path / "wb", **overrides)  # type: ignore[arg-type]
     settings.library.load_samples = False
     return Workbench(settings)
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, message: str = "condition") -> None:
+    """Poll ``predicate`` every 0.1 s until it holds; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {message}")

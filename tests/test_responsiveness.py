@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from bench.responsiveness import PROBE  # the same /healthz prober the benchmark uses
 from tests.browser.conftest import Visit, launch_chromium, serve_workbench
 from tests.helpers import open_wb, png_bytes
 
@@ -72,23 +73,7 @@ def board_zip(folder: Path, images: int) -> Path:
         wb.close()
 
 
-PROBE = r"""
-import http.client, sys, time
-host, port = sys.argv[1], int(sys.argv[2])
-print("ready", flush=True)
-while sys.stdin.readline().strip() != "stop":
-    started = time.monotonic()
-    try:
-        connection = http.client.HTTPConnection(host, port, timeout=10)
-        connection.request("GET", "/healthz")
-        answer = connection.getresponse()
-        body = answer.read()
-        connection.close()
-        problem = "" if answer.status == 200 and body == b"ok" else f"status {answer.status}: {body[:80]!r}"
-    except OSError as error:
-        problem = repr(error)
-    print(f"{time.monotonic():.6f} {(time.monotonic() - started) * 1000:.3f} {problem}", flush=True)
-"""
+
 
 
 class Prober:

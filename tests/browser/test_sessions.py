@@ -7,13 +7,12 @@ service layer.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.browser.conftest import Visit
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -21,13 +20,6 @@ GONE = "no longer opens a board"  # the boards domain's message for a revoked or
 BANNER = "revoked by its owner"
 
 
-def _wait_for(predicate: Callable[[], bool], timeout: float = 20.0, message: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {message}")
 
 
 def _messages(visit: Visit) -> list[str]:
@@ -77,11 +69,11 @@ def test_a_revoked_guest_is_told_and_the_owner_is_not(visit: Visit, second_visit
     banner = second_visit.page.locator(".wb-banner")
     banner.wait_for(timeout=20_000)
     assert BANNER in banner.inner_text()
-    _wait_for(lambda: any(GONE in m for m in _messages(second_visit)), message="the guest's notification")
+    wait_for(lambda: any(GONE in m for m in _messages(second_visit)), message="the guest's notification")
     second_visit.page.locator(".wb-board.read-only").wait_for(timeout=10_000)
     second_visit.screenshot("sessions-revoked-guest")
     # The owner hears only their own confirmation, never the guest's error.
-    _wait_for(lambda: any("no longer opens this board" in m for m in _messages(visit)), message="the owner's note")
+    wait_for(lambda: any("no longer opens this board" in m for m in _messages(visit)), message="the owner's note")
     visit.page.wait_for_timeout(1500)
     assert not any(GONE in m for m in _messages(visit)), _messages(visit)
     assert visit.page.locator(".wb-banner").count() == 0
@@ -105,7 +97,7 @@ def test_an_edit_guest_moving_a_card_is_not_told_about_another_guests_revoked_li
 
         _open_board(second_visit, f"/board?token={editor_token}")
         _drag(second_visit, item.id, 160, 90)
-        _wait_for(lambda: next(i for i in wb.boards.get(me, board.id).items if i.id == item.id).x != item.x,
+        wait_for(lambda: next(i for i in wb.boards.get(me, board.id).items if i.id == item.id).x != item.x,
                   message="the edit guest's move to be stored")
         second_visit.page.wait_for_timeout(1500)
         assert not any(GONE in m or "revoked" in m for m in _messages(second_visit)), _messages(second_visit)
@@ -130,7 +122,7 @@ def test_a_revoked_guests_export_says_why(second_visit: Visit, served: Any) -> N
     downloads: list[Any] = []
     second_visit.page.on("download", lambda download: downloads.append(download))
     second_visit.page.locator(".wb-export-pdf").get_by_text("Export PDF").click()
-    _wait_for(lambda: len(_messages(second_visit)) > before, message="the export's reason")
+    wait_for(lambda: len(_messages(second_visit)) > before, message="the export's reason")
     assert GONE in _messages(second_visit)[-1]
     second_visit.page.locator(".wb-export-pdf").get_by_text("Export PDF").wait_for(timeout=10_000)
     second_visit.page.wait_for_timeout(800)
@@ -153,7 +145,7 @@ def test_two_screenplays_with_one_title_stay_apart(visit: Visit, served: Any) ->
     editor = visit.page.locator(".wb-editor")
     for doc, label in ((second, labels[0]), (first, labels[1]), (second, labels[0])):
         picker.select_option(label=label)
-        _wait_for(lambda doc=doc: editor.input_value() == doc.body, message=f"{label} in the editor")
+        wait_for(lambda doc=doc: editor.input_value() == doc.body, message=f"{label} in the editor")
         visit.page.wait_for_timeout(1200)  # it stays: no flip back to the other draft
         assert editor.input_value() == doc.body
     assert not _messages(visit), _messages(visit)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import Visit
-from tests.helpers import png_bytes, sample_bytes
+from tests.helpers import png_bytes, sample_bytes, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -57,15 +57,6 @@ def _item(served, board_id: str, item_id: str):  # noqa: ANN001, ANN202
     return next(i for i in view.items if i.id == item_id)
 
 
-def _wait_for(predicate, timeout: float = 15.0, message: str = "condition") -> None:  # noqa: ANN001
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {message}")
 
 
 def test_every_page_renders_from_this_machine_alone(visit: Visit, served) -> None:  # noqa: ANN001
@@ -135,16 +126,16 @@ def test_a_dragged_card_stays_where_it_was_dropped(visit: Visit, served) -> None
         return now.x, now.y
 
     _drag(visit, item.id, 180, 120)
-    _wait_for(lambda: position() != (item.x, item.y), message="the drop to reach the database")
+    wait_for(lambda: position() != (item.x, item.y), message="the drop to reach the database")
     moved = _item(served, board.id, item.id)
     assert moved.x > item.x and moved.y > item.y
 
     # Undo (Ctrl+Z on the canvas) puts it back, in the database and on screen.
     visit.page.keyboard.press("Control+z")
-    _wait_for(lambda: position() == (item.x, item.y), message="undo to restore the position")
-    _wait_for(lambda: card.evaluate("n => n.style.left") == f"{item.x:g}px", message="the card to move back")
+    wait_for(lambda: position() == (item.x, item.y), message="undo to restore the position")
+    wait_for(lambda: card.evaluate("n => n.style.left") == f"{item.x:g}px", message="the card to move back")
     visit.page.keyboard.press("Control+Shift+z")
-    _wait_for(lambda: position() == (moved.x, moved.y), message="redo to move it again")
+    wait_for(lambda: position() == (moved.x, moved.y), message="redo to move it again")
 
     visit.page.reload()
     visit.page.wait_for_selector(".wb-board[data-ready='1']")
@@ -157,9 +148,9 @@ def test_delete_key_and_undo_on_the_canvas(visit: Visit, served) -> None:  # noq
     visit.open(f"/board?id={board.id}", ready=".wb-board[data-ready='1']")
     visit.page.locator(f'.wb-card[data-id="{item.id}"]').click()
     visit.page.keyboard.press("Delete")
-    _wait_for(lambda: len(served.wb.boards.get(_me(served), board.id).items) == 1, message="the card to be removed")
+    wait_for(lambda: len(served.wb.boards.get(_me(served), board.id).items) == 1, message="the card to be removed")
     visit.page.keyboard.press("Control+z")
-    _wait_for(lambda: len(served.wb.boards.get(_me(served), board.id).items) == 2, message="undo to bring it back")
+    wait_for(lambda: len(served.wb.boards.get(_me(served), board.id).items) == 2, message="undo to bring it back")
     visit.page.locator(f'.wb-card[data-id="{item.id}"]').wait_for()
 
 
@@ -202,7 +193,7 @@ def test_an_offline_idea_goes_onto_a_board(visit: Visit, served) -> None:  # noq
     visit.screenshot("writing-ideas")
     visit.page.locator(".wb-idea-target select").first.select_option(label="Idea wall")
     visit.page.locator(".wb-send").first.click()
-    _wait_for(lambda: any(title in i.text for i in served.wb.boards.get(_me(served), board.id).items),
+    wait_for(lambda: any(title in i.text for i in served.wb.boards.get(_me(served), board.id).items),
               message="the idea to be pinned on the board")
 
 
@@ -255,10 +246,10 @@ def test_continue_scene_streams_into_the_editor(visit: Visit, served) -> None:  
     visit.page.locator(".wb-editor").wait_for()
     visit.page.locator(".wb-script-picker select").select_option(label="Stream test")
     editor = visit.page.locator(".wb-editor")
-    _wait_for(lambda: "More coffee" in editor.input_value(), message="the script to load in the editor")
+    wait_for(lambda: "More coffee" in editor.input_value(), message="the script to load in the editor")
     before = wb.writing.get(me, doc.id).version
     visit.page.get_by_text("Continue scene", exact=False).click()
-    _wait_for(lambda: wb.writing.get(me, doc.id).version > before, timeout=30, message="the continued scene to be saved")
+    wait_for(lambda: wb.writing.get(me, doc.id).version > before, timeout=30, message="the continued scene to be saved")
     longer = wb.writing.get(me, doc.id).body
     assert len(longer) > len("INT. DINER - NIGHT\n\nRain on the glass.\n\nMAE\nMore coffee?\n")
     visit.screenshot("writing-screenplay")
@@ -273,17 +264,17 @@ def test_rewrite_selection_streams_over_the_selected_lines(visit: Visit, served)
     visit.page.locator(".wb-editor").wait_for()
     visit.page.locator(".wb-script-picker select").select_option(label="Rewrite test")
     editor = visit.page.locator(".wb-editor")
-    _wait_for(lambda: "really long hall" in editor.input_value(), message="the script to load in the editor")
+    wait_for(lambda: "really long hall" in editor.input_value(), message="the script to load in the editor")
     start, end = body.index("She"), body.index("hall.") + len("hall.")
     editor.evaluate(f"(el) => {{ el.focus(); el.setSelectionRange({start}, {end}); "
                     "el.dispatchEvent(new Event('select')); el.dispatchEvent(new KeyboardEvent('keyup')); }")
     visit.page.wait_for_timeout(300)
     visit.page.get_by_text("Rewrite selection", exact=False).click()
-    _wait_for(lambda: wb.writing.get(me, doc.id).version > 1, timeout=30, message="the rewrite to be saved")
+    wait_for(lambda: wb.writing.get(me, doc.id).version > 1, timeout=30, message="the rewrite to be saved")
     saved = wb.writing.get(me, doc.id).body
     assert saved.startswith("INT. HALL - DAY\n\n") and saved.endswith("\n\nTHE END\n")
     assert "really long hall" not in saved
-    _wait_for(lambda: editor.input_value() == saved, message="the editor to show the saved rewrite")
+    wait_for(lambda: editor.input_value() == saved, message="the editor to show the saved rewrite")
 
 
 def test_magic_board_shows_its_price_and_opens_the_new_board(visit: Visit, served) -> None:  # noqa: ANN001
@@ -309,7 +300,7 @@ def test_select_stills_tag_one_and_add_them_to_a_board(visit: Visit, served) -> 
     visit.page.get_by_text("2 stills selected").wait_for()
     visit.page.locator(".wb-board-target select").select_option(label="Location scout")
     visit.page.locator(".wb-add-to-board").get_by_text("Add 2 to board").click()
-    _wait_for(lambda: {i.image_id for i in wb.boards.get(me, board.id).items} == {i.id for i in mine},
+    wait_for(lambda: {i.image_id for i in wb.boards.get(me, board.id).items} == {i.id for i in mine},
               message="both stills on the board")
 
     visit.page.locator(f'.wb-thumb[data-id="{mine[1].id}"]').click(modifiers=["Control"])
@@ -317,7 +308,7 @@ def test_select_stills_tag_one_and_add_them_to_a_board(visit: Visit, served) -> 
     tags.wait_for()
     tags.fill("dusk, harbour")
     tags.press("Enter")
-    _wait_for(lambda: wb.library.get(me, mine[0].id).tags == ["dusk", "harbour"], message="the tags to be saved")
+    wait_for(lambda: wb.library.get(me, mine[0].id).tags == ["dusk", "harbour"], message="the tags to be saved")
 
 
 def test_drag_a_suggestion_in_and_edit_a_note_inline(visit: Visit, served) -> None:  # noqa: ANN001
@@ -329,11 +320,11 @@ def test_drag_a_suggestion_in_and_edit_a_note_inline(visit: Visit, served) -> No
     suggestion.wait_for(timeout=20_000)
     suggested = suggestion.get_attribute("data-id")
     suggestion.drag_to(visit.page.locator(".wb-viewport"), target_position={"x": 600, "y": 300})
-    _wait_for(lambda: any(i.image_id == suggested for i in wb.boards.get(me, board.id).items),
+    wait_for(lambda: any(i.image_id == suggested for i in wb.boards.get(me, board.id).items),
               message="the dragged suggestion to land on the board")
 
     visit.page.locator(f'.wb-card[data-id="{note.id}"]').dblclick()
     field = visit.page.locator(".wb-card textarea.wb-edit")
     field.fill("Rewritten on the canvas")
     field.press("Control+Enter")
-    _wait_for(lambda: _item(served, board.id, note.id).text == "Rewritten on the canvas", message="the note edit")
+    wait_for(lambda: _item(served, board.id, note.id).text == "Rewritten on the canvas", message="the note edit")
