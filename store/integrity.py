@@ -88,45 +88,45 @@ def _indexes(conn: duckdb.DuckDBPyConnection) -> list[_Index]:
     return found
 
 
-def _keys(conn: duckdb.DuckDBPyConnection, index: _Index, rows: int, full: bool) -> list[tuple]:
+def _keys(conn: duckdb.DuckDBPyConnection, index: _Index, rows: int, full: bool) -> dict[tuple, int]:
+    """Keys found by a scan, each with how many rows hold it (1 for keys only sampled)."""
     cols = ", ".join(_quote(c) for c in index.columns)
     present = " AND ".join(f"{_quote(c)} IS NOT NULL" for c in index.columns)
     table = _quote(index.table)
     if full or rows <= FULL_CHECK_ROWS:
-        return conn.execute(f"SELECT DISTINCT {cols} FROM {table} WHERE {present}").fetchall()
+        found = conn.execute(f"SELECT {cols}, count(*) FROM {table} WHERE {present} GROUP BY ALL").fetchall()
+        return {tuple(row[:-1]): int(row[-1]) for row in found}
     newest = conn.execute(
         f"SELECT {cols} FROM {table} WHERE {present} ORDER BY rowid DESC LIMIT {SAMPLE_ROWS}").fetchall()
     sample = conn.execute(
         f"SELECT {cols} FROM (SELECT {cols} FROM {table} WHERE {present}) USING SAMPLE {SAMPLE_ROWS} ROWS"
     ).fetchall()
-    return list(dict.fromkeys(newest + sample))
+    return dict.fromkeys(newest + sample, 1)
 
 
-def _missing(conn: duckdb.DuckDBPyConnection, index: _Index, keys: list[tuple]) -> int:
-    """How many of ``keys`` (found by a scan) an index lookup does not find."""
+def _missing(conn: duckdb.DuckDBPyConnection, index: _Index, keys: dict[tuple, int]) -> int:
+    """How many ``keys`` an index lookup finds in fewer rows than the scan did."""
     table = _quote(index.table)
     if len(index.columns) == 1:
         # An IN list of parameters is answered from the index (checked against a
         # stale index: it misses exactly what an equality lookup misses), about
         # 40 times faster than one query per key.
         column = _quote(index.columns[0])
-        scanned = dict(conn.execute(
-            f"SELECT {column}, count(*) FROM {table} WHERE {column} IS NOT NULL GROUP BY ALL").fetchall())
+        wanted = [key[0] for key in keys]
         missing = 0
-        for start in range(0, len(keys), _BATCH):
-            batch = [key[0] for key in keys[start:start + _BATCH]]
+        for start in range(0, len(wanted), _BATCH):
+            batch = wanted[start:start + _BATCH]
             marks = ", ".join("?" * len(batch))
-            found = conn.execute(f"SELECT {column}, count(*) FROM {table} WHERE {column} IN ({marks}) GROUP BY ALL",
-                                 batch).fetchall()
-            seen = dict(found)
-            missing += sum(1 for key in batch if seen.get(key, 0) < scanned.get(key, 0))
+            seen = dict(conn.execute(
+                f"SELECT {column}, count(*) FROM {table} WHERE {column} IN ({marks}) GROUP BY ALL", batch).fetchall())
+            missing += sum(1 for key in batch if seen.get(key, 0) < keys[(key,)])
         return missing
     where = " AND ".join(f"{_quote(c)} = ?" for c in index.columns)
     query = f"SELECT count(*) FROM {table} WHERE {where}"
     missing = 0
-    for key in keys:
+    for key, scanned in keys.items():
         row = conn.execute(query, list(key)).fetchone()
-        missing += not (row and row[0])
+        missing += (int(row[0]) if row else 0) < scanned
     return missing
 
 
