@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import panel as pn
 
 from server.design import ASSETS_URL, STATIC
+from server.hardening import SecurityHeaders, allowed_hosts, harden
 from server.media import HealthHandler, media_patterns
 from workbench.app import Workbench
 from workbench.settings import Settings
 
-__all__ = ["serve", "run_until_stopped", "prepare", "start", "RunningWorkbench", "server_options", "HealthHandler"]
+__all__ = ["serve", "run_until_stopped", "prepare", "start", "RunningWorkbench", "server_options", "session_secret", "HealthHandler"]
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +44,33 @@ def prepare(settings: Settings) -> Workbench:
     return wb
 
 
+_PROCESS_SECRET = secrets.token_urlsafe(32)
+
+
+def session_secret(settings: Settings) -> str:
+    """The key that signs Bokeh session ids and tokens (the setting, or one random key per process)."""
+    configured = settings.server.session_secret
+    return configured.get_secret_value() if configured else _PROCESS_SECRET
+
+
 def server_options(wb: Workbench, host: str, port: int) -> dict[str, Any]:
-    """Everything ``pn.serve`` needs besides the routes: static files, media, probes, origins."""
+    """Everything ``pn.serve`` needs besides the routes: static files, media, probes, origins, headers."""
+    public = urlsplit(wb.settings.server.public_url).netloc
+    names = sorted(allowed_hosts(wb.settings))
     return {
         "address": host,
         "port": port,
         "show": False,
-        "websocket_origin": [f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"],
+        # Bokeh's allow-list takes no IPv6 literals; the host guard (server/hardening.py) covers those.
+        "websocket_origin": sorted({*(f"{n}:{port}" for n in names if ":" not in n), *([public] if public else [])}),
+        "transforms": [SecurityHeaders],  # reaches Tornado's Application through Panel and Bokeh
+        # Bokeh accepts session ids a client picks unless sessions are signed; and it copies every
+        # cookie and header of the page request into a token that page scripts can read.
+        "sign_sessions": True,
+        "secret_key": session_secret(wb.settings),
+        "generate_session_ids": True,
+        "exclude_headers": ["Authorization", "Cookie", "X-Forwarded-For"],
+        "exclude_cookies": ["__session", "__client", "__client_uat"],
         "extra_patterns": media_patterns(wb),
         "static_dirs": {ASSETS_URL.strip("/"): str(STATIC)},
         "title": "FilmMaker Workbench",
@@ -82,6 +106,7 @@ def run_until_stopped(wb: Workbench, settings: Settings) -> None:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, request_stop)
+    harden(server, settings)
     server.start()
     print(f"FilmMaker Workbench on http://{host}:{port}/  (data in {settings.home})", flush=True)
     try:
@@ -116,4 +141,10 @@ def start(settings: Settings, *, wb: Workbench | None = None) -> RunningWorkbenc
     wb = wb or prepare(settings)
     host, port = settings.server.host, settings.server.port
     thread = pn.serve(routes(wb), threaded=True, **server_options(wb, host, port))
+    deadline = time.monotonic() + 60
+    while thread.server_id not in pn.state._servers:  # Panel registers the server as its thread builds it
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the web workbench did not start")
+        time.sleep(0.01)
+    harden(pn.state._servers[thread.server_id][0], settings)
     return RunningWorkbench(wb, f"http://{host}:{port}", thread)

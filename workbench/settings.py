@@ -114,6 +114,14 @@ class ServerSettings(BaseModel):
     host: str = Field("127.0.0.1", description="Interface to bind.")
     port: int = Field(5006, description="HTTP port.")
     public_url: str = Field("", description="Base URL used in share links; default http://host:port.")
+    session_secret: SecretStr | None = Field(
+        None, description="Key that signs the web app's Bokeh sessions; default a random key per process (replicas "
+        "behind sticky sessions may each keep their own)."
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="More host names the web app answers to (besides the public URL's and "
+        "the bind address's); requests under any other Host header are refused."
+    )
 
 
 class AuthSettings(BaseModel):

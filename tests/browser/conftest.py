@@ -101,6 +101,10 @@ class Visit:
         self.page.on("request", lambda request: self.requests.append(request.url))
         self.page.on("dialog", self._dialog)
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        # What the Content-Security-Policy blocked (it must block nothing the app itself needs).
+        self.blocked: list[str] = []
+        self.page.on("console", lambda message: self.blocked.append(message.text)
+                     if "Content Security Policy" in message.text else None)
 
     def _dialog(self, dialog) -> None:  # noqa: ANN001
         self.dialogs.append(dialog.message)
@@ -135,9 +139,10 @@ def visit(chromium, served) -> Iterator[Visit]:  # noqa: ANN001
     """A fresh browser context on the served workbench; fails the test on foreign requests."""
     session = Visit(chromium, served.url)
     yield session
-    foreign = session.foreign_hosts()
+    foreign, blocked = session.foreign_hosts(), session.blocked
     session.close()
     assert not foreign, f"the page reached beyond this machine: {sorted(foreign)}"
+    assert not blocked, f"the security policy blocked part of the app: {blocked[:3]}"
 
 
 @pytest.fixture
