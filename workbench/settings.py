@@ -130,6 +130,11 @@ class AuthSettings(BaseModel):
     mode: Literal["local", "clerk"] = Field("local", description="local: one local user; clerk: Clerk tokens.")
     local_user_email: str = Field("filmmaker@localhost", description="Email of the single local user.")
     local_user_plan: Literal["free", "premium"] = Field("premium", description="Plan of the local user.")
+    clerk_jwt_key: str = Field("", description="Clerk mode: the instance's PEM public key (JWKS), to verify "
+                               "session tokens without a call to Clerk.")
+    clerk_issuer: str = Field("", description="Clerk mode: the expected iss claim (the Frontend API URL).")
+    clerk_authorized_parties: list[str] = Field(
+        default_factory=list, description="Clerk mode: origins allowed in the azp claim, e.g. the public URL.")
 
 
 class Settings(BaseSettings):
