@@ -81,12 +81,24 @@ class Probe:
         self.cutoff = min(self.cutoff, time.monotonic())
         self._done.set()
 
-    def latencies(self) -> list[float]:
+    def results(self) -> tuple[list[float], list[str]]:
+        """Stop probing; the latencies (ms) and the failures of the probes answered inside the window."""
         self.stop()
         self._ticker.join(timeout=10)
         output, _ = self.process.communicate("stop\n", timeout=120)
-        rows = [line.split(" ", 2) for line in output.splitlines()]
-        return [float(row[1]) for row in rows if float(row[0]) <= self.cutoff]
+        latencies: list[float] = []
+        failures: list[str] = []
+        for line in output.splitlines():
+            ended, latency, *problem = line.split(" ", 2)
+            if float(ended) <= self.cutoff:
+                latencies.append(float(latency))
+                if problem and problem[0]:
+                    failures.append(problem[0])
+        return latencies, failures
+
+    def latencies(self) -> list[float]:
+        """Stop probing; the latencies (ms) of the probes answered inside the window."""
+        return self.results()[0]
 
 
 def _script(pages: int) -> str:

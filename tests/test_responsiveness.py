@@ -16,19 +16,14 @@ from __future__ import annotations
 
 import functools
 import statistics
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import pytest
 
-from bench.responsiveness import PROBE  # the same /healthz prober the benchmark uses
+from bench.responsiveness import Probe  # the same /healthz prober the benchmark uses
 from tests.browser.conftest import Visit, launch_chromium, serve_workbench
 from tests.helpers import open_wb, png_bytes
 
@@ -85,46 +80,23 @@ class Prober:
     """
 
     def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        self.address = (parts.hostname or "127.0.0.1", str(parts.port or 80))
+        self.url = url
         self.latencies: list[float] = []
         self.failures: list[str] = []
-        self._cutoff = float("inf")
-        self._process: subprocess.Popen[str] | None = None
-        self._ticker: threading.Thread | None = None
-        self._stop = threading.Event()
-
-    def _tick(self) -> None:
-        assert self._process is not None and self._process.stdin is not None
-        while not self._stop.wait(0.02):
-            self._process.stdin.write("go\n")
-            self._process.stdin.flush()
+        self._probe: Probe | None = None
 
     def stop(self) -> None:
         """Close the window now (e.g. as the browser leaves for a new page: opening a page is not the action)."""
-        self._cutoff = min(self._cutoff, time.monotonic())
-        self._stop.set()
+        if self._probe is not None:
+            self._probe.stop()
 
     def __enter__(self) -> Prober:
-        self._process = subprocess.Popen([sys.executable, "-c", PROBE, *self.address], stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, text=True)
-        assert self._process.stdout is not None
-        assert self._process.stdout.readline().strip() == "ready"
-        self._ticker = threading.Thread(target=self._tick, daemon=True)
-        self._ticker.start()
+        self._probe = Probe(self.url)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
-        assert self._process is not None and self._ticker is not None
-        self._ticker.join(timeout=10)
-        output, _ = self._process.communicate("stop\n", timeout=60)
-        for line in output.splitlines():
-            ended, latency, *problem = line.split(" ", 2)
-            if float(ended) <= self._cutoff:
-                self.latencies.append(float(latency))
-                if problem and problem[0]:
-                    self.failures.append(problem[0])
+        assert self._probe is not None
+        self.latencies, self.failures = self._probe.results()
 
     def summary(self) -> str:
         values = sorted(self.latencies)

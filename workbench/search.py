@@ -23,7 +23,7 @@ from PIL import Image
 from store import VectorStore, sql_quote
 from workbench.accounts import User
 from workbench.errors import InvalidInput
-from workbench.library.catalog import Library
+from workbench.library.catalog import Library, tag_filter
 from workbench.library.intake import prepare_image, search_still
 from workbench.library.model import LibraryImage
 from workbench.library.pipeline import Pipeline
@@ -127,7 +127,7 @@ class Search:
         if isinstance(tags, str):
             tags = [tags]
         for tag in tags:
-            tag = clean_text(tag, field="tag", max_chars=200, truncate=True).lower()
+            tag = tag_filter(tag)
             where.append(f"tags LIKE {sql_quote('%|' + tag + '|%')}")
         for name, moment in (("since", since), ("until", until)):
             if moment is not None and not isinstance(moment, datetime):

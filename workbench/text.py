@@ -19,7 +19,7 @@ from typing import Any
 
 from workbench.errors import InvalidInput
 
-__all__ = ["clean_text"]
+__all__ = ["clean_text", "without_lone_surrogates"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Every line break Unicode knows becomes "\n": a Windows "\r\n", an old Mac "\r",
@@ -36,10 +36,14 @@ _UNWANTED = re.compile(
 _WHITESPACE = re.compile(r"\s+")
 
 
-def _without_lone_surrogates(text: str) -> str:
-    # A correctly paired surrogate (an emoji that arrived as two UTF-16 halves) is
-    # joined back into one character; a half on its own is dropped. DuckDB, LanceDB
-    # and UTF-8 files cannot hold a lone half at all.
+def without_lone_surrogates(text: str) -> str:
+    """``text`` with lone UTF-16 surrogates dropped (DuckDB, LanceDB and UTF-8 files cannot hold one).
+
+    A correctly paired surrogate (an emoji that arrived as two UTF-16 halves) is
+    joined back into one character.
+    """
+    if not _SURROGATE.search(text):
+        return text
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
 
 
@@ -63,7 +67,7 @@ def clean_text(value: Any, *, field: str, max_chars: int, multiline: bool = Fals
     """
     if not isinstance(value, str):
         raise InvalidInput(f"The {field} must be text, not {type(value).__name__}.")
-    text = _without_lone_surrogates(value) if _SURROGATE.search(value) else value
+    text = without_lone_surrogates(value)
     text = unicodedata.normalize("NFC", text)
     text = _LINE_BREAK.sub("\n", text)
     text = _UNWANTED.sub("", text)

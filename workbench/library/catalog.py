@@ -40,14 +40,24 @@ MAX_TAGS = 50
 MAX_CAPTION = 2000
 
 
+def _tag_form(tag: str, *, truncate: bool = False) -> str:
+    # "|" separates tags in the vector prefilter (see ``tag_text``), so it cannot be part of one.
+    limit = 10 * MAX_TAG if truncate else MAX_TAG
+    tag = clean_text(tag, field="tag", max_chars=limit, truncate=truncate).replace("|", " ")
+    return " ".join(tag.split()).lower()
+
+
+def tag_filter(tag: str) -> str:
+    """A tag a person searches or browses by, in the form tags are stored (never refused for its length)."""
+    return _tag_form(tag, truncate=True)
+
+
 def _clean_tags(tags: Iterable[str]) -> list[str]:
     if isinstance(tags, str):  # tags="noir" means one tag, not five letters
         tags = [tags]
     cleaned = set()
     for tag in tags:
-        # "|" separates tags in the vector prefilter (see ``tag_text``), so it cannot be part of one.
-        tag = clean_text(tag, field="tag", max_chars=MAX_TAG).replace("|", " ")
-        tag = " ".join(tag.split()).lower()
+        tag = _tag_form(tag)
         if tag:
             cleaned.add(tag)
     if len(cleaned) > MAX_TAGS:
@@ -280,7 +290,7 @@ class Library:
         where, params = self.visibility_sql(user, scope)
         if tag:
             where += " AND id IN (SELECT image_id FROM image_tags WHERE tag = ?)"
-            params.append(clean_text(tag, field="tag", max_chars=10 * MAX_TAG, truncate=True).lower())
+            params.append(tag_filter(tag))
         rows = self._db.query(
             f"SELECT * FROM images WHERE {where} AND status <> 'deleting'"
             " ORDER BY created_at DESC, id LIMIT ? OFFSET ?", [*params, limit, offset]

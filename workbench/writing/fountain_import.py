@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from workbench.errors import InvalidInput
+from workbench.text import without_lone_surrogates
 
 __all__ = ["MAX_FOUNTAIN_BYTES", "check_fountain_size", "read_fountain"]
 
@@ -57,7 +58,6 @@ _MAGIC = (
 # Control characters no text editor writes (tab, newline, carriage return and
 # form feed are text).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _DECODED_BEYOND_ASCII = re.compile("[^\x00-\x7f\ufffd]")
 _SAVE_AS_TEXT = "Save the screenplay as plain text (a .fountain file) and import that."
 
@@ -71,7 +71,7 @@ def read_fountain(data: bytes | str, *, max_bytes: int = MAX_FOUNTAIN_BYTES) -> 
     store) are dropped from ``str`` input; decoded bytes never hold them.
     """
     check_fountain_size(len(data), max_bytes=max_bytes)
-    text = _decode(data) if isinstance(data, bytes) else _without_lone_surrogates(data)
+    text = _decode(data) if isinstance(data, bytes) else without_lone_surrogates(data)
     _refuse_binary(text)
     return text.replace("\r\n", "\n").replace("\r", "\n")  # Windows and old Mac line ends
 
@@ -140,13 +140,3 @@ def _refuse_binary(text: str) -> None:
     if controls > max(8, min(len(text), 200_000) // 100):
         raise InvalidInput(f"This file does not read as text (it is full of control characters), so it is "
                            f"not a Fountain screenplay. {_SAVE_AS_TEXT}")
-
-
-def _without_lone_surrogates(text: str) -> str:
-    # A correctly paired surrogate (an emoji that arrived as two UTF-16 halves)
-    # is joined back into one character; a half on its own is dropped.
-    # (workbench.text.clean_text does the same for every field; this keeps the
-    # import independent of it.)
-    if not _SURROGATE.search(text):
-        return text
-    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
