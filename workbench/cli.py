@@ -1,6 +1,10 @@
 """The ``workbench`` command: serve the web app, check backends, admin tasks.
 
     workbench serve                 # the web workbench on http://127.0.0.1:5006
+    workbench worker                # embed uploads in this process until SIGTERM (no web app)
+    workbench migrate               # bring the database schema up to date, then exit
+    workbench backup DEST           # a consistent snapshot of metadata, vectors and pictures
+    workbench restore SRC [--force] # restore a backup into an empty home
     workbench doctor                # which backends are active and reachable
     workbench reconcile             # finish or undo work a crash left half-done
     workbench reindex               # re-embed the library with the active model
@@ -31,11 +35,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         settings.server.public_url = f"http://{settings.server.host}:{settings.server.port}"
     if args.no_samples:
         settings.library.load_samples = False
-    import logging
-
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for ours in ("server", "workbench", "store"):  # our start-up and shutdown reports; Bokeh stays quiet
-        logging.getLogger(ours).setLevel(logging.INFO)
     from server.main import serve
 
     serve(settings)
@@ -54,6 +53,53 @@ def _open(settings: Settings):  # noqa: ANN202 - the Workbench type is imported 
     from workbench.app import Workbench
 
     return Workbench(settings)
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    import signal
+    import threading
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # what Kubernetes sends; finish the batch, then close
+        signal.signal(sig, lambda signum, frame: stop.set())
+    with _open(settings) as wb:
+        wb.reconcile()
+        wb.start_worker()
+        print(f"workbench worker: embedding with {settings.embedder.name}; data in {settings.home}", flush=True)
+        stop.wait(args.seconds or None)
+    print("workbench worker stopped", flush=True)
+    return 0
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from store import MetadataStore
+
+    db = MetadataStore(settings.storage.metadata_path)  # opening applies every pending migration
+    try:
+        print(f"schema version {db.version()} at {settings.storage.metadata_path}")
+    finally:
+        db.close()
+    return 0
+
+
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    from workbench.backup import backup
+
+    with _open(settings) as wb:
+        manifest = backup(wb, args.dest, include_blobs=not args.no_blobs)
+    print(f"backed up {sum(manifest.tables.values())} row(s) in {len(manifest.tables)} table(s), "
+          f"{sum(manifest.vectors.values())} vector(s), {manifest.blobs} picture(s) "
+          f"({manifest.blob_bytes / 1e6:.1f} MB) to {args.dest} in {manifest.seconds:.1f} s")
+    return 0
+
+
+def _restore(args: argparse.Namespace, settings: Settings) -> int:
+    from workbench.backup import restore
+
+    manifest = restore(args.src, settings, force=args.force)
+    print(f"restored {sum(manifest.tables.values())} row(s), {sum(manifest.vectors.values())} vector(s), "
+          f"{manifest.blobs} picture(s) into {settings.home}")
+    return 0
 
 
 def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
@@ -125,6 +171,19 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="", help="interface to bind (default 127.0.0.1)")
     serve.add_argument("--no-samples", action="store_true", help="do not load the sample photos")
     serve.set_defaults(run=_serve)
+    worker = sub.add_parser("worker", help="embed uploads until stopped (needs a metadata store it can share)")
+    worker.add_argument("--seconds", type=float, default=0, help="stop after this long (default: until SIGTERM)")
+    worker.set_defaults(run=_worker)
+    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(run=_migrate)
+    backup = sub.add_parser("backup", help="write a consistent snapshot to a new folder")
+    backup.add_argument("dest", help="a new or empty folder")
+    backup.add_argument("--no-blobs", action="store_true",
+                        help="leave the pictures out (when the blob container has its own backup)")
+    backup.set_defaults(run=_backup)
+    restore = sub.add_parser("restore", help="restore a backup into an empty home")
+    restore.add_argument("src", help="a folder written by `workbench backup`")
+    restore.add_argument("--force", action="store_true", help="replace the library already in this home")
+    restore.set_defaults(run=_restore)
     sub.add_parser("doctor", help="show active backends and whether each is reachable").set_defaults(run=_doctor)
     sub.add_parser("reconcile", help="repair half-done work after a crash").set_defaults(run=_reconcile)
     reindex = sub.add_parser("reindex", help="embed the library with the active model (resumable)")
@@ -143,15 +202,21 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``workbench`` console command."""
     from store import DatabaseInUse
+    from workbench.errors import WorkbenchError
+    from workbench.logs import configure_logging
 
     args = _parser().parse_args(argv)
     try:
+        configure_logging()
         return int(args.run(args, Settings()))
     except DatabaseInUse as error:
         # DuckDB lets one process write a database file; the open fails before
         # anything is read or written, so no command half-applies.
         print(str(error), file=sys.stderr)
         return 3
+    except WorkbenchError as error:  # a refusal the person can act on, not a traceback
+        print(str(error), file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
