@@ -1,0 +1,267 @@
+"""What Kubernetes and Prometheus ask the web workbench: ``/readyz`` and ``/metrics``.
+
+- ``/readyz``: 200 when the metadata store answers a query and the blob and
+  vector stores can be listed; otherwise 503 with a JSON body naming what
+  failed. Each check runs off the event loop and is given 2 s, so a store that
+  hangs makes the probe fail fast instead of holding a Tornado request open.
+  (``/healthz``, "the process answers", stays in ``server.media``.)
+- ``/metrics``: Prometheus text exposition. HTTP requests by route and status
+  with their latency (recorded by :func:`log_request`, the Tornado
+  ``log_function`` this module provides), open Bokeh sessions, the embed queue
+  and the age of its oldest job, rows per table (cached a few seconds), and the
+  process collectors (CPU, memory, open files, GC).
+
+``/metrics`` answers only requests that did not come through a proxy (no
+``X-Forwarded-For``, ``X-Real-IP`` or ``Forwarded`` header): Prometheus scrapes
+the pod directly, while anything arriving through the ingress gets a 404, so
+the public address never shows the library's size or the request mix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from tornado.web import RequestHandler
+
+from workbench.app import Workbench
+from workbench.logs import request_id
+
+__all__ = ["probe_patterns", "log_request", "ReadyHandler", "MetricsHandler", "readiness", "CHECK_TIMEOUT_SECONDS",
+           "HTTP_REGISTRY"]
+
+log = logging.getLogger(__name__)
+access = logging.getLogger("tornado.access")
+
+#: How long one readiness check may take before the probe calls it failed.
+CHECK_TIMEOUT_SECONDS = 2.0
+_COUNTS_TTL_SECONDS = 5.0
+_PROXY_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
+
+#: Request metrics are per process (one Tornado application), not per workbench.
+HTTP_REGISTRY = CollectorRegistry(auto_describe=True)
+_REQUESTS = Counter("workbench_http_requests", "HTTP requests answered, by route (handler) and status.",
+                    ["route", "method", "status"], registry=HTTP_REGISTRY)
+_LATENCY = Histogram("workbench_http_request_duration_seconds", "Time to answer an HTTP request, by route.",
+                     ["route"], registry=HTTP_REGISTRY,
+                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+_ERRORS = Counter("workbench_http_errors", "HTTP answers with a 5xx status, by route.", ["route"],
+                  registry=HTTP_REGISTRY)
+for _collector in (ProcessCollector, PlatformCollector, GCCollector):
+    _collector(registry=HTTP_REGISTRY)
+
+
+def log_request(handler: RequestHandler) -> None:
+    """Tornado ``log_function``: count and time the request, and write one access log line.
+
+    Pass it to the Tornado application (``pn.serve(..., log_function=log_request)``). The
+    route label is the handler's class, not the path, so image ids never become labels.
+    """
+    route = type(handler).__name__
+    status = handler.get_status()
+    seconds = handler.request.request_time()
+    _REQUESTS.labels(route, handler.request.method or "", str(status)).inc()
+    _LATENCY.labels(route).observe(seconds)
+    if status >= 500:
+        _ERRORS.labels(route).inc()
+    level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
+    # The path without its query: share-link tokens travel in ?token=...
+    access.log(level, "%s %s %d %.1fms", handler.request.method, handler.request.path, status, seconds * 1000,
+               extra={"route": route, "status": status, "duration_ms": round(seconds * 1000, 1),
+                      "request_id": handler.request.headers.get("X-Request-ID")})
+
+
+def _proxied(handler: RequestHandler) -> bool:
+    return any(handler.request.headers.get(name) for name in _PROXY_HEADERS)
+
+
+# -- readiness ---------------------------------------------------------------
+def _metadata(wb: Workbench) -> str:
+    return f"schema version {wb.db.version()}"
+
+
+def _blobs(wb: Workbench) -> str:
+    fs, root = wb.blobs.fs, wb.blobs.root
+    if wb.blobs.protocol in ("file", "local"):
+        if not fs.isdir(root):
+            raise FileNotFoundError(f"the blob folder {root} is missing (is the volume mounted?)")
+        return "folder present"
+    try:
+        fs.invalidate_cache(root)  # a cached listing proves nothing
+        fs.ls(root, detail=False)
+    except FileNotFoundError:
+        # The service answered: the prefix holds no blob yet (a new library).
+        return "reachable, empty"
+    return "reachable"
+
+
+def _vectors(wb: Workbench) -> str:
+    return f"{len(wb.vectors.table_names())} table(s)"
+
+
+_CHECKS: dict[str, Callable[[Workbench], str]] = {"metadata": _metadata, "blobs": _blobs, "vectors": _vectors}
+
+
+class _Readiness:
+    """Runs the checks of one workbench; a check still hanging from an earlier probe is not started again."""
+
+    def __init__(self, wb: Workbench) -> None:
+        self.wb = wb
+        self._running: set[str] = set()
+        self._lock = threading.Lock()
+
+    def _run(self, name: str, check: Callable[[Workbench], str]) -> str:
+        try:
+            return check(self.wb)
+        finally:
+            with self._lock:
+                self._running.discard(name)
+
+    async def one(self, name: str, check: Callable[[Workbench], str]) -> dict[str, Any]:
+        started = time.perf_counter()
+        with self._lock:
+            if name in self._running:  # a thread per probe piling up on a hung store helps nobody
+                return {"ok": False, "detail": "an earlier check has not answered yet"}
+            self._running.add(name)
+        try:
+            detail = await asyncio.wait_for(asyncio.to_thread(self._run, name, check), CHECK_TIMEOUT_SECONDS)
+            ok = True
+        except TimeoutError:
+            ok, detail = False, f"no answer within {CHECK_TIMEOUT_SECONDS:.0f} s"
+        except Exception as error:  # the probe reports; it never raises
+            ok, detail = False, f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+        return {"ok": ok, "detail": detail, "ms": round((time.perf_counter() - started) * 1000, 1)}
+
+    async def all(self) -> dict[str, dict[str, Any]]:
+        results = await asyncio.gather(*(self.one(name, check) for name, check in _CHECKS.items()))
+        return dict(zip(_CHECKS, results, strict=True))
+
+
+async def readiness(wb: Workbench) -> dict[str, dict[str, Any]]:
+    """Every readiness check of ``wb``: ``{"metadata": {"ok": True, "detail": ..., "ms": ...}, ...}``."""
+    return await _Readiness(wb).all()
+
+
+class ReadyHandler(RequestHandler):
+    """``/readyz``: 200 when every store answers, else 503 naming what failed."""
+
+    def initialize(self, readiness: _Readiness) -> None:
+        self.readiness = readiness
+
+    async def get(self) -> None:
+        token = request_id.set(self.request.headers.get("X-Request-ID"))
+        try:
+            checks = await self.readiness.all()
+        finally:
+            request_id.reset(token)
+        failed = sorted(name for name, check in checks.items() if not check["ok"])
+        if failed:
+            log.warning("not ready: %s", "; ".join(f"{n}: {checks[n]['detail']}" for n in failed))
+        self.set_status(503 if failed else 200)
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        if _proxied(self):  # through the ingress: the answer, not the store paths and errors behind it
+            self.write(json.dumps({"ready": not failed}))
+            return
+        self.write(json.dumps({"ready": not failed, "failed": failed, "checks": checks}))
+
+
+# -- metrics -------------------------------------------------------------------
+class _WorkbenchCollector(Collector):
+    """The workbench's own gauges, read from the metadata store at most every few seconds."""
+
+    def __init__(self, wb: Workbench, sessions: Callable[[], int | None]) -> None:
+        self.wb = wb
+        self.sessions = sessions
+        self._cached: tuple[float, dict[str, Any]] | None = None
+        self._lock = threading.Lock()
+
+    def _read(self) -> dict[str, Any]:
+        db = self.wb.db
+        queue = db.query("SELECT kind, status, count(*) AS n FROM outbox WHERE status IN ('pending', 'running') "
+                         "GROUP BY kind, status")
+        oldest = db.scalar("SELECT epoch(now()::TIMESTAMP - min(created_at)) FROM outbox WHERE status = 'pending'")
+        counts = {table: int(db.scalar(f'SELECT count(*) FROM "{table}"'))  # noqa: S608 - fixed names
+                  for table in ("users", "images", "boards", "board_items", "documents")}
+        return {"queue": queue, "oldest": float(oldest or 0.0), "counts": counts}
+
+    def _values(self) -> dict[str, Any]:
+        with self._lock:  # one scrape reads; a scrape a second later reuses it
+            now = time.monotonic()
+            if self._cached is None or now - self._cached[0] > _COUNTS_TTL_SECONDS:
+                self._cached = (now, self._read())
+            return self._cached[1]
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        values = self._values()
+        queue = GaugeMetricFamily("workbench_jobs", "Background jobs waiting or running, by kind and status.",
+                                  labels=["kind", "status"])
+        for row in values["queue"]:
+            queue.add_metric([row["kind"], row["status"]], row["n"])
+        yield queue
+        yield GaugeMetricFamily("workbench_oldest_pending_job_age_seconds",
+                                "Age of the oldest job still waiting (0 when none waits).", value=values["oldest"])
+        rows = GaugeMetricFamily("workbench_rows", "Rows per table (images, boards, ...).", labels=["table"])
+        for table, count in values["counts"].items():
+            rows.add_metric([table], count)
+        yield rows
+        open_sessions = self.sessions()
+        if open_sessions is not None:
+            yield GaugeMetricFamily("workbench_open_sessions", "Open Bokeh sessions (browser tabs) on this process.",
+                                    value=open_sessions)
+
+
+class MetricsHandler(RequestHandler):
+    """``/metrics``: Prometheus text format, refused (404) to requests that came through a proxy."""
+
+    def initialize(self, registry: CollectorRegistry, sessions: dict[str, Any]) -> None:
+        self.registry = registry
+        sessions.setdefault("application", self.application)  # the Bokeh application counts its sessions
+
+    async def get(self) -> None:
+        if _proxied(self):
+            self.set_status(404)
+            self.write("not found")
+            return
+        body = await asyncio.to_thread(lambda: generate_latest(HTTP_REGISTRY) + generate_latest(self.registry))
+        self.set_header("Content-Type", CONTENT_TYPE_LATEST)
+        self.set_header("Cache-Control", "no-store")
+        self.write(body)
+
+
+def _session_counter(holder: dict[str, Any]) -> Callable[[], int | None]:
+    def count() -> int | None:
+        app = holder.get("application")
+        if app is None or not hasattr(app, "app_paths"):  # not a Bokeh server (tests' own Application)
+            return None
+        return sum(len(app.get_sessions(path)) for path in app.app_paths)
+
+    return count
+
+
+def probe_patterns(wb: Workbench) -> list[tuple[str, type[RequestHandler], dict[str, Any]]]:
+    """Tornado routes for ``/readyz`` and ``/metrics``, to add to ``pn.serve(extra_patterns=...)``."""
+    holder: dict[str, Any] = {}
+    registry = CollectorRegistry()  # no auto-describe: it would collect (and cache) at registration
+    registry.register(_WorkbenchCollector(wb, _session_counter(holder)))
+    return [
+        (r"/readyz", ReadyHandler, {"readiness": _Readiness(wb)}),
+        (r"/metrics", MetricsHandler, {"registry": registry, "sessions": holder}),
+    ]
