@@ -12,23 +12,24 @@ present (row + blobs + vector) or fully absent, with no orphan anywhere.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
-from PIL import Image
 
 from store import BlobStore, MetadataStore, VectorStore, sql_quote
 from workbench.library.catalog import Library, StepHook
+from workbench.library.embedding import DECODE_THREADS, DamagedPicture, decode_thumbnails, embed_each_or_all
 from workbench.library.model import tag_text, vector_schema, vector_table_name
 
-__all__ = ["Pipeline", "ReconcileReport", "MAX_ATTEMPTS"]
+__all__ = ["Pipeline", "ReconcileReport", "DamagedPicture", "MAX_ATTEMPTS"]
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -77,6 +78,8 @@ class Pipeline:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._run_lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
         library.pipeline = self
 
     # -- the embedder and its table -------------------------------------------
@@ -93,7 +96,7 @@ class Pipeline:
         return name
 
     # -- jobs ----------------------------------------------------------------
-    def _claim(self, subject: str | None, limit: int) -> list[dict[str, Any]]:
+    def _claim(self, subjects: Sequence[str] | None, limit: int) -> list[dict[str, Any]]:
         def work(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
             # An upload's job is written with its row, before the blobs: it becomes claimable
             # only once the row says ``stored`` (a worker that took it earlier would find no
@@ -101,24 +104,30 @@ class Pipeline:
             sql = ("SELECT id, kind, subject, attempts FROM outbox WHERE status = 'pending' AND available_at <= now()"
                    " AND NOT EXISTS (SELECT 1 FROM images i WHERE i.id = outbox.subject AND i.status = 'pending')")
             params: list[Any] = []
-            if subject:
-                sql += " AND subject = ?"
-                params.append(subject)
+            if subjects is not None:
+                sql += " AND list_contains(?, subject)"
+                params.append(list(subjects))
             rows = cur.execute(sql + " ORDER BY created_at LIMIT ?", [*params, limit]).fetchall()
-            for row in rows:
+            if rows:
                 cur.execute("UPDATE outbox SET status = 'running', attempts = attempts + 1, updated_at = now()"
-                            " WHERE id = ?", [row[0]])
+                            " WHERE list_contains(?, id)", [[r[0] for r in rows]])
             return [{"id": r[0], "kind": r[1], "subject": r[2], "attempts": r[3] + 1} for r in rows]
 
         return self._db.write(work)
 
-    def run_jobs(self, *, subject: str | None = None, limit: int | None = None,
-                 on_step: StepHook | None = None) -> int:
-        """Carry out pending jobs now (all, or those of one image); returns how many ran."""
+    def run_jobs(self, *, subject: str | None = None, subjects: Sequence[str] | None = None,
+                 limit: int | None = None, on_step: StepHook | None = None) -> int:
+        """Carry out pending jobs now (all, or those of some images), a batch at a time; returns how many ran.
+
+        >>> wb.pipeline.run_jobs(subjects=[img.id for img in result.added])
+        """
+        wanted = [subject] if subject else (list(subjects) if subjects is not None else None)
+        if wanted == []:
+            return 0
         done = 0
         with self._run_lock:
             while limit is None or done < limit:
-                jobs = self._claim(subject, self._batch_size)
+                jobs = self._claim(wanted, self._batch_size if limit is None else min(self._batch_size, limit - done))
                 if not jobs:
                     break
                 embeds = [j for j in jobs if j["kind"] == "embed"]
@@ -127,48 +136,95 @@ class Pipeline:
                 for job in jobs:
                     if job["kind"] == "purge":
                         self.purge(job["subject"])
-                        self._finish(job["id"])
+                        self._finish([job["id"]])
                 done += len(jobs)
         if done:
             self._vectors.maybe_index(self.table)
         return done
 
-    def _finish(self, job_id: str) -> None:
-        self._db.execute("UPDATE outbox SET status = 'done', updated_at = now() WHERE id = ?", [job_id])
+    @contextmanager
+    def embedding_alongside(self) -> Iterator[set[str]]:
+        """Embed in batches on a second thread while the caller stores uploads; wait for them on exit.
+
+        Yields a set: add the id of every image to wait for. On exit every job of
+        those images has run (or failed readably), so they are searchable. With
+        the background worker running (the web app) the worker does the work.
+
+        >>> with wb.pipeline.embedding_alongside() as waiting:
+        ...     waiting.add(wb.library.ingest(me, "still.jpg").id)
+        """
+        waiting: set[str] = set()
+        helper: threading.Thread | None = None
+        finished = threading.Event()
+        if not (self._thread and self._thread.is_alive()):
+            helper = threading.Thread(target=self._help_until, args=(finished,), name="workbench-embed-batch",
+                                      daemon=True)
+            helper.start()
+        try:
+            yield waiting
+        finally:
+            finished.set()
+            self._wake.set()
+            if helper is not None:
+                helper.join()
+            self.run_jobs(subjects=sorted(waiting))
+
+    def _help_until(self, finished: threading.Event) -> None:
+        while not finished.is_set():
+            try:
+                ran = self.run_jobs(limit=self._batch_size)
+            except Exception:  # the caller's final run_jobs retries, and reports what still fails
+                log.exception("embedding alongside the uploads failed")
+                ran = 0
+            if not ran:
+                self._wake.wait(timeout=0.05)
+                self._wake.clear()
+
+    def _finish(self, job_ids: list[str]) -> None:
+        if job_ids:
+            self._db.execute("UPDATE outbox SET status = 'done', updated_at = now() WHERE list_contains(?, id)",
+                             [job_ids])
 
     def _embed(self, jobs: list[dict[str, Any]], on_step: StepHook | None) -> None:
+        """One batch: decode the thumbnails, embed them together, write every vector, then every state."""
         images = self._library.get_many([j["subject"] for j in jobs])
         live = [j for j in jobs if j["subject"] in images and images[j["subject"]].status in ("stored", "ready")]
-        for job in jobs:
-            if job not in live:
-                self._finish(job["id"])  # the image was deleted meanwhile: nothing to embed
+        self._finish([j["id"] for j in jobs if j not in live])  # deleted meanwhile: nothing to embed
         if not live:
             return
         try:
             embedder = self.embedder
-            pictures = [Image.open(io.BytesIO(self._blobs.get(images[j["subject"]].thumb_key))).convert("RGB")
-                        for j in live]
-            vectors, labels = embedder.embed_and_describe(pictures)
             table = self.table
-        except Exception as error:  # the model or a blob failed: retry later, then give up readably
-            self._fail(live, images, error)
+        except Exception as error:  # the model cannot load: every job retries later, then gives up readably
+            self._fail([(job, error) for job in live], images)
             return
-        for job in live:
+        pictures, failures = decode_thumbnails(self._blobs, live, images, self._decoders())
+        live = [j for j in live if j["id"] in pictures]
+        vectors, labels, broken = embed_each_or_all(embedder, [pictures[j["id"]] for j in live])
+        failures += [(live[i], error) for i, error in broken.items()]
+        embedded = [(job, vectors[i], labels[i]) for i, job in enumerate(live) if i not in broken]
+        if failures:
+            self._fail(failures, images)
+        if not embedded:
+            return
+        for job, _, _ in embedded:
             if on_step:
                 on_step("embedded", job["subject"])
         rows = []
-        for job, vector in zip(live, vectors, strict=True):
+        for job, vector, _ in embedded:
             image = images[job["subject"]]
             rows.append({"id": image.id, "owner": image.owner, "visibility": image.visibility,
                          "tags": tag_text(image.tags), "created_at": image.created_at,
                          "model": embedder.model_id, "vector": [float(v) for v in vector]})
+        # Vectors before states: a crash in between leaves ``running`` jobs that reconcile
+        # restarts, and the upsert of a vector already written is harmless.
         self._vectors.upsert(table, rows)
-        for job in live:
+        for job, _, _ in embedded:
             if on_step:
                 on_step("vector_written", job["subject"])
 
         def mark_ready(cur: duckdb.DuckDBPyConnection) -> None:
-            for job, names in zip(live, labels, strict=True):
+            for job, _, names in embedded:
                 image = images[job["subject"]]
                 words = [name for name, _ in names[:5]]
                 caption = image.caption or (("Looks like " + ", ".join(words[:3])) if words else "")
@@ -177,25 +233,35 @@ class Pipeline:
                     " WHERE id = ? AND status IN ('stored', 'ready')",
                     [embedder.model_id, json.dumps(words), caption, image.id],
                 )
-                cur.execute("UPDATE outbox SET status = 'done', updated_at = now() WHERE id = ?", [job["id"]])
+            cur.execute("UPDATE outbox SET status = 'done', updated_at = now() WHERE list_contains(?, id)",
+                        [[job["id"] for job, _, _ in embedded]])
 
         self._db.write(mark_ready)
         # An image deleted while it was being embedded: its purge may have run before our
         # vector landed. Its row says ``deleting`` (or is gone) by now, so take the vector back.
-        ids = [job["subject"] for job in live]
+        ids = [job["subject"] for job, _, _ in embedded]
         kept = {r["id"] for r in self._db.query(
-            "SELECT id FROM images WHERE status IN ('stored', 'ready') AND id IN (SELECT unnest(?))", [ids])}
+            "SELECT id FROM images WHERE status IN ('stored', 'ready') AND list_contains(?, id)", [ids])}
         self._vectors.delete(table, [i for i in ids if i not in kept])
-        for job in live:
-            if on_step and job["subject"] in kept:
-                on_step("ready", job["subject"])
+        for image_id in ids:
+            if on_step and image_id in kept:
+                on_step("ready", image_id)
 
-    def _fail(self, jobs: list[dict[str, Any]], images: dict[str, Any], error: Exception) -> None:
-        log.warning("embedding failed: %s", error)
+    def _decoders(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=DECODE_THREADS, thread_name_prefix="workbench-decode")
+            return self._pool
+
+    def _fail(self, failures: list[tuple[dict[str, Any], Exception]], images: dict[str, Any]) -> None:
+        """Record failed jobs in one transaction: retried with backoff, or given up with the reason shown."""
+        for job, error in failures:
+            log.warning("embedding %s failed: %s", job["subject"], error)
 
         def work(cur: duckdb.DuckDBPyConnection) -> None:
-            for job in jobs:
-                if job["attempts"] >= MAX_ATTEMPTS:
+            for job, error in failures:
+                # A damaged picture will not heal: give up at once instead of retrying five times.
+                if job["attempts"] >= MAX_ATTEMPTS or isinstance(error, DamagedPicture):
                     cur.execute("UPDATE outbox SET status = 'failed', last_error = ?, updated_at = now() WHERE id = ?",
                                 [str(error)[:500], job["id"]])
                     cur.execute("UPDATE images SET status = 'failed', caption = ? WHERE id = ?",
@@ -228,6 +294,10 @@ class Pipeline:
         self._wake.set()
         if self._thread:
             self._thread.join(timeout=30)
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
 
     def _loop(self) -> None:
         while not self._stop.is_set():
