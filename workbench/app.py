@@ -9,6 +9,7 @@ A notebook and the web app open it the same way::
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +29,8 @@ from workbench.suggestions import Suggestions
 from workbench.writing.studio import Writing
 
 __all__ = ["Workbench", "open_workbench", "build_blob_store", "build_vector_store"]
+
+log = logging.getLogger(__name__)
 
 
 def _azure_fsspec_options(settings: Settings) -> dict[str, str]:
@@ -82,6 +85,9 @@ class Workbench:
         self._embedder: Any = None
         self._text: Any = None
         self._images: Any = None
+        # Set once the embedder has answered a first text and image query (see warm_up).
+        self._search_ready = threading.Event()
+        self._warming: threading.Thread | None = None
         self.accounts = Accounts(
             self.db, self.settings.credits,
             local_email=self.settings.auth.local_user_email, local_plan=self.settings.auth.local_user_plan,
@@ -125,6 +131,49 @@ class Workbench:
     def embedder(self) -> Any:
         """The active embedder (loaded on first use)."""
         return self._get_embedder()
+
+    # -- warm start ------------------------------------------------------------
+    def warm_up(self) -> threading.Thread:
+        """Load the embedder on a background thread, so the first search answers at once.
+
+        The web app calls this at start-up; it returns immediately, and calling it
+        again does nothing new. The model stays loaded for the life of the process
+        (nothing here ever unloads it: a reload is what makes a first search slow).
+        :attr:`search_ready` says when it is done.
+
+        >>> wb.warm_up(); wb.wait_for_search(timeout=60)
+        True
+        """
+        with self._models_lock:
+            if self._warming is None:
+                self._warming = threading.Thread(target=self._warm, name="workbench-warm-up", daemon=True)
+                self._warming.start()
+            return self._warming
+
+    def _warm(self) -> None:
+        try:
+            from PIL import Image
+
+            embedder = self._get_embedder()
+            query = embedder.embed_texts(["a still from a film"])[0]
+            embedder.embed_images([Image.new("RGB", (64, 64), (128, 128, 128))])
+            table = self.pipeline.table
+            if self.vectors.count(table):  # opens the table and reads its index once
+                self.vectors.search(table, query, limit=1, columns=["id"])
+        except Exception:  # a search will raise the same error where the user can see it
+            log.exception("warming up the search failed")
+        finally:
+            self._search_ready.set()
+
+    @property
+    def search_ready(self) -> bool:
+        """Whether a search would answer now, without first loading the model (see :meth:`warm_up`)."""
+        return self._search_ready.is_set()
+
+    def wait_for_search(self, timeout: float | None = None) -> bool:
+        """Start warming up if nobody has, then wait until search is ready; False if ``timeout`` ran out."""
+        self.warm_up()
+        return self._search_ready.wait(timeout)
 
     def load_samples(self, *, wait: bool = False) -> IngestResult:
         """Add the public-domain sample photos as public images (a second call adds nothing)."""

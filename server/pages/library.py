@@ -155,6 +155,14 @@ class LibraryPage(pn.viewable.Viewer):
             self.shown = PAGE
         self._generation += 1
         generation = self._generation
+        wb = self.session.wb
+        if self.mode != "browse" and not wb.search_ready:
+            # The model is still loading (just after start-up): say so instead of a frozen grid,
+            # and run the search the moment it is ready.
+            self.summary.object = '<p class="wb-hint wb-preparing">Preparing search…</p>'
+            await self.session.run(wb.wait_for_search)
+            if generation != self._generation:
+                return  # a newer request took over while we waited
         # A search embeds its words or picture (CPU work): in a thread, with the grid marked busy.
         self.grid.loading = True
         try:
