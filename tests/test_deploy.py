@@ -233,11 +233,11 @@ def image_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
             command = command.replace("/opt/venv", str(cache)).replace("/src", str(src)).replace("/opt/hf",
                                                                                                   str(cache / "hf"))
             subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=src, env=env, check=True, timeout=900,
-                           stdout=subprocess.DEVNULL)
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         (cache / ".complete").touch()
     else:
         subprocess.run([str(cache / "bin" / "pip"), "install", "-q", "--no-deps", "--force-reinstall", str(src)],
-                       env=env, check=True, timeout=300)
+                       env=env, check=True, timeout=300, stderr=subprocess.PIPE)
     return cache
 
 
@@ -254,7 +254,9 @@ def test_the_image_commands_run_from_a_virtualenv_built_like_the_image(image_ven
            "WORKBENCH_LOG_FORMAT": "json", "WORKBENCH_LIBRARY__LOAD_SAMPLES": "false",
            "WORKBENCH_AUTH__MODE": "clerk", "WORKBENCH_AUTH__CLERK_JWT_KEY": _clerk_pem(),
            "WORKBENCH_AUTH__CLERK_ISSUER": "https://studio.clerk.accounts.dev",
-           "WORKBENCH_AUTH__CLERK_AUTHORIZED_PARTIES": f'["http://127.0.0.1:{port}"]'}
+           "WORKBENCH_AUTH__CLERK_AUTHORIZED_PARTIES": f'["http://127.0.0.1:{port}"]',
+           "WORKBENCH_AUTH__CLERK_SECRET_KEY": "sk_test_not_a_real_key",  # never called: tokens verify offline
+           "WORKBENCH_AUTH__CLERK_SIGN_IN_URL": "https://accounts.example.com/sign-in"}
     migrated = subprocess.run([workbench, "migrate"], env=env, capture_output=True, text=True, timeout=120)
     assert migrated.returncode == 0 and "schema version" in migrated.stdout, migrated.stderr
     worker = subprocess.run([workbench, "worker", "--seconds", "1"], env=env, capture_output=True, text=True,
