@@ -5,7 +5,12 @@ Real photos (scikit-image's samples, cropped and recoloured into distinct JPEGs)
 - *upload*: validate, thumbnail and store (what the uploader waits for);
 - *embedding*: the background worker's share, run alone;
 - *end to end*: uploads while the background worker embeds, from the first
-  upload until every image is searchable (status ``ready``, vector written).
+  upload until every image is searchable (status ``ready``, vector written);
+- *folder*: ``ingest_folder(..., wait=True)`` of a folder of photos, as a
+  notebook runs it (no background worker), until it returns with every image
+  searchable.
+
+The worker embeds a batch of pending jobs at a time (``embedder.batch_size``).
 
 Run: ``python -m bench.ingest [--images N]``.
 """
@@ -84,6 +89,19 @@ def run(images: int = 200) -> list[dict]:
         wb.pipeline.stop()
         rows.append({"benchmark": f"end to end: {len(more.added)} uploads with the worker running, until searchable",
                      "value": len(more.added) / both, "unit": "img/s", "note": "2 CPU cores, offline embedder"})
+
+        folder = Path(home) / "location-scout"
+        folder.mkdir()
+        for name, data in variants(images, seed=3):
+            (folder / name).write_bytes(data)
+        started = time.perf_counter()
+        scouted = wb.library.ingest_folder(me, folder, wait=True, progress_bar=False)
+        took = time.perf_counter() - started
+        ready = sum(image.ready for image in scouted.added)
+        if ready != images:
+            raise RuntimeError(f"ingest_folder returned with {ready} of {images} images searchable: {scouted.errors}")
+        rows.append({"benchmark": f"folder: ingest_folder(wait=True) of {images} photos, until searchable",
+                     "value": images / took, "unit": "img/s", "note": "a notebook's path: no background worker"})
         wb.close()
     return rows
 

@@ -197,6 +197,12 @@ class VectorStore:
                 .execute(data)
             )
 
+    def append(self, name: str, rows: pa.Table) -> None:
+        """Add rows known to be new (a bulk load: no check for existing ids, unlike :meth:`upsert`)."""
+        table = self._table(name)
+        with self._lock:
+            table.add(rows.select(table.schema.names).cast(table.schema))
+
     def delete(self, name: str, ids: Sequence[str]) -> None:
         """Remove the rows with these ids (missing ids are ignored)."""
         if not ids:
