@@ -17,8 +17,11 @@ from typing import Any
 
 import panel as pn
 
+from server.auth import acting_user, page_binding
+from server.components.clerk import ClerkSession
 from server.design import configure
-from server.session import Session, acting_user, link_visitor
+from server.hardening import clerk_origin
+from server.session import Session
 from workbench.app import Workbench
 
 __all__ = ["routes", "shell", "keep_loop_responsive", "NAV"]
@@ -35,7 +38,11 @@ _EXTENSIONS = ("filedropper", "tabulator")
 log = logging.getLogger(__name__)
 
 
-def _nav_html(active: str) -> str:
+SIGN_OUT_FORM = ('<form method="post" action="/signout" class="wb-signout">'
+                 '<button type="submit" class="wb-nav-link">Sign out</button></form>')
+
+
+def _nav_html(active: str, *, sign_out: bool = False) -> str:
     links = "".join(
         f'<a href="{url}" class="wb-nav-link{" active" if key == active else ""}" data-page="{key}"'
         f'{" aria-current=page" if key == active else ""}>{label}</a>'
@@ -44,7 +51,7 @@ def _nav_html(active: str) -> str:
     return (
         '<nav class="wb-nav" aria-label="Workbench">'
         '<a class="wb-brand" href="/library"><span class="wb-brand-mark">▮▮</span>FilmMaker<br>Workbench</a>'
-        f"{links}</nav>"
+        f"{links}{SIGN_OUT_FORM if sign_out else ''}</nav>"
     )
 
 
@@ -67,6 +74,9 @@ SHELL_CSS = """
 .wb-nav-link { display: block; padding: 8px 10px; border-radius: 3px; color: #111; text-decoration: none;
   font-size: 14px; border-left: 3px solid transparent; }
 .wb-nav-link:hover { background: #f3f3f3; }
+.wb-signout { margin: 18px 0 0; }
+.wb-signout .wb-nav-link { background: none; border: 0; border-left: 3px solid transparent; font: inherit;
+  font-size: 14px; cursor: pointer; width: 100%; text-align: left; color: #6b6b6b; }
 .wb-nav-link.active { font-weight: 650; border-left-color: var(--wb-accent); background: #f6f6f6; }
 .wb-balance { font-family: var(--wb-font); font-size: 13px; color: #111; padding: 6px 12px;
   border: 1px solid #111; border-radius: 999px; white-space: nowrap; }
@@ -80,7 +90,9 @@ SHELL_CSS = """
 
 def shell(session: Session, page: Any, *, active: str, title: str) -> pn.viewable.Viewable:
     """Navigation on the left, the page title and credit balance on top, the page below."""
-    nav = pn.pane.HTML(_nav_html(active), stylesheets=[SHELL_CSS], width=190, margin=0,
+    clerk = session.wb.settings.auth.mode == "clerk"
+    nav = pn.pane.HTML(_nav_html(active, sign_out=clerk and session.user is not None), stylesheets=[SHELL_CSS],
+                       width=190, margin=0,
                        styles={"border-right": "1px solid #e4e4e4", "min-height": "100vh"})
     balance = pn.pane.HTML(
         pn.bind(_balance_html, session.param.balance, session.param.plan, session.user is not None),
@@ -96,6 +108,9 @@ def shell(session: Session, page: Any, *, active: str, title: str) -> pn.viewabl
     header = pn.Row(heading, pn.HSpacer(), balance, sizing_mode="stretch_width",
                     styles={"border-bottom": "1px solid #e4e4e4"}, height=64)
     main = pn.Column(header, page, sizing_mode="stretch_width", margin=0)
+    if clerk and session.wb.settings.auth.clerk_publishable_key:
+        main.append(ClerkSession(frontend_api=clerk_origin(session.wb.settings),
+                                 publishable_key=session.wb.settings.auth.clerk_publishable_key))
     if session.user is not None:
         # Credits can also change in another tab or by an admin: re-read them now and then.
         pn.state.add_periodic_callback(session.refresh, period=20_000)
@@ -106,7 +121,8 @@ def _page(wb: Workbench, build: Callable[[Session], Any], *, active: str, title:
           ) -> pn.viewable.Viewable:
     pn.extension(*_EXTENSIONS, notifications=True)
     try:
-        session = Session(wb, link_visitor(wb) if visitor else acting_user(wb))
+        binding = page_binding(wb)
+        session = Session(wb, acting_user(wb, binding.identity, via_link=visitor), binding=binding)
         return shell(session, build(session), active=active, title=title)
     except Exception:  # noqa: BLE001 - the browser gets an apology, the log gets the traceback
         log.exception("could not build the %s page", active or title)

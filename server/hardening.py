@@ -19,7 +19,8 @@ from tornado import httputil
 
 from workbench.settings import Settings
 
-__all__ = ["allowed_hosts", "host_name", "HostGuard", "SecurityHeaders", "CONTENT_SECURITY_POLICY", "harden", "is_loopback"]
+__all__ = ["allowed_hosts", "host_name", "HostGuard", "SecurityHeaders", "CONTENT_SECURITY_POLICY", "harden",
+           "is_loopback", "content_security_policy", "clerk_origin", "security_headers"]
 
 # As tight as BokehJS allows: it evaluates generated code ('unsafe-eval', also for
 # JSComponents) and builds workers and component modules from blob: URLs; Bokeh's
@@ -141,15 +142,39 @@ class HostGuard(httputil.HTTPServerConnectionDelegate):
         self.application.on_close(server_conn)
 
 
+def clerk_origin(settings: Settings) -> str:
+    """The Clerk Frontend API origin (the issuer), whose browser script keeps the session fresh; '' in local mode."""
+    if settings.auth.mode != "clerk" or not settings.auth.clerk_issuer:
+        return ""
+    parts = urlsplit(settings.auth.clerk_issuer)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("https", "http") and parts.netloc else ""
+
+
+def content_security_policy(settings: Settings) -> str:
+    """The policy for this mode: local mode loads nothing from elsewhere; Clerk mode also allows Clerk's
+    browser script and its calls to the Frontend API (and Clerk's avatar images)."""
+    clerk = clerk_origin(settings)
+    if not clerk:
+        return CONTENT_SECURITY_POLICY
+    extra = {"script-src": clerk, "connect-src": clerk, "img-src": f"{clerk} https://img.clerk.com"}
+    directives = []
+    for directive in CONTENT_SECURITY_POLICY.split("; "):
+        name = directive.split(" ", 1)[0]
+        directives.append(f"{directive} {extra[name]}" if name in extra else directive)
+    return "; ".join(directives)
+
+
 class SecurityHeaders:
     """A Tornado output transform adding the security headers to every HTTP response."""
+
+    headers = _HEADERS
 
     def __init__(self, request: httputil.HTTPServerRequest) -> None:
         self.request = request
 
     def transform_first_chunk(self, status_code: int, headers: httputil.HTTPHeaders, chunk: bytes,
                               finishing: bool) -> tuple[int, httputil.HTTPHeaders, bytes]:
-        for name, value in _HEADERS.items():
+        for name, value in self.headers.items():
             headers.setdefault(name, value)
         # Bokeh answers its autoload script to any origin; the workbench is embedded nowhere.
         if headers.get("Access-Control-Allow-Origin") == "*":
@@ -158,6 +183,13 @@ class SecurityHeaders:
 
     def transform_chunk(self, chunk: bytes, finishing: bool) -> bytes:
         return chunk
+
+
+def security_headers(settings: Settings) -> type[SecurityHeaders]:
+    """The header transform for these settings (its CSP depends on the sign-in mode)."""
+    policy = content_security_policy(settings)
+    return type("WorkbenchSecurityHeaders", (SecurityHeaders,),
+                {"headers": {**_HEADERS, "Content-Security-Policy": policy}})
 
 
 def harden(bokeh_server: Any, settings: Settings) -> None:

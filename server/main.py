@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -13,19 +14,46 @@ from urllib.parse import urlsplit
 
 import panel as pn
 
+from server.auth import WorkbenchAuth
 from server.design import ASSETS_URL, STATIC
-from server.hardening import SecurityHeaders, allowed_hosts, harden
+from server.hardening import allowed_hosts, harden, is_loopback, security_headers
+from server.identity import Gate
 from server.media import HealthHandler, media_patterns
 from workbench.app import Workbench
 from workbench.settings import Settings
 
-__all__ = ["serve", "run_until_stopped", "prepare", "start", "RunningWorkbench", "server_options", "session_secret", "HealthHandler"]
+__all__ = ["serve", "run_until_stopped", "prepare", "start", "RunningWorkbench", "server_options", "session_secret",
+           "HealthHandler", "ExposedWithoutSignIn", "check_exposure"]
 
 log = logging.getLogger(__name__)
 
 
+class ExposedWithoutSignIn(RuntimeError):
+    """Local mode (no sign-in) asked to listen on an interface other people can reach."""
+
+
+def check_exposure(settings: Settings) -> None:
+    """Refuse to serve the local user's whole workspace to a network, and refuse Clerk mode half set up."""
+    if settings.auth.mode == "local" and not is_loopback(settings.server.host):
+        raise ExposedWithoutSignIn(
+            f"Local mode has no sign-in, so it only listens on this machine (127.0.0.1), not on "
+            f"'{settings.server.host}'. To serve other people, turn on Clerk sign-in: set WORKBENCH_AUTH__MODE=clerk "
+            "with WORKBENCH_AUTH__CLERK_JWT_KEY, __CLERK_ISSUER, __CLERK_AUTHORIZED_PARTIES, __CLERK_SECRET_KEY and "
+            "__CLERK_SIGN_IN_URL (see the README's 'Sign-in with Clerk').")
+    if settings.auth.mode == "clerk":
+        missing = [name for name, value in (
+            ("CLERK_JWT_KEY", settings.auth.clerk_jwt_key), ("CLERK_ISSUER", settings.auth.clerk_issuer),
+            ("CLERK_AUTHORIZED_PARTIES", settings.auth.clerk_authorized_parties),
+            ("CLERK_SECRET_KEY", settings.auth.clerk_secret_key), ("CLERK_SIGN_IN_URL", settings.auth.clerk_sign_in_url),
+        ) if not value]
+        if missing:
+            raise ExposedWithoutSignIn("Clerk sign-in is not fully configured; set " +
+                                       ", ".join(f"WORKBENCH_AUTH__{m}" for m in missing) + ".")
+
+
 def prepare(settings: Settings) -> Workbench:
     """Open the workbench, repair what a crash left, start the embed worker, load samples once."""
+    check_exposure(settings)
     wb = Workbench(settings)
     checked = wb.db.integrity
     rebuilt = [c.describe() for c in checked if c.missing]
@@ -63,7 +91,9 @@ def server_options(wb: Workbench, host: str, port: int) -> dict[str, Any]:
         "show": False,
         # Bokeh's allow-list takes no IPv6 literals; the host guard (server/hardening.py) covers those.
         "websocket_origin": sorted({*(f"{n}:{port}" for n in names if ":" not in n), *([public] if public else [])}),
-        "transforms": [SecurityHeaders],  # reaches Tornado's Application through Panel and Bokeh
+        "transforms": [security_headers(wb.settings)],  # reaches Tornado's Application through Panel and Bokeh
+        # Every page, static file and websocket upgrade asks the one identity seam (server/identity.py).
+        "auth_provider": WorkbenchAuth(wb),
         # Bokeh accepts session ids a client picks unless sessions are signed; and it copies every
         # cookie and header of the page request into a token that page scripts can read.
         "sign_sessions": True,
@@ -80,7 +110,15 @@ def server_options(wb: Workbench, host: str, port: int) -> dict[str, Any]:
 
 
 def serve(settings: Settings) -> None:
-    """Serve the workbench on settings.server.host:port until SIGTERM or SIGINT, then shut down cleanly."""
+    """Serve the workbench on settings.server.host:port until SIGTERM or SIGINT, then shut down cleanly.
+
+    Exits with status 2 and says what to configure when the settings would expose the workbench unsafely.
+    """
+    try:
+        check_exposure(settings)
+    except ExposedWithoutSignIn as error:
+        print(f"workbench serve: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
     run_until_stopped(prepare(settings), settings)
 
 
@@ -107,6 +145,7 @@ def run_until_stopped(wb: Workbench, settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, request_stop)
     harden(server, settings)
+    Gate.of(wb).start()
     server.start()
     print(f"FilmMaker Workbench on http://{host}:{port}/  (data in {settings.home})", flush=True)
     try:
@@ -114,6 +153,7 @@ def run_until_stopped(wb: Workbench, settings: Settings) -> None:
     finally:
         try:
             server.stop()  # no new connections or requests
+            Gate.of(wb).stop()
         finally:
             wb.close()  # the worker stops, writes under way finish, then checkpoint and close
         print("FilmMaker Workbench stopped; every change is saved.", flush=True)
@@ -131,6 +171,7 @@ class RunningWorkbench:
         """Stop serving and close the workbench."""
         self.thread.stop()
         self.thread.join(timeout=10)
+        Gate.of(self.wb).stop()
         self.wb.close()
 
 
@@ -138,6 +179,7 @@ def start(settings: Settings, *, wb: Workbench | None = None) -> RunningWorkbenc
     """Serve in a background thread and return at once (poll ``/healthz`` before use)."""
     from server.app import routes
 
+    check_exposure(settings)
     wb = wb or prepare(settings)
     host, port = settings.server.host, settings.server.port
     thread = pn.serve(routes(wb), threaded=True, **server_options(wb, host, port))
@@ -147,4 +189,5 @@ def start(settings: Settings, *, wb: Workbench | None = None) -> RunningWorkbenc
             raise RuntimeError("the web workbench did not start")
         time.sleep(0.01)
     harden(pn.state._servers[thread.server_id][0], settings)
+    Gate.of(wb).start()
     return RunningWorkbench(wb, f"http://{host}:{port}", thread)

@@ -18,6 +18,7 @@ from typing import Any
 
 from tornado.web import RequestHandler
 
+from server.identity import Gate
 from workbench.accounts import User
 from workbench.app import Workbench
 from workbench.errors import Forbidden, NotFound, WorkbenchError
@@ -56,15 +57,17 @@ class _PictureHandler(RequestHandler):
     def initialize(self, wb: Workbench) -> None:
         self.wb = wb
 
-    def requester(self) -> User | None:
-        """The acting user of this request (local mode: the local user).
+    async def requester(self) -> User | None:
+        """The acting user of this request, from the one identity seam (None: not signed in)."""
+        identity = await asyncio.to_thread(Gate.of(self.wb).identify, self.request)
+        return identity.user
 
-        With Clerk, the auth module in front of the app resolves the user; until
-        it does, such a request is anonymous and sees public pictures only.
-        """
-        if self.wb.settings.auth.mode == "local":
-            return self.wb.accounts.local_user()
-        return None
+    async def signed_in(self) -> User | None:
+        """The acting user, or None after answering 401 (library pictures need an account)."""
+        user = await self.requester()
+        if user is None:
+            self._refuse(401, "Sign in to see this picture.")
+        return user
 
     async def send_picture(self, read: Any, *args: Any, **kwargs: Any) -> None:
         try:
@@ -97,14 +100,18 @@ class ThumbnailHandler(_PictureHandler):
     """``/media/thumb/<image id>``"""
 
     async def get(self, image_id: str) -> None:
-        await self.send_picture(self.wb.library.thumbnail, self.requester(), image_id)
+        user = await self.signed_in()
+        if user is not None:
+            await self.send_picture(self.wb.library.thumbnail, user, image_id)
 
 
 class OriginalHandler(_PictureHandler):
     """``/media/original/<image id>``"""
 
     async def get(self, image_id: str) -> None:
-        await self.send_picture(self.wb.library.original, self.requester(), image_id)
+        user = await self.signed_in()
+        if user is not None:
+            await self.send_picture(self.wb.library.original, user, image_id)
 
 
 class BoardImageHandler(_PictureHandler):
@@ -113,8 +120,8 @@ class BoardImageHandler(_PictureHandler):
     async def get(self, board_id: str, image_id: str) -> None:
         token = self.get_query_argument("token", None) or None
         original = self.get_query_argument("original", "") in ("1", "true")
-        # A link holder in local mode acts anonymously, as on the board page (see server.session.link_visitor).
-        user = None if token and self.wb.settings.auth.mode == "local" else self.requester()
+        # A link holder in local mode acts anonymously, as on the board page (see server.auth.acting_user).
+        user = None if token and not Gate.of(self.wb).clerk else await self.requester()
         await self.send_picture(self.wb.boards.board_image, user, board_id, image_id, token=token, original=original)
 
 

@@ -22,42 +22,21 @@ from bokeh.document import Document
 from panel.io.notifications import NotificationAreaBase
 from panel.io.state import set_curdoc
 
+from server.identity import Binding
 from workbench.accounts import User
 from workbench.app import Workbench
 from workbench.errors import WorkbenchError
 
-__all__ = ["Session", "acting_user", "link_visitor", "friendly", "report_error", "launch"]
+__all__ = ["Session", "friendly", "report_error", "launch"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+class SignedOut(WorkbenchError):
+    """The person who opened this page signed out (or was signed out) since."""
+
+
 UNEXPECTED = "Something went wrong on our side; it has been logged. Try again, or reload the page."
-
-
-def acting_user(wb: Workbench) -> User | None:
-    """The signed-in person of this browser session (local mode: the one local user).
-
-    Clerk sign-in is verified by the auth module in front of the app; until it
-    hands over a user, a Clerk-mode session without one is anonymous.
-    """
-    if wb.settings.auth.mode == "local":
-        return wb.accounts.local_user()
-    external_id = getattr(pn.state, "user", None)
-    return wb.accounts.find_by_external_id(external_id) if external_id else None
-
-
-def link_visitor(wb: Workbench) -> User | None:
-    """Who acts when someone opens a share link.
-
-    In local mode everyone at this machine is the same local user, who owns
-    every board, so a share link could never show what it grants; the link
-    holder therefore acts anonymously and gets exactly the link's role. With
-    real sign-in the person keeps their identity (and the higher of their
-    roles, as the boards domain decides).
-    """
-    if wb.settings.auth.mode == "local":
-        return None
-    return acting_user(wb)
 
 
 def report_error(error: BaseException, session: Session | None = None) -> None:
@@ -120,9 +99,11 @@ class Session(param.Parameterized):
     plan = param.String(default="", doc="The acting user's plan (free or premium).")
     busy = param.Boolean(default=False, doc="True while a long action (AI, export, upload) runs.")
 
-    def __init__(self, wb: Workbench, user: User | None, **params: Any) -> None:
+    def __init__(self, wb: Workbench, user: User | None, *, binding: Binding | None = None, **params: Any) -> None:
         super().__init__(user=user, **params)
         self.wb = wb
+        # Who opened this page (server.auth.page_binding); it ends when their Clerk session does.
+        self.binding = binding
         # Captured now, while Panel is building this session's page: a board listener or a
         # worker thread runs with whatever session happens to be current (often another
         # person's), so every message of this session goes through its own document.
@@ -144,6 +125,8 @@ class Session(param.Parameterized):
     @property
     def me(self) -> User:
         """The acting user, for pages that need one."""
+        if self.binding is not None and self.binding.ended:
+            raise SignedOut(f"Your session ended ({self.binding.ended}). Reload the page to sign in again.")
         if self.user is None:
             raise WorkbenchError("Sign in to use this page.")
         return self.user

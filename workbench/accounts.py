@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 
 from store import MetadataStore
-from workbench.errors import InsufficientCredits, InvalidInput, NotFound, PremiumRequired
+from workbench.errors import Forbidden, InsufficientCredits, InvalidInput, NotFound, PremiumRequired
 from workbench.settings import CreditSettings
 
 __all__ = ["User", "LedgerEntry", "Reservation", "Accounts", "PLANS"]
@@ -148,6 +148,64 @@ class Accounts:
         """A user by the id an identity provider (Clerk) gave them, or None."""
         row = self._db.query_one("SELECT * FROM users WHERE external_id = ?", [external_id])
         return _user(row) if row else None
+
+    def sign_in(self, external_id: str, email: str, name: str = "", *, plan: str | None = None) -> User:
+        """The user an identity provider (Clerk) vouches for: created on first sign-in, updated after.
+
+        ``email`` and ``name`` follow the provider (a changed address or name is
+        written back); ``plan`` is applied when the provider knows it (Clerk's
+        plan claims), else the user keeps theirs (new users start free). A
+        person already known by email but not yet linked (created by an admin
+        or the CLI) is linked to the provider's id; an email that belongs to
+        another provider id is refused, so a recycled address never hands over
+        someone else's library.
+        """
+        external_id = external_id.strip()
+        email = email.strip().lower()
+        if not external_id or len(external_id) > 200:
+            raise InvalidInput("The sign-in carried no user id.")
+        if "@" not in email or len(email) > 320:
+            raise InvalidInput(f"'{email}' is not an email address.")
+        if plan is not None and plan not in PLANS:
+            raise InvalidInput(f"Unknown plan '{plan}'; choose one of: {', '.join(PLANS)}.")
+        display_name = (name.strip() or email.split("@")[0])[:200]
+        new_id = "u_" + uuid.uuid4().hex[:16]
+
+        def work(cur: duckdb.DuckDBPyConnection) -> tuple[str, bool]:
+            # One transaction: two first requests of the same person racing create one user.
+            row = cur.execute("SELECT id, email, display_name, plan FROM users WHERE external_id = ?",
+                              [external_id]).fetchone()
+            by_email = cur.execute("SELECT id, external_id FROM users WHERE email = ?", [email]).fetchone()
+            if row is None and by_email is not None:
+                if by_email[1] not in (None, "", external_id):
+                    raise Forbidden(f"The email {email} belongs to another account. Ask the workbench's "
+                                    "administrator to move it.")
+                cur.execute("UPDATE users SET external_id = ? WHERE id = ?", [external_id, by_email[0]])
+                row = cur.execute("SELECT id, email, display_name, plan FROM users WHERE id = ?",
+                                  [by_email[0]]).fetchone()
+            if row is None:
+                chosen = plan or "free"
+                cur.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?, now())",
+                            [new_id, email, display_name, chosen, external_id])
+                self._insert(cur, new_id, "period", self.allowance(chosen), "plan", note=f"{chosen} plan allowance")
+                return new_id, False
+            user_id, old_email, old_name, old_plan = row
+            if email != old_email:
+                if by_email is not None and by_email[0] != user_id:
+                    raise Forbidden(f"The email {email} belongs to another account.")
+                cur.execute("UPDATE users SET email = ? WHERE id = ?", [email, user_id])
+            if name.strip() and display_name != old_name:
+                cur.execute("UPDATE users SET display_name = ? WHERE id = ?", [display_name, user_id])
+            upgraded = plan is not None and plan != old_plan
+            if upgraded:
+                cur.execute("UPDATE users SET plan = ? WHERE id = ?", [plan, user_id])
+            return user_id, upgraded
+
+        user_id, plan_changed = self._db.write(work)
+        user = self.get_user(user_id)
+        if plan_changed:
+            self.renew_period(user)
+        return user
 
     def set_plan(self, user: User, plan: str) -> User:
         """Move a user to another plan; an upgrade tops the balance up to the new allowance."""

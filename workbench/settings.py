@@ -135,6 +135,19 @@ class AuthSettings(BaseModel):
     clerk_issuer: str = Field("", description="Clerk mode: the expected iss claim (the Frontend API URL).")
     clerk_authorized_parties: list[str] = Field(
         default_factory=list, description="Clerk mode: origins allowed in the azp claim, e.g. the public URL.")
+    clerk_secret_key: SecretStr | None = Field(
+        None, description="Clerk mode: the Backend API secret key (sk_...), to check that an open session was not "
+        "signed out, revoked or banned, and to read a new user's email.")
+    clerk_api_url: str = Field("https://api.clerk.com/v1", description="Clerk mode: the Backend API base URL.")
+    clerk_sign_in_url: str = Field(
+        "", description="Clerk mode: where signed-out browsers are sent (the Account Portal sign-in page, e.g. "
+        "https://accounts.example.com/sign-in); it returns to the page they asked for.")
+    clerk_publishable_key: str = Field(
+        "", description="Clerk mode: the publishable key (pk_...) Clerk's browser script uses to keep the session "
+        "cookie fresh.")
+    clerk_revalidate_seconds: int = Field(
+        30, ge=1, le=60, description="Clerk mode: how often an open page's Clerk session is re-checked with the "
+        "Backend API; a signed-out, revoked, banned or deleted person stops acting within this window.")
 
 
 class Settings(BaseSettings):
