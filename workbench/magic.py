@@ -25,7 +25,7 @@ from typing import Any
 from workbench.accounts import Accounts, User
 from workbench.ai.tasks import PitchBeat, PitchBeats, task_prompt
 from workbench.boards import Board, Boards
-from workbench.errors import InvalidInput, ProviderError
+from workbench.errors import Forbidden, InvalidInput, ProviderError
 from workbench.library.catalog import Library
 from workbench.search import Search
 from workbench.writing.studio import SYSTEM_PROMPT
@@ -94,6 +94,7 @@ class MagicBoards:
 
     def estimate(self, user: User, pitch: str) -> MagicEstimate:
         """Frames and credits a pitch will take (one frame per sentence, at most 12)."""
+        _signed_in(user)
         frames = self._frame_count(pitch)
         return MagicEstimate(frames, self._cost(frames), self._accounts.balance(user))
 
@@ -102,6 +103,7 @@ class MagicBoards:
         cancel: threading.Event | None = None, seed: int | None = None, idempotency_key: str | None = None,
     ) -> MagicBoard:
         """Turn a pitch into a new storyboard board (premium)."""
+        _signed_in(user)
         self._accounts.require_premium(user, "magic_board")
         frames = self._frame_count(pitch)
         reservation = self._accounts.reserve(user, "magic_board", amount=self._cost(frames),
@@ -177,6 +179,11 @@ class MagicBoards:
             return None, "library"
         used.add(fresh[0].image.id)
         return fresh[0].image.id, "library"
+
+
+def _signed_in(user: User | None) -> None:
+    if user is None:  # a Magic Board spends its maker's credits and lands among their boards
+        raise Forbidden("Sign in to make Magic Boards.")
 
 
 def _title_from(pitch: str) -> str:

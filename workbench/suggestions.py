@@ -24,6 +24,7 @@ import numpy as np
 from workbench.accounts import Accounts, User
 from workbench.ai.tasks import StoryPrompts, task_prompt
 from workbench.boards import BoardEvent, Boards, BoardView
+from workbench.errors import Forbidden
 from workbench.library.catalog import Library
 from workbench.search import Search, SearchHit
 from workbench.writing.studio import SYSTEM_PROMPT
@@ -57,6 +58,13 @@ def board_text(view: BoardView) -> str:
     return "\n".join(" ".join(line.split()) for line in lines if line and line.strip())
 
 
+def _signed_in(user: User | None) -> None:
+    # Related images come from the asker's library and prompts from their credits:
+    # an anonymous link holder has neither.
+    if user is None:
+        raise Forbidden("Sign in to get suggestions for a board; a share link alone opens the board only.")
+
+
 class Suggestions:
     """Related images and story prompts for boards. Reached as ``wb.suggestions``."""
 
@@ -83,6 +91,7 @@ class Suggestions:
 
         ``automatic=True`` is the premium auto-refresh: it costs credits.
         """
+        _signed_in(user)
         view = self._boards.get(user, board_id, token=token)
         key = (user.id, board_id, view.board.revision, limit)
         with self._lock:
@@ -147,6 +156,7 @@ class Suggestions:
                       automatic: bool = False, seed: int | None = None,
                       idempotency_key: str | None = None) -> list[str]:
         """Story prompts drawn from the board's contents (costs credits)."""
+        _signed_in(user)
         view = self._boards.get(user, board_id, token=token)
         action = "auto_suggestions" if automatic else "story_prompts"
         if automatic:
@@ -159,6 +169,7 @@ class Suggestions:
 
     def for_board(self, user: User, board_id: str, *, limit: int = 12, token: str | None = None) -> BoardSuggestions:
         """The premium automatic refresh: related images and prompts in one go (costs credits)."""
+        _signed_in(user)
         view = self._boards.get(user, board_id, token=token)
         images = self.related_images(user, board_id, limit=limit, token=token, automatic=True)
         prompts = self.story_prompts(user, board_id, token=token, automatic=True)

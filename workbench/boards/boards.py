@@ -86,6 +86,8 @@ class Boards(BoardCanvas, BoardSharing, BoardExport, BoardImport):
 
     def trash(self, user: User) -> list[Board]:
         """The user's deleted boards that can still be restored, most recently deleted first."""
+        if user is None:
+            raise Forbidden("Sign in to see your trash.")
         cutoff = utcnow() - timedelta(days=self.grace_days)
         rows = self._db.query(
             "SELECT * FROM boards WHERE owner = ? AND status = 'deleted' AND deleted_at > ?"
@@ -256,6 +258,8 @@ class Boards(BoardCanvas, BoardSharing, BoardExport, BoardImport):
     # Defined last: inside this class body the name ``list`` means this method.
     def list(self, user: User, *, include_archived: bool = False) -> list[Board]:
         """The user's boards and the boards shared with them by name, recently changed first."""
+        if user is None:  # a link holder opens the one board of the link, and lists nothing
+            raise Forbidden("Sign in to see your boards.")
         statuses = ["active", "archived"] if include_archived else ["active"]
         rows = self._db.query(_LIST_SQL, [user.id, user.id, statuses])
         return [Board.from_row(r, r["my_role"], int(r["item_count"]), r["cover"]) for r in rows]

@@ -122,6 +122,7 @@ class Library:
         on_step: StepHook | None = None,
     ) -> tuple[LibraryImage, bool]:
         """Like :meth:`ingest`, also saying whether the image is new (False: already in the library)."""
+        _signed_in(user)
         data, name = self._read_source(source, filename)
         if visibility not in VISIBILITIES:
             raise InvalidInput(f"Visibility must be one of {', '.join(VISIBILITIES)}.")
@@ -306,6 +307,7 @@ class Library:
     @staticmethod
     def visibility_sql(user: User, scope: str) -> tuple[str, builtins.list[Any]]:
         """The SQL condition for a browsing scope."""
+        _signed_in(user)
         if scope == "mine":
             return "owner = ?", [user.id]
         if scope == "shared":
@@ -317,6 +319,7 @@ class Library:
     @staticmethod
     def vector_where(user: User, scope: str = "all") -> str:
         """The LanceDB prefilter for the same scopes (never another user's private image)."""
+        _signed_in(user)
         me = sql_quote(user.id)
         if scope == "mine":
             return f"owner = {me}"
@@ -421,6 +424,13 @@ class Library:
             "UPDATE images SET status = 'deleting', updated_at = now() WHERE id = ?", [image_id]))
         if self.pipeline is not None:
             self.pipeline.purge(image_id)
+
+
+def _signed_in(user: User | None) -> None:
+    # Browsing, searching and uploading are a library's owner's; an anonymous share-link
+    # holder sees only the pictures of the board the link opens (Boards.board_image).
+    if user is None:
+        raise Forbidden("Sign in to browse, search or add to a library.")
 
 
 def _step(hook: StepHook | None, name: str, image_id: str) -> None:

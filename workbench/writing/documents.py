@@ -19,13 +19,13 @@ import duckdb
 
 from store import MetadataStore
 from workbench.accounts import User
-from workbench.errors import InvalidInput, NotFound
+from workbench.errors import Forbidden, InvalidInput, NotFound
 from workbench.text import clean_text
 from workbench.writing import fountain
 from workbench.writing.fountain_import import MAX_FOUNTAIN_BYTES, check_fountain_size, read_fountain
 from workbench.writing.screenplay_pdf import render_pdf
 
-__all__ = ["Document", "DocumentVersion", "Documents", "KINDS", "MAX_BODY"]
+__all__ = ["Document", "DocumentVersion", "Documents", "KINDS", "MAX_BODY", "signed_in"]
 
 KINDS = ("idea", "logline", "outline", "treatment", "screenplay", "note")
 MAX_BODY = 2_000_000  # characters: a feature screenplay is ~200k
@@ -78,6 +78,12 @@ def _check(kind: str, title: Any, body: Any, prompt: Any = "") -> tuple[str, str
     return title, body, prompt
 
 
+def signed_in(user: User | None) -> None:
+    """Refuse an anonymous caller: writing belongs to its writer (a share link opens a board only)."""
+    if user is None:
+        raise Forbidden("Sign in to write; your documents are yours alone.")
+
+
 class Documents:
     """Storage of writing documents and their versions."""
 
@@ -92,6 +98,7 @@ class Documents:
 
         >>> doc = wb.writing.create(me, "screenplay", "Night Shift", "INT. DINER - NIGHT\\n\\nRain.")
         """
+        signed_in(user)
         title, body, prompt = _check(kind, title, body, prompt)
         doc_id = "doc_" + uuid.uuid4().hex[:16]
 
@@ -113,6 +120,7 @@ class Documents:
 
     def list(self, user: User, *, kind: str | None = None, limit: int = 200) -> list[Document]:
         """The user's documents, most recently changed first."""
+        signed_in(user)
         sql, params = "SELECT * FROM documents WHERE owner = ?", [user.id]
         if kind:
             sql += " AND kind = ?"

@@ -20,7 +20,7 @@ from store import MetadataStore
 from workbench.accounts import Accounts, User
 from workbench.ai.tasks import IdeaCards, Loglines, Outline, Rewrite, ScreenplayPages, Treatment, task_prompt
 from workbench.errors import InvalidInput, ProviderError
-from workbench.writing.documents import Document, Documents
+from workbench.writing.documents import Document, Documents, signed_in
 
 __all__ = ["Writing", "SYSTEM_PROMPT", "REWRITE_MODES"]
 
@@ -52,6 +52,7 @@ class Writing(Documents):
     def _structured(self, user: User, action: str, prompt: str, schema: type, *, seed: int | None,
                     idempotency_key: str | None, cancel: threading.Event | None = None
                     ) -> tuple[Any, int, Any]:
+        signed_in(user)  # before any credits are looked up
         backend = self.backend
         with self._accounts.spend(user, action, idempotency_key=idempotency_key) as reservation:
             result = backend.structured(SYSTEM_PROMPT, prompt, schema, seed=seed, cancel=cancel)
@@ -208,6 +209,7 @@ class Writing(Documents):
         A cancelled, failed or empty stream raises :class:`ProviderError` inside
         the reservation, so nothing is saved and the credits are refunded.
         """
+        signed_in(user)
         backend = self.backend
         with self._accounts.spend(user, action, idempotency_key=idempotency_key) as reservation:
             parts: list[str] = []
