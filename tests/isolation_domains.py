@@ -1,0 +1,215 @@
+"""Isolation cases for the library, search, writing and accounts.
+
+None of these paths takes a share token: a board role never opens A's library
+or her writing, so a link holder is as much a stranger here as C.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from tests.isolation_cases import ALLOW, DENY, Case, own_scope, owner_only
+from tests.isolation_world import Actor, World
+from workbench.accounts import Reservation
+
+__all__ = ["DOMAIN_CASES"]
+
+H, P, T = "A's hidden private image", "A's private image on her board", "A's team image"
+
+
+def _signed_in(actor: Actor) -> str:
+    """Anyone signed in (a team image is for every signed-in member); anonymous is refused."""
+    return ALLOW if actor.signed_in else DENY
+
+
+def _theirs(w: World, x: Actor, image: Any) -> None:
+    """An upload of A's picture gives the uploader their own image, never A's."""
+    images = getattr(image, "added", None) or getattr(image, "duplicates", None) or [image]
+    for one in images:
+        one = one[0] if isinstance(one, tuple) else one
+        assert x.user is not None and one.owner == x.user.id
+        # A's own upload of the same picture finds her image; anyone else's makes their own.
+        assert (one.id == w.private_hidden) == x.is_owner
+
+
+def _folder(w: World, x: Actor) -> Path:
+    root = Path(tempfile.mkdtemp(prefix="isolation-"))
+    (root / "copy.png").write_bytes(w.hidden_bytes)
+    return root
+
+
+def _count_matches_list(w: World, x: Actor, count: int) -> None:
+    if x.user is not None:
+        assert count == len(w.wb.library.list(x.user, scope="all", limit=10_000))
+
+
+def _balance_is_own(w: World, x: Actor, balance: int) -> None:
+    assert x.user is not None and balance == sum(e.amount for e in w.wb.accounts.ledger(x.user, limit=10_000))
+
+
+def _reservation_is_own(w: World, x: Actor, reservation: Reservation) -> None:
+    assert x.user is not None and reservation.user_id == x.user.id
+
+
+def _reserve_and_refund(w: World, x: Actor) -> Reservation:
+    reservation = w.wb.accounts.reserve(x.user, "idea")
+    w.wb.accounts.refund(reservation, note="isolation suite")
+    return reservation
+
+
+def _spend(w: World, x: Actor) -> Reservation:
+    with w.wb.accounts.spend(x.user, "idea") as reservation:
+        return reservation
+
+
+def _forged(w: World) -> Reservation:
+    # Nobody reserved this: settling it must not move a single credit of A's.
+    return Reservation("r_forged_" + uuid.uuid4().hex[:8], w.a.id, "idea", 50)
+
+
+def _sign_in_as_a(w: World, x: Actor) -> Any:
+    """A's email under the actor's own provider id; A herself signs in with hers."""
+    external = f"clerk_a_{w.a.email.split('@')[0][2:]}" if x.is_owner else f"clerk_{x.name}_{uuid.uuid4().hex[:6]}"
+    return w.wb.accounts.sign_in(external, w.a.email, "Ana")
+
+
+def _is_a(w: World, x: Actor, user: Any) -> None:
+    assert user.id == w.a.id
+
+
+def _pdf(w: World, x: Actor) -> bytes:
+    out = io.BytesIO()
+    w.wb.writing.export_pdf(x.user, w.document, out)
+    return out.getvalue()
+
+
+FORGED = ("LEAK: Accounts.commit/refund trust the Reservation object they are given: settling a reservation "
+          "id that was never reserved inserts a refund of its `amount` for its `user_id`, so whoever can hand "
+          "one in mints credits for anyone (A's balance goes up by 50). They should settle only a stored "
+          "'reserve' entry, for its stored user and amount (workbench/accounts.py).")
+
+UNTYPED = ("UNTYPED: Accounts.balance/ledger/reserve/spend called with user=None (an anonymous link holder) "
+           "crash with AttributeError instead of a typed refusal (Forbidden 'Sign in ...'); nothing leaks, "
+           "but a typed error is the contract (workbench/accounts.py)")
+ANONYMOUS_UNTYPED = {"view_link": UNTYPED, "edit_link": UNTYPED}
+
+DOMAIN_CASES: list[Case] = [
+    # -- library: reading ---------------------------------------------------------------------
+    Case("library.get", H, lambda w, x, _: w.wb.library.get(x.user, w.private_hidden), owner_only),
+    Case("library.get", P, lambda w, x, _: w.wb.library.get(x.user, w.private_on_board), owner_only),
+    Case("library.get", T, lambda w, x, _: w.wb.library.get(x.user, w.team_image), _signed_in),
+    Case("library.thumbnail", H, lambda w, x, _: w.wb.library.thumbnail(x.user, w.private_hidden), owner_only),
+    Case("library.thumbnail", T, lambda w, x, _: w.wb.library.thumbnail(x.user, w.team_image), _signed_in),
+    Case("library.original", H, lambda w, x, _: w.wb.library.original(x.user, w.private_hidden), owner_only),
+    Case("library.original", P, lambda w, x, _: w.wb.library.original(x.user, w.private_on_board), owner_only),
+    Case("library.list", "scope all", lambda w, x, _: w.wb.library.list(x.user, scope="all", limit=1000),
+         own_scope, owner_sees=True),
+    Case("library.list", "scope shared", lambda w, x, _: w.wb.library.list(x.user, scope="shared", limit=1000),
+         own_scope),
+    Case("library.list", "A's hidden tag", lambda w, x, _: w.wb.library.list(x.user, scope="all",
+                                                                            tag=w.hidden_tag), own_scope,
+         owner_sees=True),
+    Case("library.count", "scope all", lambda w, x, _: w.wb.library.count(x.user, scope="all"), own_scope,
+         check=_count_matches_list),
+    # -- library: uploads of A's very picture (dedup must stay per person) -----------------------
+    Case("library.ingest", "A's hidden picture", lambda w, x, _: w.wb.library.ingest(
+        x.user, w.hidden_bytes, filename="copy.png"), own_scope, check=_theirs),
+    Case("library.ingest_new", "A's hidden picture", lambda w, x, _: w.wb.library.ingest_new(
+        x.user, w.hidden_bytes, filename="copy.png"), own_scope, check=_theirs),
+    Case("library.ingest_many", "A's hidden picture", lambda w, x, _: w.wb.library.ingest_many(
+        x.user, [("copy.png", w.hidden_bytes)]), own_scope, check=_theirs),
+    Case("library.ingest_folder", "A's hidden picture", lambda w, x, root: w.wb.library.ingest_folder(
+        x.user, root, wait=False, progress_bar=False), own_scope, setup=_folder, check=_theirs),
+    # -- library: changes (a team image is visible to the signed-in, still only A's to change) ----
+    Case("library.set_tags", T, lambda w, x, _: w.wb.library.set_tags(x.user, w.team_image, ["noir"]),
+         owner_only),
+    Case("library.set_tags", H, lambda w, x, _: w.wb.library.set_tags(x.user, w.private_hidden,
+                                                                      ["noir", w.hidden_tag]), owner_only),
+    Case("library.add_tags", T, lambda w, x, _: w.wb.library.add_tags(x.user, w.team_image, ["noir"]),
+         owner_only),
+    Case("library.set_caption", T, lambda w, x, _: w.wb.library.set_caption(x.user, w.team_image, ""),
+         owner_only),
+    Case("library.set_visibility", H, lambda w, x, made: w.wb.library.set_visibility(
+        x.user, made or w.private_hidden, "public"), owner_only,
+        setup=lambda w, x: w.fresh_image(w.a) if x.is_owner else None),
+    Case("library.set_visibility", T, lambda w, x, _: w.wb.library.set_visibility(x.user, w.team_image, "team"),
+         owner_only),
+    Case("library.delete", T, lambda w, x, made: w.wb.library.delete(x.user, made or w.team_image), owner_only,
+         setup=lambda w, x: w.fresh_image(w.a) if x.is_owner else None),
+    # -- search: never another person's private image, whatever the query or filter --------------
+    Case("search.by_text", "noir, scope all", lambda w, x, _: w.wb.search.by_text(x.user, "noir", limit=100),
+         own_scope, owner_sees=True),
+    Case("search.by_text", "scope mine", lambda w, x, _: w.wb.search.by_text(x.user, "noir", scope="mine"),
+         own_scope, owner_sees=True),
+    Case("search.by_text", "A's hidden tag", lambda w, x, _: w.wb.search.by_text(
+        x.user, "green", tags=[w.hidden_tag]), own_scope, owner_sees=True),
+    Case("search.by_image", "A's hidden picture as the example", lambda w, x, _: w.wb.search.by_image(
+        x.user, w.hidden_bytes, limit=100), own_scope, owner_sees=True),
+    Case("search.by_vector", "A's hidden image's vector", lambda w, x, _: w.wb.search.by_vector(
+        x.user, w.hidden_vector, limit=100), own_scope, owner_sees=True),
+    Case("search.similar_to", H, lambda w, x, _: w.wb.search.similar_to(x.user, w.private_hidden), owner_only),
+    Case("search.similar_to", T, lambda w, x, _: w.wb.search.similar_to(x.user, w.team_image, limit=100),
+         _signed_in),
+    Case("search.combined", H, lambda w, x, _: w.wb.search.combined(x.user, "noir", image_id=w.private_hidden),
+         owner_only),
+    Case("search.combined", "words and A's hidden picture", lambda w, x, _: w.wb.search.combined(
+        x.user, "noir", w.hidden_bytes, limit=100), own_scope, owner_sees=True),
+    Case("search.vectors", H, lambda w, x, _: w.wb.search.vectors(x.user, [w.private_hidden]), owner_only),
+    # -- writing: documents are their writer's alone --------------------------------------------
+    Case("writing.get", "A's screenplay", lambda w, x, _: w.wb.writing.get(x.user, w.document), owner_only),
+    Case("writing.get", "A's idea", lambda w, x, _: w.wb.writing.get(x.user, w.idea), owner_only),
+    Case("writing.list", "their writing", lambda w, x, _: w.wb.writing.list(x.user), own_scope, owner_sees=True),
+    Case("writing.create", "a document of their own", lambda w, x, _: w.wb.writing.create(
+        x.user, "note", "Mine", "words"), own_scope),
+    Case("writing.save", "A's screenplay", lambda w, x, _: w.wb.writing.save(
+        x.user, w.document, w.wb.writing.get(w.a, w.document).body), owner_only),
+    Case("writing.versions", "A's screenplay", lambda w, x, _: w.wb.writing.versions(x.user, w.document),
+         owner_only, owner_sees=True),
+    Case("writing.restore", "A's screenplay", lambda w, x, _: w.wb.writing.restore(x.user, w.document, 1),
+         owner_only),
+    Case("writing.rename", "A's screenplay", lambda w, x, _: w.wb.writing.rename(x.user, w.document, "Night Reel"),
+         owner_only),
+    Case("writing.delete", "A's screenplay", lambda w, x, made: w.wb.writing.delete(x.user, made or w.document),
+         owner_only, setup=lambda w, x: w.fresh_document(w.a) if x.is_owner else None),
+    Case("writing.excerpt", "A's screenplay", lambda w, x, _: w.wb.writing.excerpt(x.user, w.document, 0, 30),
+         owner_only),
+    Case("writing.import_fountain", "a script of their own", lambda w, x, _: w.wb.writing.import_fountain(
+        x.user, "Title: Mine\n\nINT. ROOM - DAY\n\nWords."), own_scope),
+    Case("writing.export_fountain", "A's screenplay", lambda w, x, _: w.wb.writing.export_fountain(
+        x.user, w.document), owner_only),
+    Case("writing.export_pdf", "A's screenplay", lambda w, x, _: _pdf(w, x), owner_only),
+    Case("writing.idea", "a premise of their own", lambda w, x, _: w.wb.writing.idea(
+        x.user, "a reel nobody shot", count=1, seed=3), own_scope),
+    Case("writing.logline", "A's idea", lambda w, x, _: w.wb.writing.logline(x.user, w.idea, seed=1), owner_only),
+    Case("writing.outline", "A's idea", lambda w, x, _: w.wb.writing.outline(x.user, w.idea, seed=1), owner_only),
+    Case("writing.treatment", "A's screenplay", lambda w, x, _: w.wb.writing.treatment(x.user, w.document, seed=1),
+         owner_only),
+    Case("writing.screenplay", "A's idea", lambda w, x, _: w.wb.writing.screenplay(x.user, w.idea, seed=1),
+         owner_only),
+    Case("writing.continue_scene", "A's screenplay", lambda w, x, _: w.wb.writing.continue_scene(
+        x.user, w.document, seed=1), owner_only),
+    Case("writing.stream_continue", "A's screenplay", lambda w, x, _: list(w.wb.writing.stream_continue(
+        x.user, w.document, seed=1)), owner_only),
+    Case("writing.rewrite_selection", "A's screenplay", lambda w, x, _: w.wb.writing.rewrite_selection(
+        x.user, w.document, 0, 18, seed=1), owner_only),
+    Case("writing.stream_rewrite", "A's screenplay", lambda w, x, _: list(w.wb.writing.stream_rewrite(
+        x.user, w.document, 0, 18, seed=1)), owner_only),
+    # -- accounts: a ledger is its holder's ------------------------------------------------------
+    Case("accounts.balance", "their balance", lambda w, x, _: w.wb.accounts.balance(x.user), own_scope,
+         check=_balance_is_own, known=ANONYMOUS_UNTYPED),
+    Case("accounts.ledger", "their ledger", lambda w, x, _: w.wb.accounts.ledger(x.user), own_scope,
+         owner_sees=True, known=ANONYMOUS_UNTYPED),
+    Case("accounts.reserve", "their credits", lambda w, x, _: _reserve_and_refund(w, x), own_scope,
+         check=_reservation_is_own, known=ANONYMOUS_UNTYPED),
+    Case("accounts.spend", "their credits", lambda w, x, _: _spend(w, x), own_scope, check=_reservation_is_own, known=ANONYMOUS_UNTYPED),
+    Case("accounts.commit", "a forged reservation of A's", lambda w, x, _: w.wb.accounts.commit(_forged(w), used=0),
+         lambda x: DENY, known={"*": FORGED}),
+    Case("accounts.refund", "a forged reservation of A's", lambda w, x, _: w.wb.accounts.refund(_forged(w)),
+         lambda x: DENY, known={"*": FORGED}),
+    Case("accounts.sign_in", "A's email under another provider id", lambda w, x, _: _sign_in_as_a(w, x),
+         owner_only, check=_is_a),
+]
