@@ -19,6 +19,7 @@ from server.design import ASSETS_URL, STATIC
 from server.hardening import allowed_hosts, harden, is_loopback, security_headers
 from server.identity import Gate
 from server.media import HealthHandler, media_patterns
+from server.probes import log_request, probe_patterns
 from workbench.app import Workbench
 from workbench.settings import Settings
 
@@ -101,7 +102,8 @@ def server_options(wb: Workbench, host: str, port: int) -> dict[str, Any]:
         "generate_session_ids": True,
         "exclude_headers": ["Authorization", "Cookie", "X-Forwarded-For"],
         "exclude_cookies": ["__session", "__client", "__client_uat"],
-        "extra_patterns": media_patterns(wb),
+        "extra_patterns": media_patterns(wb) + probe_patterns(wb),
+        "log_function": log_request,  # per-route request counts and latency for /metrics
         "static_dirs": {ASSETS_URL.strip("/"): str(STATIC)},
         "title": "FilmMaker Workbench",
         # Uploads arrive in chunks; leave room for one chunk plus framing.

@@ -153,7 +153,6 @@ def test_not_ready_once_azurite_stops(tmp_path: Path) -> None:
             azurite.__exit__(None, None, None)
 
 
-@pytest.mark.xfail(strict=True, reason="lead wires probe_patterns into server.main")
 def test_the_served_workbench_answers_readyz_and_metrics(tmp_path: Path) -> None:
     from server.main import start
 

@@ -158,6 +158,8 @@ class Settings(BaseSettings):
     )
 
     home: Path = Field(default_factory=lambda: Path.cwd() / "workbench-data", description="Data folder.")
+    log_format: Literal["text", "json"] = Field("text", description="Log lines: text, or one JSON object per line.")
+    log_level: str = Field("INFO", description="Lowest level logged (DEBUG, INFO, WARNING, ERROR).")
     storage: StorageSettings = Field(default_factory=StorageSettings)
     ai: AISettings = Field(default_factory=AISettings)
     embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
