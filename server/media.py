@@ -5,17 +5,25 @@ Pictures are served by the service layer, which decides who may see what:
 - ``/media/thumb/<image id>`` and ``/media/original/<image id>``: an image of the
   acting user's library (their own, team or public), as ``workbench.search``
   links them;
-- ``/media/board/<board id>/<image id>?token=...`` (``&original=1`` for the
+- ``/media/board/<board id>/<image id>?grant=...`` (``&original=1`` for the
   full picture): a picture seen through a board, which anyone who may open
-  the board may see, including a share-link holder.
+  the board may see, including a share-link holder. A link holder's page does
+  not put the share token itself in every picture URL (where it would end up
+  in logs, the browser history of a copied image link and proxies): it puts a
+  *grant*, the token sealed with the server's key (Fernet: encrypted and
+  authenticated, valid 12 hours). The handler opens it and the boards domain
+  still decides, so a revoked link stops its pictures at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import logging
 from typing import Any
 
+from cryptography.fernet import Fernet, InvalidToken
 from tornado.web import RequestHandler
 
 from server.identity import Gate
@@ -23,9 +31,32 @@ from workbench.accounts import User
 from workbench.app import Workbench
 from workbench.errors import Forbidden, NotFound, WorkbenchError
 
-__all__ = ["media_patterns", "HealthHandler", "ThumbnailHandler", "OriginalHandler", "BoardImageHandler"]
+__all__ = ["seal_grant", "open_grant", "GRANT_SECONDS", "media_patterns", "HealthHandler", "ThumbnailHandler", "OriginalHandler", "BoardImageHandler"]
 
 log = logging.getLogger(__name__)
+
+
+GRANT_SECONDS = 12 * 3600
+
+
+def _fernet(wb: Workbench) -> Fernet:
+    from server.main import session_secret  # the key that signs sessions also seals grants
+
+    digest = hashlib.sha256(b"workbench media grant\0" + session_secret(wb.settings).encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def seal_grant(wb: Workbench, share_token: str) -> str:
+    """A share token sealed for picture URLs (opaque, tamper-proof, valid GRANT_SECONDS)."""
+    return _fernet(wb).encrypt(share_token.encode()).decode()
+
+
+def open_grant(wb: Workbench, grant: str) -> str | None:
+    """The share token inside a grant, or None for a forged, damaged or expired one."""
+    try:
+        return _fernet(wb).decrypt(grant.encode(), ttl=GRANT_SECONDS).decode()
+    except (InvalidToken, ValueError):
+        return None
 
 
 def _mime(data: bytes) -> str:
@@ -115,10 +146,14 @@ class OriginalHandler(_PictureHandler):
 
 
 class BoardImageHandler(_PictureHandler):
-    """``/media/board/<board id>/<image id>?token=...&original=1``"""
+    """``/media/board/<board id>/<image id>?grant=...&original=1``"""
 
     async def get(self, board_id: str, image_id: str) -> None:
-        token = self.get_query_argument("token", None) or None
+        grant = self.get_query_argument("grant", None) or None
+        token = open_grant(self.wb, grant) if grant else None
+        if grant and token is None:
+            self._refuse(403, "This picture link has expired; reload the board.")
+            return
         original = self.get_query_argument("original", "") in ("1", "true")
         # A link holder in local mode acts anonymously, as on the board page (see server.auth.acting_user).
         user = None if token and not Gate.of(self.wb).clerk else await self.requester()

@@ -392,3 +392,24 @@ def test_local_pages_allow_nothing_from_elsewhere(tmp_path: Path) -> None:
         assert headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     finally:
         running.stop()
+
+
+def test_board_pictures_travel_with_a_sealed_grant_not_the_share_token(served: Served) -> None:
+    from server.media import open_grant, seal_grant
+
+    ana = served.wb.accounts.find_by_external_id(ANA.user_id)
+    assert ana is not None
+    board = served.wb.boards.create(ana, "Grants")
+    served.wb.boards.add_image(ana, board.id, served.ana_image, x=10, y=10)
+    _, link_token = served.wb.boards.create_link(ana, board.id, "view")
+    grant = seal_grant(served.wb, link_token)
+    assert link_token not in grant and open_grant(served.wb, grant) == link_token
+    path = f"/media/board/{board.id}/{served.ana_image}"
+    status, headers, _ = _get(served, f"{path}?grant={grant}")
+    assert status == 200 and headers["content-type"].startswith("image/")
+    assert _get(served, f"{path}?token={link_token}")[0] in (403, 404)  # the bare token is not a picture key
+    assert _get(served, f"{path}?grant={grant[:-6]}AAAAAA")[0] == 403
+    assert _get(served, f"/media/board/{board.id}/img_other?grant={grant}")[0] in (403, 404)
+    link = served.wb.boards.links(ana, board.id)[0]
+    served.wb.boards.revoke_link(ana, board.id, link.id)
+    assert _get(served, f"{path}?grant={grant}")[0] in (403, 404)  # the boards domain still decides

@@ -21,8 +21,11 @@ __all__ = ["BoardCanvas", "PromptTray", "canvas_entry", "MESSAGE_TYPES"]
 MESSAGE_TYPES = ("move", "remove", "front", "undo", "redo", "edit", "drop", "add_note")
 
 
-def canvas_entry(item: BoardItem, view: BoardView, token: str | None = None) -> dict[str, Any]:
-    """One card as the canvas draws it (plain values; the browser sets every string as text)."""
+def canvas_entry(item: BoardItem, view: BoardView, grant: str | None = None) -> dict[str, Any]:
+    """One card as the canvas draws it (plain values; the browser sets every string as text).
+
+    ``grant`` is a link holder's sealed share token (``server.media.seal_grant``), never the token itself.
+    """
     entry: dict[str, Any] = {
         "id": item.id, "kind": item.kind, "x": item.x, "y": item.y, "w": item.w, "h": item.h, "z": item.z,
         "text": item.text, "caption": item.caption, "color": item.color, "url": item.url,
@@ -31,7 +34,7 @@ def canvas_entry(item: BoardItem, view: BoardView, token: str | None = None) -> 
         image = view.images.get(item.image_id or "")
         entry["missing"] = image is None
         entry["title"] = image.filename if image else ""
-        query = f"?token={token}" if token else ""
+        query = f"?grant={grant}" if grant else ""
         entry["src"] = f"/media/board/{view.board.id}/{item.image_id}{query}"
     return entry
 

@@ -12,6 +12,7 @@ import functools
 import html
 import io
 import logging
+import time
 from typing import Any, cast
 from urllib.parse import quote
 
@@ -21,6 +22,7 @@ import param
 from server.components.browser import Browser
 from server.components.canvas import BoardCanvas, canvas_entry
 from server.components.download import Export
+from server.media import GRANT_SECONDS, seal_grant
 from server.pages.board_side import SharePanel, SuggestionPanel, page_origin
 from server.pages.common import PANEL_CSS, empty_state
 from server.session import Session, friendly, report_error
@@ -74,6 +76,7 @@ class BoardPage(pn.viewable.Viewer):
         super().__init__(**params)
         self.session = session
         self.token = query_arg("token") or None
+        self._sealed: tuple[float, str] | None = None
         self.browser = Browser()
         self.canvas = BoardCanvas(sizing_mode="stretch_width", min_height=480, css_classes=["wb-canvas"])
         for kind, handler in (("move", self._move), ("remove", self._remove), ("front", self._front),
@@ -116,13 +119,22 @@ class BoardPage(pn.viewable.Viewer):
     def _read(self) -> BoardView:
         return self.session.wb.boards.get(self.session.user, self.board_id, token=self.token)
 
+    def _grant(self) -> str | None:
+        """The sealed share token for this page's picture URLs (re-sealed well before it expires)."""
+        if not self.token:
+            return None
+        now = time.monotonic()
+        if self._sealed is None or now - self._sealed[0] > GRANT_SECONDS / 2:
+            self._sealed = (now, seal_grant(self.session.wb, self.token))
+        return self._sealed[1]
+
     def _show(self, view: BoardView) -> None:
         self.view = view
         self.param.update(heading=view.board.title, role=view.role, revision=view.board.revision)
         # The revision goes along: a drop is not echoed back, so an undo can bring back exactly
         # the list the browser last received, and only the new revision tells it to redraw.
-        self.canvas.param.update(items=[canvas_entry(i, view, quote(self.token) if self.token else None)
-                                        for i in view.items], editable=view.can_edit,
+        grant = self._grant()
+        self.canvas.param.update(items=[canvas_entry(i, view, grant) for i in view.items], editable=view.can_edit,
                                  revision=view.board.revision)
 
     async def reload(self) -> None:
