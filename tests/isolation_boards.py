@@ -9,7 +9,9 @@ everyone else tries the real one.
 from __future__ import annotations
 
 import io
+import time
 import zipfile
+from datetime import timedelta
 from typing import Any
 
 from tests.isolation_cases import (
@@ -90,6 +92,12 @@ def _resolved(w: World, x: Actor, found: tuple[str, str]) -> None:
 def _revoked_token(w: World, x: Actor) -> str:
     link, token = _boards(w).create_link(w.a, w.board, "edit", label="revoked at once")
     _boards(w).revoke_link(w.a, w.board, link.id)
+    return token
+
+
+def _expired_token(w: World, x: Actor) -> str:
+    _, token = _boards(w).create_link(w.a, w.board, "edit", expires_in=timedelta(milliseconds=1))
+    time.sleep(0.005)  # the link's lifetime is over before anyone uses it
     return token
 
 
@@ -223,6 +231,17 @@ BOARD_CASES: list[Case] = [
         board_scoped=True),
     Case("boards.resolve_token", "a revoked token", lambda w, x, token: _boards(w).resolve_token(token),
          everyone_denied, setup=_revoked_token),
+    Case("boards.resolve_token", "an expired token", lambda w, x, token: _boards(w).resolve_token(token),
+         everyone_denied, setup=_expired_token),
+    # A dead link opens nothing, for reading or writing (the owner needs no link at all).
+    Case("boards.get", "with a revoked edit token", lambda w, x, token: _boards(w).get(
+        x.user, w.board, token=token), owner_only, setup=_revoked_token, board_scoped=True),
+    Case("boards.get", "with an expired edit token", lambda w, x, token: _boards(w).get(
+        x.user, w.board, token=token), owner_only, setup=_expired_token, board_scoped=True),
+    Case("boards.add_note", "with a revoked edit token", lambda w, x, token: _boards(w).add_note(
+        x.user, w.board, "still here?", token=token), owner_only, setup=_revoked_token),
+    Case("boards.add_note", "with an expired edit token", lambda w, x, token: _boards(w).add_note(
+        x.user, w.board, "still here?", token=token), owner_only, setup=_expired_token),
     Case("boards.share_with", "C, by email", lambda w, x, made: _boards(w).share_with(
         x.user, made or w.board, w.c.email, "edit"), owner_only, setup=_scratch_board),
     Case("boards.unshare", "C", lambda w, x, made: _boards(w).unshare(x.user, made or w.board, w.c),

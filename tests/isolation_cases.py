@@ -54,9 +54,10 @@ class Case:
     owner_sees: bool = False       # A's own answer must contain her secrets (the scan is not vacuous)
     denied: tuple[type[WorkbenchError], ...] = (NotFound, Forbidden)
     also_allowed: Callable[[World], set[str]] | None = None  # secrets this answer may rightly hold
-    # Known failures, by actor name ("*": every actor): the reason becomes a strict xfail,
-    # e.g. {"*": "LEAK: ..."}; a fixed leak then fails the suite until the entry goes.
-    known: dict[str, str] = field(default_factory=dict)
+    # Known failures, by actor name ("*": every actor): (reason, the exception it raises today),
+    # a strict xfail; a fixed leak then fails the suite until the entry goes, and a failure of
+    # another kind is not mistaken for the known one.
+    known: dict[str, tuple[str, type[BaseException]]] = field(default_factory=dict)
 
     @property
     def id(self) -> str:

@@ -18,7 +18,7 @@ from workbench.accounts import Reservation
 
 __all__ = ["DOMAIN_CASES"]
 
-H, P, T = "A's hidden private image", "A's private image on her board", "A's team image"
+H, P, T, U = "A's hidden private image", "A's private image on her board", "A's team image", "A's public image"
 
 
 def _signed_in(actor: Actor) -> str:
@@ -67,7 +67,8 @@ def _spend(w: World, x: Actor) -> Reservation:
 
 
 def _forged(w: World) -> Reservation:
-    # Nobody reserved this: settling it must not move a single credit of A's.
+    # Nobody reserved this: settling it must not move a single credit of A's (it once minted
+    # its ``amount`` for its ``user_id``: commit and refund trusted the object handed in).
     return Reservation("r_forged_" + uuid.uuid4().hex[:8], w.a.id, "idea", 50)
 
 
@@ -87,21 +88,13 @@ def _pdf(w: World, x: Actor) -> bytes:
     return out.getvalue()
 
 
-FORGED = ("LEAK: Accounts.commit/refund trust the Reservation object they are given: settling a reservation "
-          "id that was never reserved inserts a refund of its `amount` for its `user_id`, so whoever can hand "
-          "one in mints credits for anyone (A's balance goes up by 50). They should settle only a stored "
-          "'reserve' entry, for its stored user and amount (workbench/accounts.py).")
-
-UNTYPED = ("UNTYPED: Accounts.balance/ledger/reserve/spend called with user=None (an anonymous link holder) "
-           "crash with AttributeError instead of a typed refusal (Forbidden 'Sign in ...'); nothing leaks, "
-           "but a typed error is the contract (workbench/accounts.py)")
-ANONYMOUS_UNTYPED = {"view_link": UNTYPED, "edit_link": UNTYPED}
-
 DOMAIN_CASES: list[Case] = [
     # -- library: reading ---------------------------------------------------------------------
     Case("library.get", H, lambda w, x, _: w.wb.library.get(x.user, w.private_hidden), owner_only),
     Case("library.get", P, lambda w, x, _: w.wb.library.get(x.user, w.private_on_board), owner_only),
     Case("library.get", T, lambda w, x, _: w.wb.library.get(x.user, w.team_image), _signed_in),
+    Case("library.get", U, lambda w, x, _: w.wb.library.get(x.user, w.public_image), lambda x: ALLOW),
+    Case("library.thumbnail", U, lambda w, x, _: w.wb.library.thumbnail(x.user, w.public_image), lambda x: ALLOW),
     Case("library.thumbnail", H, lambda w, x, _: w.wb.library.thumbnail(x.user, w.private_hidden), owner_only),
     Case("library.thumbnail", T, lambda w, x, _: w.wb.library.thumbnail(x.user, w.team_image), _signed_in),
     Case("library.original", H, lambda w, x, _: w.wb.library.original(x.user, w.private_hidden), owner_only),
@@ -200,16 +193,16 @@ DOMAIN_CASES: list[Case] = [
         x.user, w.document, 0, 18, seed=1)), owner_only),
     # -- accounts: a ledger is its holder's ------------------------------------------------------
     Case("accounts.balance", "their balance", lambda w, x, _: w.wb.accounts.balance(x.user), own_scope,
-         check=_balance_is_own, known=ANONYMOUS_UNTYPED),
+         check=_balance_is_own),
     Case("accounts.ledger", "their ledger", lambda w, x, _: w.wb.accounts.ledger(x.user), own_scope,
-         owner_sees=True, known=ANONYMOUS_UNTYPED),
+         owner_sees=True),
     Case("accounts.reserve", "their credits", lambda w, x, _: _reserve_and_refund(w, x), own_scope,
-         check=_reservation_is_own, known=ANONYMOUS_UNTYPED),
-    Case("accounts.spend", "their credits", lambda w, x, _: _spend(w, x), own_scope, check=_reservation_is_own, known=ANONYMOUS_UNTYPED),
+         check=_reservation_is_own),
+    Case("accounts.spend", "their credits", lambda w, x, _: _spend(w, x), own_scope, check=_reservation_is_own),
     Case("accounts.commit", "a forged reservation of A's", lambda w, x, _: w.wb.accounts.commit(_forged(w), used=0),
-         lambda x: DENY, known={"*": FORGED}),
+         lambda x: DENY),
     Case("accounts.refund", "a forged reservation of A's", lambda w, x, _: w.wb.accounts.refund(_forged(w)),
-         lambda x: DENY, known={"*": FORGED}),
+         lambda x: DENY),
     Case("accounts.sign_in", "A's email under another provider id", lambda w, x, _: _sign_in_as_a(w, x),
          owner_only, check=_is_a),
 ]

@@ -1,11 +1,16 @@
-"""Isolation suite (issue #16, part 5): everyone tries every path of the service layer against A's things.
+"""Isolation suite (issue #16, part 5): everyone tries every path against A's things.
 
 Each (case x actor) pair is one test: it is refused (NotFound/Forbidden, and A's
-things are unchanged), filtered (nothing of A's private things in the answer)
-or allowed exactly where the actor's role allows it. Coverage is enumerated:
-a public method added to any domain of the ``Workbench`` without a case or a
-reasoned exemption fails :func:`test_every_service_path_has_a_case`, and a case
-or exemption for a method that is gone fails it too.
+rows are unchanged), filtered (none of A's private things in the answer) or
+allowed exactly where the actor's role allows it (see tests/isolation_cases.py).
+
+Coverage is enumerated per *surface*: a surface is its cases, a function that
+finds its paths and its reasoned exemptions. A path added without a case (a
+public method of any ``Workbench`` domain today; an HTTP route once the HTTP
+half adds its surface) fails :func:`test_every_path_has_a_case`, and so does a
+case or an exemption for a path that is gone. To add the HTTP half: build its
+cases and a ``routes(world)`` enumerator in a module of their own and add one
+entry to :data:`SURFACES`; the pairs, the coverage check and the count follow.
 
 Run with ``-s`` to see how many pairs were tried.
 """
@@ -13,7 +18,8 @@ Run with ``-s`` to see how many pairs were tried.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import pytest
 
@@ -23,21 +29,34 @@ from tests.isolation_cases import SERVICE_EXEMPT, Case, attempt, service_paths
 from tests.isolation_domains import DOMAIN_CASES
 from tests.isolation_world import World, build_world
 
+
+@dataclass(frozen=True)
+class Surface:
+    """One layer to cover: its cases, how to find its paths, and what is exempt (path -> reason)."""
+
+    cases: list[Case]
+    paths: Callable[[World], set[str]]
+    exempt: dict[str, str]
+
+
+SURFACES: dict[str, Surface] = {
+    "service": Surface([*BOARD_CASES, *DOMAIN_CASES], lambda world: service_paths(world.wb), SERVICE_EXEMPT),
+}
 ACTORS = ("owner", "other", "stranger", "view_link", "edit_link", "other_view_link", "other_edit_link")
-SERVICE_CASES: list[Case] = [*BOARD_CASES, *DOMAIN_CASES]
-MIN_PAIRS = 600  # the table held ~110 cases x 7 actors when written; it only grows
+MIN_PAIRS = 900  # 134 cases x 7 actors when written; the table only grows
 TRIED: Counter[str] = Counter()
 
 pytestmark = pytest.mark.timeout(120)
 
 
-def _pairs(cases: list[Case]) -> list[object]:
+def _pairs() -> list[object]:
     params = []
-    for case in cases:
-        for actor in ACTORS:
-            reason = case.known.get(actor) or case.known.get("*")
-            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-            params.append(pytest.param(case, actor, id=f"{case.id} [{actor}]", marks=marks))
+    for surface in SURFACES.values():
+        for case in surface.cases:
+            for actor in ACTORS:
+                known = case.known.get(actor) or case.known.get("*")
+                marks = [pytest.mark.xfail(strict=True, reason=known[0], raises=known[1])] if known else []
+                params.append(pytest.param(case, actor, id=f"{case.id} [{actor}]", marks=marks))
     return params
 
 
@@ -50,30 +69,32 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         bench.close()
 
 
-@pytest.mark.parametrize(("case", "actor"), _pairs(SERVICE_CASES))
-def test_service_path(world: World, case: Case, actor: str) -> None:
+@pytest.mark.parametrize(("case", "actor"), _pairs())
+def test_path(world: World, case: Case, actor: str) -> None:
     TRIED[case.path.split(".")[0]] += 1
     attempt(case, world, world.actors[actor])
 
 
-def test_every_service_path_has_a_case(world: World) -> None:
-    """The case table, the exemptions and the public methods of every domain match exactly."""
-    paths = service_paths(world.wb)
-    covered = {case.path for case in SERVICE_CASES}
-    exempt = set(SERVICE_EXEMPT)
+@pytest.mark.parametrize("surface", sorted(SURFACES))
+def test_every_path_has_a_case(world: World, surface: str) -> None:
+    """The cases, the exemptions and the enumerated paths of a surface match exactly, both ways."""
+    found = SURFACES[surface].paths(world)
+    covered = {case.path for case in SURFACES[surface].cases}
+    exempt = set(SURFACES[surface].exempt)
     assert not covered & exempt, f"both covered and exempt (drop the exemption): {sorted(covered & exempt)}"
-    missing = paths - covered - exempt
-    assert not missing, f"public service methods with no isolation case or exemption: {sorted(missing)}"
-    stale = (covered | exempt) - paths
-    assert not stale, f"cases or exemptions for methods that no longer exist: {sorted(stale)}"
-    assert all(reason.strip() for reason in SERVICE_EXEMPT.values())
+    missing = found - covered - exempt
+    assert not missing, f"{surface} paths with no isolation case or exemption: {sorted(missing)}"
+    stale = (covered | exempt) - found
+    assert not stale, f"cases or exemptions for {surface} paths that no longer exist: {sorted(stale)}"
+    assert all(reason.strip() for reason in SURFACES[surface].exempt.values())
 
 
 def test_pair_count() -> None:
     """Prints how many (actor x path) pairs this run tried; the table must stay large."""
-    pairs = len(SERVICE_CASES) * len(ACTORS)
+    cases = sum(len(surface.cases) for surface in SURFACES.values())
+    exempt = sum(len(surface.exempt) for surface in SURFACES.values())
     tried = sum(TRIED.values())
     by_domain = ", ".join(f"{domain} {n}" for domain, n in sorted(TRIED.items()))
-    print(f"\nisolation: {tried} (actor x path) pairs tried of {pairs} in the table "
-          f"({len(SERVICE_CASES)} cases x {len(ACTORS)} actors; {len(SERVICE_EXEMPT)} paths exempt): {by_domain}")
-    assert pairs >= MIN_PAIRS
+    print(f"\nisolation: {tried} (actor x path) pairs tried of {cases * len(ACTORS)} in the table "
+          f"({cases} cases x {len(ACTORS)} actors; {exempt} paths exempt): {by_domain}")
+    assert cases * len(ACTORS) >= MIN_PAIRS
