@@ -8,7 +8,7 @@ clause and never even scores another user's private rows.
 How a table is searched follows its size (:func:`index_plan`, measured in
 ``bench/search.py``): below ``index_threshold`` rows a search is exact; above
 it the table gets an index of about sqrt(rows) partitions: IVF_FLAT up to
-250,000 rows (exact distances in the partitions nearest the query; 5 % of them
+500,000 rows (exact distances in the partitions nearest the query; 5 % of them
 probed, at least 16), IVF_PQ beyond (compact codes, 1/8 of the partitions
 probed, the best 10x re-ranked exactly); plus bitmap indexes on ``owner`` and
 ``visibility`` so the prefilter is a lookup, not a scan. A fixed number of
@@ -43,18 +43,20 @@ __all__ = ["VectorStore", "IndexPlan", "index_plan", "probes_for", "sql_quote"]
 # Measured on clustered 512-d vectors (bench/search.py), recall@10 against exact search,
 # no filter / owner prefilter, p50 on a busy 2-core machine:
 #   100k rows, IVF_FLAT 316 partitions: 8 probes 0.997, 16 probes 1.000 (4.8 ms); build 8 s
+#   300k rows, IVF_FLAT 548 partitions, 28 probes: 0.993 / 0.988 (6-12 ms); build 34 s
+#   300k rows, IVF_PQ 548 partitions, refine 10, 35 probes: 1.000 / 1.000 (10-18 ms); build 208 s
 #   1M rows, IVF_FLAT 1000 partitions: 16 probes 0.950, 32 0.970, 64 0.995 (36-53 ms); build 320 s
 #   1M rows, IVF_PQ 1000 partitions, 32 sub-vectors, refine 10: 64 probes 0.993 / 0.990,
 #   128 probes 0.997 / 0.997 (12-20 ms); build 440 s
 # IVF_FLAT scores exact distances, so recall follows the share of partitions probed: 5 %
-# keeps it level as the table grows. Past a few hundred thousand rows that share is a lot
-# of full vectors to read per query; IVF_PQ scans 16-byte-per-sub-vector codes instead and
-# re-ranks 10x the asked-for rows exactly, 3x faster at 1M for the same recall, with an
-# index 1/64 the size.
+# keeps it level as the table grows, and it builds several times faster. Past about half a
+# million rows that share is a lot of full vectors to read per query; IVF_PQ scans one byte
+# per 16 dimensions instead and re-ranks 10x the asked-for rows exactly: at 1M, 3x faster
+# for the same recall, with an index 1/64 the size.
 _FLAT_PROBE_SHARE = 0.05
 _PQ_PROBE_SHARE = 1 / 8
 _MIN_PROBES = 16
-_PQ_FROM_ROWS = 250_000
+_PQ_FROM_ROWS = 500_000
 _PQ_REFINE = 10
 # Tables indexed by an earlier version (quantized HNSW) re-rank their candidates exactly.
 _OLD_REFINE_FACTOR = 2
@@ -91,7 +93,7 @@ def index_plan(rows: int, *, threshold: int = 5000, quantize_from: int = _PQ_FRO
 
     Below ``threshold`` an exact scan is fast enough and needs no build. Above it,
     about sqrt(rows) partitions (100 at 10k rows, 316 at 100k, 1000 at 1M):
-    IVF_FLAT below ``quantize_from`` (250,000) rows, IVF_PQ with an exact re-rank from there.
+    IVF_FLAT below ``quantize_from`` (500,000) rows, IVF_PQ with an exact re-rank from there.
 
     >>> index_plan(100_000)
     IndexPlan(kind='IVF_FLAT', partitions=316, nprobes=16, refine_factor=None)

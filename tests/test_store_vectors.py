@@ -37,9 +37,9 @@ def test_the_index_plan_follows_the_table_size() -> None:
     assert index_plan(5_000) == IndexPlan("IVF_FLAT", 71, 16)
     assert index_plan(10_000) == IndexPlan("IVF_FLAT", 100, 16)
     assert index_plan(100_000) == IndexPlan("IVF_FLAT", 316, 16)
-    assert index_plan(249_999) == IndexPlan("IVF_FLAT", 500, 25)
+    assert index_plan(499_999) == IndexPlan("IVF_FLAT", 707, 36)
     # Beyond, compact codes re-ranked exactly: recall@10 0.997 at 1M with 128 probes.
-    assert index_plan(250_000) == IndexPlan("IVF_PQ", 500, 63, 10)
+    assert index_plan(500_000) == IndexPlan("IVF_PQ", 707, 89, 10)
     assert index_plan(1_000_000) == IndexPlan("IVF_PQ", 1000, 125, 10)
     assert index_plan(300, threshold=300) == IndexPlan("IVF_FLAT", 17, 16)
     assert probes_for("IVF_FLAT", 8) == 8 and probes_for("IVF_FLAT", 2000) == 100
