@@ -179,6 +179,7 @@ SERVICE_EXEMPT: dict[str, str] = {
     "workbench.load_samples": _JOB + " (adds the public samples)",
     "workbench.warm_up": _JOB + " (loads the embedder at start-up; carries no data)",
     "workbench.wait_for_search": _JOB + " (waits for the embedder; carries no data)",
+    "limits.capacity": _NO_ACTOR + "configuration: how many of an action anyone may do (no one's data)",
     # -- accounts: identity and billing, keyed by the subject user -----------------------------
     "accounts.create_user": _ADMIN,
     "accounts.grant": _ADMIN,

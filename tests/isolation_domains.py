@@ -88,6 +88,31 @@ def _pdf(w: World, x: Actor) -> bytes:
     return out.getvalue()
 
 
+def _exhaust_own_bucket(w: World, x: Actor) -> str:
+    """The actor spends every AI token of their own bucket; returns the key they were counted under."""
+    from workbench.limits import RateLimited
+
+    key = f"{x.user.id if x.user else 'anonymous'}-isolation-probe-{x.name}"
+    for _ in range(w.wb.limits.capacity("ai")):
+        w.wb.limits.check(key, "ai")
+    try:
+        w.wb.limits.check(key, "ai")
+    except RateLimited:
+        return key
+    raise AssertionError("the bucket never ran dry")
+
+
+def _a_still_allowed(w: World, x: Actor, key: str) -> None:
+    # Someone else's empty bucket does not stop A (a fresh key of A's own takes a token).
+    w.wb.limits.check(f"{w.a.id}-isolation-probe-after-{x.name}", "ai")
+    assert x.name in key
+
+
+def owner_only_or_own(actor: Actor) -> str:
+    """Everyone may count against their own bucket."""
+    return ALLOW
+
+
 DOMAIN_CASES: list[Case] = [
     # -- library: reading ---------------------------------------------------------------------
     Case("library.get", H, lambda w, x, _: w.wb.library.get(x.user, w.private_hidden), owner_only),
@@ -203,6 +228,8 @@ DOMAIN_CASES: list[Case] = [
          lambda x: DENY),
     Case("accounts.refund", "a forged reservation of A's", lambda w, x, _: w.wb.accounts.refund(_forged(w)),
          lambda x: DENY),
+    Case("limits.check", "A's AI rate-limit bucket", lambda w, x, _: _exhaust_own_bucket(w, x), owner_only_or_own,
+         check=_a_still_allowed),
     Case("accounts.sign_in", "A's email under another provider id", lambda w, x, _: _sign_in_as_a(w, x),
          owner_only, check=_is_a),
 ]

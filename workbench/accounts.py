@@ -28,6 +28,7 @@ import duckdb
 
 from store import MetadataStore
 from workbench.errors import Forbidden, InsufficientCredits, InvalidInput, NotFound, PremiumRequired
+from workbench.limits import RateLimits
 from workbench.settings import CreditSettings
 
 __all__ = ["User", "LedgerEntry", "Reservation", "Accounts", "PLANS"]
@@ -84,6 +85,13 @@ def _entry_id() -> str:
     return f"l_{time.time_ns():020d}_{next(_ENTRY_COUNTER):08d}_{uuid.uuid4().hex[:8]}"
 
 
+def _signed_in(user: User | None) -> User:
+    """Credits belong to a person: an anonymous share-link holder has none to read or spend."""
+    if not isinstance(user, User):
+        raise Forbidden("Sign in to use AI credits.")
+    return user
+
+
 def _user(row: dict[str, Any]) -> User:
     return User(row["id"], row["email"], row["display_name"], row["plan"])
 
@@ -91,8 +99,10 @@ def _user(row: dict[str, Any]) -> User:
 class Accounts:
     """Users, plans and credits. Reached as ``wb.accounts``."""
 
-    def __init__(self, db: MetadataStore, settings: CreditSettings, *, local_email: str, local_plan: str) -> None:
+    def __init__(self, db: MetadataStore, settings: CreditSettings, *, local_email: str, local_plan: str,
+                 limits: RateLimits | None = None) -> None:
         self._db = db
+        self._limits = limits
         self._settings = settings
         self._local_email = local_email
         self._local_plan = local_plan
@@ -252,6 +262,7 @@ class Accounts:
     # -- credits -----------------------------------------------------------
     def balance(self, user: User) -> int:
         """The user's current credit balance."""
+        _signed_in(user)
         return int(self._db.scalar("SELECT coalesce(sum(amount), 0) FROM credit_ledger WHERE user_id = ?", [user.id]))
 
     def grant(self, user: User, amount: int, *, note: str = "granted by admin") -> int:
@@ -271,6 +282,9 @@ class Accounts:
         plan and every frame at once). The same ``idempotency_key`` returns the
         same reservation instead of charging twice.
         """
+        _signed_in(user)
+        if self._limits is not None:
+            self._limits.check(user.id, "ai")  # how fast, besides how much (credits)
         if amount is None:
             amount = self.price(action) * units
         if amount <= 0:
@@ -303,16 +317,17 @@ class Accounts:
 
     def commit(self, reservation: Reservation, *, used: int | None = None) -> None:
         """Keep ``used`` credits of a reservation (all by default) and refund the rest."""
-        used = reservation.amount if used is None else max(0, min(used, reservation.amount))
 
         def work(cur: duckdb.DuckDBPyConnection) -> None:
-            if self._settled(cur, reservation):
+            stored = self._stored(cur, reservation)
+            if self._settled(cur, stored):
                 return
-            self._insert(cur, reservation.user_id, "commit", 0, reservation.action,
-                         reservation_id=reservation.id, note=f"{used} used")
-            if used < reservation.amount:
-                self._insert(cur, reservation.user_id, "refund", reservation.amount - used, reservation.action,
-                             reservation_id=reservation.id, note="unused part refunded")
+            kept = stored.amount if used is None else max(0, min(used, stored.amount))
+            self._insert(cur, stored.user_id, "commit", 0, stored.action, reservation_id=stored.id,
+                         note=f"{kept} used")
+            if kept < stored.amount:
+                self._insert(cur, stored.user_id, "refund", stored.amount - kept, stored.action,
+                             reservation_id=stored.id, note="unused part refunded")
 
         self._db.write(work)
 
@@ -320,10 +335,11 @@ class Accounts:
         """Give back every credit of a reservation (idempotent)."""
 
         def work(cur: duckdb.DuckDBPyConnection) -> None:
-            if self._settled(cur, reservation):
+            stored = self._stored(cur, reservation)
+            if self._settled(cur, stored):
                 return
-            self._insert(cur, reservation.user_id, "refund", reservation.amount, reservation.action,
-                         reservation_id=reservation.id, note=note)
+            self._insert(cur, stored.user_id, "refund", stored.amount, stored.action,
+                         reservation_id=stored.id, note=note)
 
         self._db.write(work)
 
@@ -364,6 +380,7 @@ class Accounts:
 
     def ledger(self, user: User, *, limit: int = 500) -> list[LedgerEntry]:
         """The user's ledger, oldest first."""
+        _signed_in(user)
         rows = self._db.query(
             "SELECT id, entry, amount, action, reservation_id, note, created_at FROM credit_ledger"
             " WHERE user_id = ? ORDER BY created_at, id LIMIT ?",
@@ -376,6 +393,16 @@ class Accounts:
     def _balance(cur: duckdb.DuckDBPyConnection, user_id: str) -> int:
         row = cur.execute("SELECT coalesce(sum(amount), 0) FROM credit_ledger WHERE user_id = ?", [user_id]).fetchone()
         return int(row[0]) if row else 0
+
+    @staticmethod
+    def _stored(cur: duckdb.DuckDBPyConnection, reservation: Reservation) -> Reservation:
+        """The reservation as the ledger holds it: a caller's object only names it (its user, action and
+        amount could be forged to mint credits)."""
+        row = cur.execute("SELECT user_id, action, -amount FROM credit_ledger WHERE reservation_id = ? "
+                          "AND entry = 'reserve'", [reservation.id]).fetchone()
+        if row is None:
+            raise NotFound(f"No credit reservation {reservation.id}.")
+        return Reservation(reservation.id, str(row[0]), str(row[1]), int(row[2]))
 
     @staticmethod
     def _settled(cur: duckdb.DuckDBPyConnection, reservation: Reservation) -> bool:

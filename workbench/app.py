@@ -21,6 +21,7 @@ from workbench.boards import Boards
 from workbench.library.catalog import Library
 from workbench.library.model import IngestResult
 from workbench.library.pipeline import Pipeline, ReconcileReport
+from workbench.limits import RateLimits
 from workbench.magic import MagicBoards
 from workbench.samples import load_samples
 from workbench.search import Search
@@ -88,16 +89,19 @@ class Workbench:
         # Set once the embedder has answered a first text and image query (see warm_up).
         self._search_ready = threading.Event()
         self._warming: threading.Thread | None = None
+        # Per-person rate limits (AI, uploads, share links), keyed on the user the service layer is given.
+        self.limits = RateLimits(self.settings.limits)
         self.accounts = Accounts(
             self.db, self.settings.credits,
             local_email=self.settings.auth.local_user_email, local_plan=self.settings.auth.local_user_plan,
+            limits=self.limits,
         )
-        self.library = Library(self.db, self.blobs, self.vectors, self.settings.library)
+        self.library = Library(self.db, self.blobs, self.vectors, self.settings.library, limits=self.limits)
         self.pipeline = Pipeline(self.db, self.blobs, self.vectors, self.library, self._get_embedder,
                                  batch_size=self.settings.embedder.batch_size)
         self.search = Search(self.library, self.pipeline, self.vectors, self.settings.library)
         self.writing = Writing(self.db, self.accounts, self._get_text_backend)
-        self.boards = Boards(self.db, self.library, self.writing, accounts=self.accounts)
+        self.boards = Boards(self.db, self.library, self.writing, accounts=self.accounts, limits=self.limits)
         self.suggestions = Suggestions(self.accounts, self.boards, self.search, self.library, self._get_text_backend)
         self.magic = MagicBoards(self.accounts, self.boards, self.library, self.search,
                                  self._get_text_backend, self._get_image_backend)

@@ -108,6 +108,15 @@ class CreditSettings(BaseModel):
     )
 
 
+class LimitSettings(BaseModel):
+    """Per-person rate limits (0 turns one off)."""
+
+    ai_per_minute: int = Field(20, ge=0, description="AI actions one person may start per minute.")
+    uploads_per_minute: int = Field(300, ge=0, description="Pictures one person may upload per minute (a "
+                                    "folder ingest from a notebook or the CLI is not counted).")
+    share_links_per_hour: int = Field(30, ge=0, description="Share links one person may create per hour.")
+
+
 class ServerSettings(BaseModel):
     """How the web workbench is served."""
 
@@ -165,6 +174,7 @@ class Settings(BaseSettings):
     embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
     library: LibrarySettings = Field(default_factory=LibrarySettings)
     credits: CreditSettings = Field(default_factory=CreditSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
 

@@ -24,6 +24,7 @@ from workbench.boards.history import Listener, Listeners, Op, apply_ops, insert_
 from workbench.boards.model import GRACE_DAYS, Board, BoardEvent, BoardItem, utcnow
 from workbench.library.catalog import Library
 from workbench.library.model import LibraryImage
+from workbench.limits import RateLimits
 
 __all__ = ["BoardsBase", "Change", "DocumentSource", "People", "open_thumbnail"]
 
@@ -80,8 +81,10 @@ class BoardsBase:
         *,
         accounts: People | None = None,
         grace_days: int = GRACE_DAYS,
+        limits: RateLimits | None = None,
     ) -> None:
         self._db = db
+        self._limits = limits
         self._library = library
         self._writing = writing
         self._accounts = accounts

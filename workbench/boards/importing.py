@@ -169,7 +169,8 @@ class BoardImport(BoardsBase):
         name = picture.filename or picture.file.rsplit("/", 1)[-1]
         # No tags here: for an image the person already has, ingest would merge them
         # at once, beyond the reach of the undo. They are merged below, recorded.
-        image, new = self._library.ingest_new(user, data, filename=name, caption=picture.caption, wait=False)
+        image, new = self._library.ingest_new(user, data, filename=name, caption=picture.caption, wait=False,
+                                              origin="import")
         if new:
             undo.added.append(image.id)
             if picture.tags:

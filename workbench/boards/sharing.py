@@ -48,6 +48,8 @@ class BoardSharing(BoardsBase):
         link_id = "sl_" + uuid.uuid4().hex[:16]
 
         def build(cur: duckdb.DuckDBPyConnection, access: Access, now: datetime) -> Change[ShareLink]:
+            if self._limits is not None:  # after the owner check: a stranger is refused, not slowed down
+                self._limits.check(user.id, "share_link")
             expires_at = now + expires_in if expires_in is not None else None
             cur.execute(
                 "INSERT INTO share_links VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)",

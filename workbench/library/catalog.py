@@ -28,6 +28,7 @@ from workbench.accounts import User
 from workbench.errors import Forbidden, InvalidInput, NotFound
 from workbench.library.intake import clean_original, open_clean_original, prepare_image
 from workbench.library.model import VISIBILITIES, IngestResult, LibraryImage, tag_text
+from workbench.limits import RateLimits
 from workbench.settings import LibrarySettings
 from workbench.text import clean_text
 
@@ -72,8 +73,10 @@ def _clean_caption(caption: str) -> str:
 class Library:
     """Everyone's images. Reached as ``wb.library``."""
 
-    def __init__(self, db: MetadataStore, blobs: BlobStore, vectors: VectorStore, settings: LibrarySettings) -> None:
+    def __init__(self, db: MetadataStore, blobs: BlobStore, vectors: VectorStore, settings: LibrarySettings,
+                 *, limits: RateLimits | None = None) -> None:
         self._db = db
+        self._limits = limits
         self._blobs = blobs
         self._vectors = vectors
         self._settings = settings
@@ -123,6 +126,8 @@ class Library:
     ) -> tuple[LibraryImage, bool]:
         """Like :meth:`ingest`, also saying whether the image is new (False: already in the library)."""
         _signed_in(user)
+        if origin == "upload" and self._limits is not None:
+            self._limits.check(user.id, "upload")  # folder ingests, imports and samples are not uploads
         data, name = self._read_source(source, filename)
         if visibility not in VISIBILITIES:
             raise InvalidInput(f"Visibility must be one of {', '.join(VISIBILITIES)}.")
@@ -179,6 +184,7 @@ class Library:
         visibility: str = "private",
         progress: Callable[[int, int, str], None] | None = None,
         wait: bool = False,
+        origin: str = "upload",
     ) -> IngestResult:
         """Add several images; one bad file does not stop the others.
 
@@ -190,7 +196,7 @@ class Library:
         for done, (name, source) in enumerate(batch, start=1):
             try:
                 image, new = self.ingest_new(user, source, filename=name, tags=tags, visibility=visibility,
-                                             wait=wait)
+                                             wait=wait, origin=origin)
                 (result.added if new else result.duplicates).append(image)
             except InvalidInput as error:
                 result.errors[name] = str(error)
@@ -224,7 +230,7 @@ class Library:
 
         try:
             return self.ingest_many(user, [(str(p.relative_to(root)), p) for p in paths], tags=tags,
-                                    progress=tick, wait=wait)
+                                    progress=tick, wait=wait, origin="folder")
         finally:
             if bar is not None:
                 bar.close()
