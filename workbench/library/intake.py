@@ -328,7 +328,9 @@ def prepare_image(data: bytes, filename: str, *, max_bytes: int, max_pixels: int
         upright = ImageOps.exif_transpose(image)
         thumb = _thumbnail(upright, thumbnail_px, filename)
         buffer = io.BytesIO()
-        thumb.save(buffer, format="WEBP", quality=82)
+        # method=2 instead of libwebp's default 4: measured 5.5 ms instead of 24 ms per 384 px
+        # thumbnail (the largest share of an upload's time) for a file 2.5 % larger.
+        thumb.save(buffer, format="WEBP", quality=82, method=2)
         colors = _dominant_colors(thumb)
     return PreparedImage(
         sha256=hashlib.sha256(data).hexdigest(),
