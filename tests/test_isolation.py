@@ -8,9 +8,9 @@ Coverage is enumerated per *surface*: a surface is its cases, a function that
 finds its paths and its reasoned exemptions. A path added without a case (a
 public method of any ``Workbench`` domain today; an HTTP route once the HTTP
 half adds its surface) fails :func:`test_every_path_has_a_case`, and so does a
-case or an exemption for a path that is gone. To add the HTTP half: build its
-cases and a ``routes(world)`` enumerator in a module of their own and add one
-entry to :data:`SURFACES`; the pairs, the coverage check and the count follow.
+case or an exemption for a path that is gone. The HTTP half
+(tests/isolation_http.py) serves this same world in Clerk mode and enumerates
+the server's routes from its own configuration.
 
 Run with ``-s`` to see how many pairs were tried.
 """
@@ -23,10 +23,12 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.clerk_kit import FakeClerk, clerk_auth, serve_fake
 from tests.helpers import open_wb
 from tests.isolation_boards import BOARD_CASES
 from tests.isolation_cases import SERVICE_EXEMPT, Case, attempt, service_paths
 from tests.isolation_domains import DOMAIN_CASES
+from tests.isolation_http import HTTP_CASES, HTTP_EXEMPT, HttpSide, free_port, http_paths, register
 from tests.isolation_world import World, build_world
 
 
@@ -41,9 +43,10 @@ class Surface:
 
 SURFACES: dict[str, Surface] = {
     "service": Surface([*BOARD_CASES, *DOMAIN_CASES], lambda world: service_paths(world.wb), SERVICE_EXEMPT),
+    "http": Surface(HTTP_CASES, http_paths, HTTP_EXEMPT),
 }
 ACTORS = ("owner", "other", "stranger", "view_link", "edit_link", "other_view_link", "other_edit_link")
-MIN_PAIRS = 900  # 134 cases x 7 actors when written; the table only grows
+MIN_PAIRS = 1100  # 134 service + 32 HTTP cases x 7 actors when written; the table only grows
 TRIED: Counter[str] = Counter()
 
 pytestmark = pytest.mark.timeout(120)
@@ -63,17 +66,28 @@ def _pairs() -> list[object]:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     # Rate limits high enough that A's many owner cases never meet them (limits.check has its own case).
-    bench = open_wb(tmp_path_factory.mktemp("isolation"),
-                    limits={"ai_per_minute": 1000, "uploads_per_minute": 1000, "share_links_per_hour": 1000})
-    try:
-        yield build_world(bench)
-    finally:
-        bench.close()
+    # Clerk mode, so the HTTP half can serve this same world (the service layer does not mind).
+    for fake in serve_fake(FakeClerk()):
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        bench = open_wb(tmp_path_factory.mktemp("isolation"),
+                        limits={"ai_per_minute": 1000, "uploads_per_minute": 1000, "share_links_per_hour": 1000},
+                        server={"port": port, "public_url": url}, auth=clerk_auth(fake, url))
+        http_side = None
+        try:
+            world = build_world(bench)
+            http_side = HttpSide(world, fake, port)
+            register(world, http_side)
+            yield world
+        finally:
+            if http_side is not None:
+                http_side.stop()
+            bench.close()
 
 
 @pytest.mark.parametrize(("case", "actor"), _pairs())
 def test_path(world: World, case: Case, actor: str) -> None:
-    TRIED[case.path.split(".")[0]] += 1
+    TRIED[case.path.split(" ")[0] if " " in case.path else case.path.split(".")[0]] += 1
     attempt(case, world, world.actors[actor])
 
 
