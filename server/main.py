@@ -106,8 +106,11 @@ def server_options(wb: Workbench, host: str, port: int) -> dict[str, Any]:
         "log_function": log_request,  # per-route request counts and latency for /metrics
         "static_dirs": {ASSETS_URL.strip("/"): str(STATIC)},
         "title": "FilmMaker Workbench",
-        # Uploads arrive in chunks; leave room for one chunk plus framing.
+        # Uploads arrive in chunks over the websocket (the file dropper caps what it holds, see
+        # server/components/upload.py); a board ZIP or a Fountain file arrives as one message.
         "websocket_max_message_size": 64 * 1024 * 1024,
+        # Plain HTTP takes no uploads: the only body the app reads is a sign-out form.
+        "http_server_kwargs": {"max_body_size": 64 * 1024, "max_header_size": 64 * 1024},
     }
 
 

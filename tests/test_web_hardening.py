@@ -144,3 +144,27 @@ def test_a_websocket_with_a_token_signed_by_another_key_is_refused(served: int) 
     # On a thread of its own: another test in this process may own a running event loop (Playwright).
     with ThreadPoolExecutor(1) as pool:
         assert pool.submit(asyncio.run, connect()).result(timeout=60) in (401, 403, 0)
+
+
+@pytest.mark.parametrize("path", ["/admin", "/admin/", "/rest/session_info", "/liveness", "/debug", "/login",
+                                  "/logout"])
+def test_panels_admin_and_debug_endpoints_are_off(served: int, path: str) -> None:
+    status, _, body = _get(served, path, f"127.0.0.1:{served}")
+    assert status == 404, (path, status)
+    assert b"session_info" not in body and b"bokeh" not in body.lower()
+
+
+def test_plain_http_takes_no_large_bodies_and_sets_no_cookies(served: int) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", served, timeout=30)
+    body = b"x" * (1024 * 1024)
+    connection.request("POST", "/signout", body=body, headers={"Host": f"127.0.0.1:{served}",
+                                                               "Content-Length": str(len(body))})
+    try:
+        status = connection.getresponse().status
+    except (ConnectionResetError, http.client.RemoteDisconnected, BrokenPipeError):
+        status = 0  # Tornado may drop the connection as soon as the declared size is over the limit
+    connection.close()
+    assert status in (0, 400, 413)
+    for path in ("/", "/library", "/healthz", "/media/thumb/i_0000"):
+        _, headers, _ = _get(served, path, f"127.0.0.1:{served}")
+        assert "set-cookie" not in headers, (path, headers.get("set-cookie"))
