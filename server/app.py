@@ -42,7 +42,15 @@ SIGN_OUT_FORM = ('<form method="post" action="/signout" class="wb-signout">'
                  '<button type="submit" class="wb-nav-link">Sign out</button></form>')
 
 
-def _nav_html(active: str, *, sign_out: bool = False) -> str:
+VISITOR_NAV = ('<nav class="wb-nav" aria-label="Workbench">'
+               '<span class="wb-brand"><span class="wb-brand-mark">▮▮</span>FilmMaker<br>Workbench</span>'
+               '<p class="wb-visitor-note">A board shared with you through a link. Only this board is open to '
+               "the link.</p></nav>")
+
+
+def _nav_html(active: str, *, sign_out: bool = False, visitor: bool = False) -> str:
+    if visitor:  # a link opens one board, never its owner's other pages (in every sign-in mode)
+        return VISITOR_NAV
     links = "".join(
         f'<a href="{url}" class="wb-nav-link{" active" if key == active else ""}" data-page="{key}"'
         f'{" aria-current=page" if key == active else ""}>{label}</a>'
@@ -75,6 +83,7 @@ SHELL_CSS = """
   font-size: 14px; border-left: 3px solid transparent; }
 .wb-nav-link:hover { background: #f3f3f3; }
 .wb-signout { margin: 18px 0 0; }
+.wb-visitor-note { font-size: 13px; line-height: 1.4; color: #6b6b6b; margin: 0 0 0 6px; }
 .wb-signout .wb-nav-link { background: none; border: 0; border-left: 3px solid transparent; font: inherit;
   font-size: 14px; cursor: pointer; width: 100%; text-align: left; color: #6b6b6b; }
 .wb-nav-link.active { font-weight: 650; border-left-color: var(--wb-accent); background: #f6f6f6; }
@@ -88,10 +97,11 @@ SHELL_CSS = """
 """
 
 
-def shell(session: Session, page: Any, *, active: str, title: str) -> pn.viewable.Viewable:
+def shell(session: Session, page: Any, *, active: str, title: str, visitor: bool = False) -> pn.viewable.Viewable:
     """Navigation on the left, the page title and credit balance on top, the page below."""
     clerk = session.wb.settings.auth.mode == "clerk"
-    nav = pn.pane.HTML(_nav_html(active, sign_out=clerk and session.user is not None), stylesheets=[SHELL_CSS],
+    nav = pn.pane.HTML(_nav_html(active, sign_out=clerk and session.user is not None, visitor=visitor),
+                       stylesheets=[SHELL_CSS],
                        width=190, margin=0,
                        styles={"border-right": "1px solid #e4e4e4", "min-height": "100vh"})
     balance = pn.pane.HTML(
@@ -123,7 +133,7 @@ def _page(wb: Workbench, build: Callable[[Session], Any], *, active: str, title:
     try:
         binding = page_binding(wb)
         session = Session(wb, acting_user(wb, binding.identity, via_link=visitor), binding=binding)
-        return shell(session, build(session), active=active, title=title)
+        return shell(session, build(session), active=active, title=title, visitor=visitor)
     except Exception:  # noqa: BLE001 - the browser gets an apology, the log gets the traceback
         log.exception("could not build the %s page", active or title)
         return pn.pane.HTML(
