@@ -73,7 +73,7 @@ def test_equal_settings_share_one_embedder_and_it_loads_lazily() -> None:
     first = build_embedder(settings)
     assert build_embedder(EmbedderSettings(name="offline", batch_size=7)) is first
     assert build_embedder(EmbedderSettings(name="offline", batch_size=8)) is not first
-    assert first.model_id == "offline:effnet-lite0+minilm-l6-v2/v1"
+    assert first.model_id == "offline:effnet-lite0+minilm-l6-v2/v2"
     assert first.dimension == 1664
     assert not first.is_loaded
 
@@ -181,7 +181,6 @@ def test_empty_inputs_tiny_and_unusual_images(offline: Embedder) -> None:
         ("coffee", "coffee"),
         ("coffee cup", "coffee"),
         ("rocket", "rocket"),
-        ("astronaut", "astronaut"),
         ("camera", "camera"),
     ],
 )
@@ -228,7 +227,9 @@ def test_an_image_is_closer_to_its_copy_than_any_text_is(offline: Embedder, samp
 def test_offline_names_what_it_sees(offline: Embedder) -> None:
     labels = offline.describe_image(photo("chelsea"))
     assert labels, "the cat photo should get at least one label"
-    assert "cat" in labels[0][0] or labels[0][0] == "tabby"
+    # Chelsea is a tabby; ImageNet's cat breeds all say what she is.
+    assert labels[0][0] in {"tabby cat", "tiger cat", "Egyptian Mau", "Persian cat", "Siamese cat"}
+    assert len({name for name, _ in labels}) == len(labels), "a name two classes share is listed once"
     probabilities = [p for _, p in labels]
     assert probabilities == sorted(probabilities, reverse=True)
     assert all(0.01 <= p <= 1 for p in probabilities)

@@ -1,0 +1,285 @@
+"""Search quality on a dev set built from photos other Python packages ship (not the sample library).
+
+Run::
+
+    .venv/bin/python -m bench.search_quality                 # the offline default
+    .venv/bin/python -m bench.search_quality --name clip --clip-checkpoint /models/vit-b-32.bin
+
+Four numbers, the same four the held-out evaluation of issue #17 reports:
+
+* **near-duplicate R@1**: a lightly edited copy (80 % crop, regrades, rotation,
+  JPEG q40, thumbnail) finds its original first in the gallery;
+* **hard near-duplicate R@1**: a copy keeping only 25-45 % of the frame, mirrored,
+  or re-encoded at JPEG q10-20 (and mixes of those) finds its original first;
+* **same-scene R@1**: another view of the same scene (the motorcycle stereo pair
+  scikit-image ships; two overlapping crops of one photo, re-framed, warped and
+  regraded as a second camera would see it) finds its partner view first;
+* **text→image precision@1**: a labelled query ("parrot", "a red motorbike") puts
+  one of the photos it describes first; every label was checked by looking at
+  the photos.
+
+Sources (all read from installed packages at run time, nothing is committed):
+scikit-learn's ``load_sample_images`` photos (china.jpg, flower.jpg; CC BY, see
+scikit-learn's docs), HoloViews' example assets (macaw, penguins, pollen; BSD
+package), scikit-image's data photos that are *not* in our sample library
+(motorcycle stereo pair, retina, moon, ihc, colour wheel, logo, page, cell;
+CC0/public domain as scikit-image records) and the 200 small LFW faces
+scikit-image bundles (filler for the galleries).
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageEnhance, ImageOps
+
+from bench import module_main
+
+__all__ = ["DevSet", "build_devset", "evaluate", "QUERIES"]
+
+
+def _site() -> Path:
+    import skimage
+
+    return Path(skimage.__file__).parent.parent
+
+
+# name -> path inside site-packages; every one is a photo none of workbench/samples.py uses.
+SOURCES = {
+    "pagoda": "sklearn/datasets/images/china.jpg",
+    "dahlia": "sklearn/datasets/images/flower.jpg",
+    "macaw": "holoviews/examples/assets/macaw.png",
+    "penguins": "holoviews/examples/assets/penguins.png",
+    "pollen": "holoviews/examples/reference/features/assets/pollen.png",
+    "motorcycle": "skimage/data/motorcycle_left.png",
+    "motorcycle_right": "skimage/data/motorcycle_right.png",
+    "retina": "skimage/data/retina.jpg",
+    "moon": "skimage/data/moon.png",
+    "tissue": "skimage/data/ihc.png",
+    "colour_wheel": "skimage/data/color.png",
+    "logo": "skimage/data/logo.png",
+    "page": "skimage/data/page.png",
+    "cell": "skimage/data/cell.png",
+}
+
+# Labelled text queries: query -> the photos that answer it (checked by eye).
+QUERIES: dict[str, tuple[str, ...]] = {
+    "pagoda": ("pagoda",),
+    "a Chinese temple": ("pagoda",),
+    "a palace on a hill above a lake": ("pagoda",),
+    "a tower with curved roofs": ("pagoda",),
+    "dahlia": ("dahlia",),
+    "an orange flower": ("dahlia",),
+    "a flower in bloom": ("dahlia",),
+    "macaw": ("macaw",),
+    "parrot": ("macaw",),
+    "a red bird on a branch": ("macaw",),
+    "a colourful parrot": ("macaw",),
+    "penguin": ("penguins",),
+    "emperor penguins with a chick": ("penguins",),
+    "birds standing in the snow": ("penguins",),
+    "antarctic animals": ("penguins",),
+    "motorcycle": ("motorcycle", "motorcycle_right"),
+    "motorbike in a garage": ("motorcycle", "motorcycle_right"),
+    "a red motorbike": ("motorcycle", "motorcycle_right"),
+    "a workshop with shelves and boxes": ("motorcycle", "motorcycle_right"),
+    "pollen grains": ("pollen",),
+    "an electron microscope image of spores": ("pollen",),
+    "retina": ("retina",),
+    "a photograph of the back of the eye": ("retina",),
+    "blood vessels of the eye": ("retina",),
+    "the moon": ("moon",),
+    "stained tissue under a microscope": ("tissue",),
+    "a histology slide": ("tissue",),
+    "colour wheel": ("colour_wheel",),
+    "a rainbow of colours": ("colour_wheel",),
+    "a page of printed text": ("page",),
+    "a scanned document": ("page",),
+    "a book page": ("page",),
+    "a snake logo": ("logo",),
+    "a face": ("face",),
+    "portrait of a man": ("face",),
+}
+
+
+@dataclass
+class DevSet:
+    """Galleries and queries of the four measurements (PIL images, built in memory)."""
+
+    photos: dict[str, Image.Image]  # whole photos: what text queries search
+    halves: dict[str, Image.Image]  # left and right parts of every photo: the near-duplicate gallery
+    filler: list[Image.Image]
+    near: list[tuple[str, Image.Image]] = field(default_factory=list)  # (original, edited copy)
+    hard: list[tuple[str, Image.Image]] = field(default_factory=list)
+    scenes: list[tuple[str, Image.Image, Image.Image]] = field(default_factory=list)  # (scene, view a, view b)
+
+
+def _jpeg(image: Image.Image, quality: int) -> Image.Image:
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+def _crop(image: Image.Image, area: float, cx: float, cy: float) -> Image.Image:
+    """A crop keeping ``area`` of the frame (same aspect), centred at (cx, cy) as fractions, kept inside."""
+    w, h = image.size
+    side = area**0.5
+    cw, ch = max(8, int(w * side)), max(8, int(h * side))
+    left = int(min(max(cx * w - cw / 2, 0), w - cw))
+    top = int(min(max(cy * h - ch / 2, 0), h - ch))
+    return image.crop((left, top, left + cw, top + ch))
+
+
+def _regrade(image: Image.Image, warm: float, contrast: float, saturation: float) -> Image.Image:
+    graded = ImageEnhance.Color(ImageEnhance.Contrast(image).enhance(contrast)).enhance(saturation)
+    pixels = np.asarray(graded, dtype=np.float32) * np.array([warm, 1.0, 2.0 - warm], dtype=np.float32)
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def near_edits(image: Image.Image) -> list[Image.Image]:
+    """Six light edits: an 80 % crop, two regrades, a rotation, a JPEG q40 re-encode, a thumbnail."""
+    w, h = image.size
+    return [
+        _crop(image, 0.8, 0.45, 0.55),
+        _regrade(image, 1.15, 1.2, 0.8),
+        ImageEnhance.Brightness(_regrade(image, 0.85, 0.85, 1.3)).enhance(1.2),
+        image.rotate(-10, resample=Image.Resampling.BILINEAR, expand=True),
+        _jpeg(image, 40),
+        image.resize((max(8, w // 5), max(8, h // 5))),
+    ]
+
+
+def hard_edits(image: Image.Image) -> list[Image.Image]:
+    """Six hard edits: 25-45 % crops off-centre, mirror, JPEG q10, and mixes of them."""
+    return [
+        _crop(image, 0.25, 0.5, 0.5),
+        _crop(image, 0.35, 0.3, 0.35),
+        ImageOps.mirror(image),
+        _jpeg(image, 10),
+        _jpeg(_crop(image, 0.45, 0.65, 0.4), 15),
+        ImageOps.mirror(_crop(image, 0.35, 0.4, 0.6)),
+    ]
+
+
+def _second_camera(image: Image.Image) -> Image.Image:
+    """The same scene as another camera frames it: a slight perspective warp and another grade."""
+    w, h = image.size
+    # Output corner k is sampled from source corner k moved by a few per cent: a small turn of the camera.
+    d = 0.06
+    quad = (d * w, 0, 0, h, w, h - d * h, w - d * w * 0.5, d * h * 0.5)
+    warped = image.transform((w, h), Image.Transform.QUAD, quad, resample=Image.Resampling.BILINEAR)
+    return _regrade(warped, 1.1, 1.1, 0.9)
+
+
+def build_devset() -> DevSet:
+    """Read the source photos from installed packages and make every query (about 2 s)."""
+    site = _site()
+    photos = {name: Image.open(site / path).convert("RGB") for name, path in SOURCES.items()}
+    faces = np.load(site / "skimage/data/lfw_subset.npy")
+    # 40 of the 200 LFW faces, 25 px, as gallery filler: real photos that are none of the answers.
+    filler = [Image.fromarray((face * 255).astype(np.uint8)).convert("RGB").resize((100, 100)) for face in faces[:40]]
+    # Two parts of one photo (a 10 % strip apart) look alike but are different stills: a gallery
+    # of such pairs makes "find the original" as hard as telling two frames of one location apart.
+    halves: dict[str, Image.Image] = {}
+    for name, image in photos.items():
+        w, h = image.size
+        halves[name + "/left"] = image.crop((0, 0, int(w * 0.45), h))
+        halves[name + "/right"] = image.crop((int(w * 0.55), 0, w, h))
+    dev = DevSet(photos=photos, halves=halves, filler=filler)
+    for name, image in halves.items():
+        dev.near += [(name, edited) for edited in near_edits(image)]
+        dev.hard += [(name, edited) for edited in hard_edits(image)]
+    # A real stereo pair, then overlapping crops of one photo seen by a "second camera".
+    dev.scenes.append(("motorcycle", photos["motorcycle"], photos["motorcycle_right"]))
+    for name in ("pagoda", "dahlia", "macaw", "penguins", "pollen", "retina", "tissue", "page"):
+        image = photos[name]
+        w, h = image.size
+        # The views share about a third of their width, like two photos taken a few steps apart.
+        view_a = image.crop((0, 0, int(w * 0.62), h))
+        view_b = _second_camera(image.crop((int(w * 0.38), int(h * 0.08), w, h)))
+        dev.scenes.append((name, view_a, view_b))
+    return dev
+
+
+def _r_at_1(queries: np.ndarray, gallery: np.ndarray, truth: Sequence[int]) -> float:
+    return float(np.mean(np.argmax(queries @ gallery.T, axis=1) == np.asarray(truth)))
+
+
+def evaluate(
+    embed_images: Callable[[Sequence[Image.Image]], np.ndarray],
+    embed_texts: Callable[[Sequence[str]], np.ndarray],
+    dev: DevSet | None = None,
+) -> dict[str, float]:
+    """The four R@1 / precision@1 numbers of an embedder's two functions on the dev set."""
+    dev = dev or build_devset()
+    names = list(dev.halves)
+    gallery = embed_images([dev.halves[n] for n in names] + dev.filler)
+    near = embed_images([image for _, image in dev.near])
+    hard = embed_images([image for _, image in dev.hard])
+    results = {
+        "near-duplicate R@1": _r_at_1(near, gallery, [names.index(n) for n, _ in dev.near]),
+        "hard near-duplicate R@1": _r_at_1(hard, gallery, [names.index(n) for n, _ in dev.hard]),
+    }
+    # Same scene: view a of every scene is in the gallery with the other photos and the filler;
+    # the photo a view was cut from is left out, so only the partner view counts as the answer.
+    hits = []
+    views_a = embed_images([a for _, a, _ in dev.scenes])
+    views_b = embed_images([b for _, _, b in dev.scenes])
+    for k, (scene, _, _) in enumerate(dev.scenes):
+        others = [i for i, n in enumerate(names) if n.split("/")[0] not in (scene, "motorcycle_right")]
+        pool = np.concatenate([views_a[k : k + 1], gallery[others], gallery[len(names) :]])
+        hits.append(int(np.argmax(pool @ views_b[k]) == 0))
+    results["same-scene R@1"] = float(np.mean(hits))
+    text_pool_names = list(dev.photos) + ["face"] * len(dev.filler)
+    photos = np.concatenate([embed_images(list(dev.photos.values())), gallery[len(names) :]])
+    best = np.argmax(embed_texts(list(QUERIES)) @ photos.T, axis=1)
+    results["text→image precision@1"] = float(
+        np.mean([text_pool_names[b] in answers for b, answers in zip(best, QUERIES.values(), strict=True)])
+    )
+    return results
+
+
+def text_misses(
+    embed_images: Callable[[Sequence[Image.Image]], np.ndarray],
+    embed_texts: Callable[[Sequence[str]], np.ndarray],
+    dev: DevSet,
+) -> list[str]:
+    """The queries whose first answer is wrong, as 'query→what came first'."""
+    names = list(dev.photos) + ["face"] * len(dev.filler)
+    gallery = embed_images(list(dev.photos.values()) + dev.filler)
+    best = np.argmax(embed_texts(list(QUERIES)) @ gallery.T, axis=1)
+    return [f"{q}→{names[b]}" for (q, answers), b in zip(QUERIES.items(), best, strict=True) if names[b] not in answers]
+
+
+def run(name: str = "offline", clip_model: str = "ViT-B-32", clip_checkpoint: str = "") -> list[dict]:
+    """Score the configured embedder on the dev set; also time 32-still batches."""
+    from workbench.embed import build_embedder
+    from workbench.settings import EmbedderSettings
+
+    embedder = build_embedder(EmbedderSettings(name=name, clip_model=clip_model, clip_checkpoint=clip_checkpoint,
+                                               batch_size=32))
+    dev = build_devset()
+    started = time.perf_counter()
+    scores = evaluate(embedder.embed_images, embedder.embed_texts, dev)
+    seconds = time.perf_counter() - started
+    rows = [{"benchmark": metric, "value": value, "unit": "", "note": embedder.model_id}
+            for metric, value in scores.items()]
+    rows.append({"benchmark": "text misses", "value": len(text_misses(embedder.embed_images,
+                                                                      embedder.embed_texts, dev)),
+                 "unit": "queries", "note": ", ".join(text_misses(embedder.embed_images, embedder.embed_texts, dev))})
+    rows.append({"benchmark": "dev-set evaluation", "value": seconds, "unit": "s",
+                 "note": f"{len(dev.near)} near, {len(dev.hard)} hard, {len(dev.scenes)} scenes, {len(QUERIES)} texts"})
+    return rows
+
+
+if __name__ == "__main__":
+    raise SystemExit(module_main(run, {
+        "name": (str, "offline", "embedder: offline or clip"),
+        "clip_model": (str, "ViT-B-32", "open_clip architecture"),
+        "clip_checkpoint": (str, "", "local open_clip checkpoint file"),
+    }, __doc__))
