@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 
 GRANT_SECONDS = 12 * 3600
+PICTURE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "image/tiff"})
 
 
 def _fernet(wb: Workbench) -> Fernet:
@@ -103,7 +104,7 @@ class _PictureHandler(RequestHandler):
     async def send_picture(self, read: Any, *args: Any, **kwargs: Any) -> None:
         try:
             # Blob reads may go to Azure: keep them off the event loop that serves every session.
-            data = bytes(await asyncio.to_thread(read, *args, **kwargs))
+            answer = await asyncio.to_thread(read, *args, **kwargs)
         except NotFound as error:
             self._refuse(404, str(error))
             return
@@ -113,7 +114,11 @@ class _PictureHandler(RequestHandler):
         except WorkbenchError as error:
             self._refuse(400, str(error))
             return
-        self.set_header("Content-Type", _mime(data))
+        stored, data = answer if isinstance(answer, tuple) else (None, answer)
+        data = bytes(data)
+        # The stored type when the bytes agree with it (intake decoded them), else what the bytes are.
+        sniffed = _mime(data)
+        self.set_header("Content-Type", stored if stored in PICTURE_TYPES and stored == sniffed else sniffed)
         # Access is checked per request, so shared caches must not keep a copy.
         self.set_header("Cache-Control", "private, max-age=300")
         self.set_header("X-Content-Type-Options", "nosniff")
@@ -142,7 +147,12 @@ class OriginalHandler(_PictureHandler):
     async def get(self, image_id: str) -> None:
         user = await self.signed_in()
         if user is not None:
-            await self.send_picture(self.wb.library.original, user, image_id)
+            library = self.wb.library
+
+            def read() -> tuple[str, bytes]:
+                return library.get(user, image_id).mime, library.original(user, image_id)
+
+            await self.send_picture(read)
 
 
 class BoardImageHandler(_PictureHandler):
