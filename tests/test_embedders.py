@@ -349,6 +349,34 @@ def test_clip_names_imagenet_things_zero_shot(tiny_clip: dict[str, Path]) -> Non
     assert [p for _, p in labels] == sorted((p for _, p in labels), reverse=True)
 
 
+def test_clip_loads_openai_torchscript_and_open_clip_training_checkpoints(
+    tiny_clip: dict[str, Path], tmp_path: Path
+) -> None:
+    import open_clip
+    import torch
+
+    # The same seed-0 weights in the two other formats real ViT-B-32 checkpoints come in.
+    torch.manual_seed(0)
+    model = open_clip.create_model(TINY_CLIP).eval()
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
+                                                 torch.load(tiny_clip["seed0"], weights_only=True).values(), strict=True))
+    # OpenAI's ViT-B-32.pt is a TorchScript archive of the whole model (torch.load(weights_only) refuses it).
+    example = (torch.zeros(1, 3, 32, 32), torch.zeros(1, TINY_CONFIG["text_cfg"]["context_length"], dtype=torch.long))
+    with pytest.warns(Warning):  # tracing a model with Python control flow warns; the weights are what counts
+        traced = torch.jit.trace(model, example, strict=False, check_trace=False)
+    traced.save(str(tmp_path / "openai-tiny.pt"))
+    # open_clip training saves {"epoch", "name", "state_dict" with DDP's "module." prefix, "optimizer"}.
+    torch.save({"epoch": 3, "name": "tiny", "state_dict": {f"module.{k}": v for k, v in model.state_dict().items()},
+                "optimizer": {"state": {}, "param_groups": []}}, tmp_path / "epoch_3.pt")
+    plain = build_embedder(tiny_settings(tiny_clip["seed0"]))
+    stills, words = [photo("chelsea"), photo("coffee")], ["a cat", "coffee"]
+    for checkpoint in (tmp_path / "openai-tiny.pt", tmp_path / "epoch_3.pt"):
+        embedder = build_embedder(tiny_settings(checkpoint))
+        np.testing.assert_allclose(embedder.embed_images(stills), plain.embed_images(stills), atol=1e-5)
+        np.testing.assert_allclose(embedder.embed_texts(words), plain.embed_texts(words), atol=1e-5)
+        assert embedder.model_id != plain.model_id  # another file, another hash: vectors kept apart
+
+
 def test_clip_loads_a_snapshot_folder_like_its_file(tiny_clip: dict[str, Path], tmp_path: Path) -> None:
     (tmp_path / "open_clip_config.json").write_text(json.dumps({"model_cfg": TINY_CONFIG}))
     (tmp_path / "open_clip_pytorch_model.bin").write_bytes(tiny_clip["seed0"].read_bytes())

@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import open_wb, sample_bytes
 from tests.test_embedders import TINY_CLIP, TINY_CONFIG, write_tiny_checkpoint
-from workbench.library.model import vector_table_name
+from workbench.library.model import vector_schema, vector_table_name
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +58,35 @@ def test_reindex_moves_the_library_to_a_new_model_and_resumes(tmp_path: Path, ti
     third.pipeline.reindex(drop_old=True)
     assert offline_table not in third.vectors.table_names()
     third.close()
+
+
+OFFLINE_V1 = "offline:effnet-lite0+minilm-l6-v2/v1"
+
+
+def test_a_library_embedded_by_offline_v1_is_moved_to_the_current_offline_model(tmp_path: Path) -> None:
+    names = ["chelsea.png", "coffee.png", "rocket.jpg"]
+    first = open_wb(tmp_path)
+    me = first.accounts.local_user()
+    ids = [first.library.ingest(me, sample_bytes(n), filename=n, wait=True).id for n in names]
+    current = first.pipeline.table
+    # Make it the library a v1 install left behind: its vectors in v1's table, its rows naming v1.
+    rows = [dict(row, model=OFFLINE_V1) for row in first.vectors.get(current, ids)]
+    old_table = vector_table_name(OFFLINE_V1)
+    first.vectors.ensure_table(old_table, vector_schema(first.embedder.dimension))
+    first.vectors.upsert(old_table, rows)
+    first.vectors.drop_table(current)
+    first.db.write(lambda cur: cur.execute("UPDATE images SET embed_model = ?", [OFFLINE_V1]))
+    first.close()
+
+    second = open_wb(tmp_path)
+    assert second.embedder.model_id != OFFLINE_V1  # the offline model id was versioned
+    assert second.pipeline.table == current != old_table
+    assert second.pipeline.reindex() == len(ids)
+    assert second.vectors.ids(current) == set(ids)
+    models = {r["embed_model"] for r in second.db.query("SELECT embed_model FROM images")}
+    assert models == {second.embedder.model_id}
+    me = second.accounts.local_user()
+    assert second.search.by_image(me, sample_bytes("coffee.png"), limit=1)[0].image.id == ids[1]
+    assert second.pipeline.reindex(drop_old=True) == 0
+    assert old_table not in second.vectors.table_names()
+    second.close()

@@ -5,7 +5,9 @@ into the same space as the stills, which is what search and suggestions want
 in production. It never downloads: ``clip_checkpoint`` must be one of
 
 * a checkpoint file (``.pt``, ``.pth``, ``.bin``, ``.safetensors``) for the
-  architecture named by ``clip_model`` (e.g. ``ViT-B-32``);
+  architecture named by ``clip_model`` (e.g. ``ViT-B-32``): a LAION/open_clip state
+  dict (also one saved by open_clip training, ``{"state_dict": {"module.…"}}``) or
+  OpenAI's original TorchScript archive (``ViT-B-32.pt``);
 * a folder holding ``open_clip_config.json`` and its weights (a copied Hugging
   Face snapshot), in which case ``clip_model`` is ignored;
 * ``hf-hub:org/repo``, served only from the local Hugging Face cache (for
@@ -81,6 +83,37 @@ def _weights_in_folder(folder: Path) -> Path:
             f"The folder {folder} holds no .safetensors, .bin or .pth weights. {_HOW_TO_PROVIDE}"
         )
     return Path(chosen)
+
+
+def _is_torchscript(path: Path) -> bool:
+    """Whether a checkpoint is a TorchScript archive, the format of OpenAI's own ViT-B-32.pt."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any(name.endswith("/constants.pkl") or name == "constants.pkl" for name in archive.namelist())
+
+
+def _load_torchscript_weights(net: Any, path: Path) -> None:
+    """Copy the weights of an OpenAI TorchScript checkpoint into an open_clip model of its architecture.
+
+    open_clip reads checkpoints with ``torch.load(weights_only=True)``, which refuses TorchScript
+    archives; the archive's tensors are read here instead (its code is never run), then loaded
+    strictly, so a checkpoint of another architecture still fails loudly.
+    """
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        # torch deprecates TorchScript in favour of torch.export; OpenAI's files are TorchScript all the same.
+        warnings.simplefilter("ignore", FutureWarning)
+        scripted = torch.jit.load(str(path), map_location="cpu")
+    wanted = net.state_dict()
+    # OpenAI's archives also carry input_resolution, context_length, vocab_size and the attention mask.
+    weights = {key: value for key, value in scripted.state_dict().items() if key in wanted}
+    net.load_state_dict(weights, strict=True)
 
 
 def _locate(model_name: str, checkpoint: str) -> _Source:
@@ -167,10 +200,13 @@ class ClipEmbedder(Embedder):
         limit_torch_threads()
         device = pick_device(self.device_setting)
         self._config()  # a clear error for an unknown architecture before open_clip's own
+        scripted = self.source.pretrained is not None and _is_torchscript(self.source.weights_file)
         try:
             net, _, prepare = open_clip.create_model_and_transforms(
-                self.source.model_name, pretrained=self.source.pretrained, device=device
+                self.source.model_name, pretrained=None if scripted else self.source.pretrained, device=device
             )
+            if scripted:
+                _load_torchscript_weights(net, self.source.weights_file)
         except RuntimeError as error:
             raise InvalidInput(
                 f"The checkpoint {self.source.weights_file} does not fit the open_clip architecture "
