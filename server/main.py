@@ -65,6 +65,7 @@ def prepare(settings: Settings) -> Workbench:
     if report.repaired:
         log.warning("reconcile repaired %s item(s) at start-up: %s", report.repaired, report)
     wb.start_worker()
+    wb.warm_up()  # the embedder loads in the background: the first search does not wait for it
     if settings.library.load_samples:
         from workbench.samples import load_samples
 
