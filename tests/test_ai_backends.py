@@ -390,6 +390,61 @@ def test_story_prompts_combine_the_board_items() -> None:
     assert all(any(item in p.lower() for item in items) for p in prompts)
 
 
+OUTLINE_BODY = """Setup (act 1, p. 1): Ruth Bell, a ferry captain, runs the last night crossing alone.
+Inciting Incident (act 1, p. 12): Ruth finds a stowaway in the lifeboat, holding the harbour ledger.
+Midpoint: The ledger names the harbour master, and Teo offers Ruth a way out.
+Resolution (act 3, p. 110): Ruth hands the ledger to the one reporter who will print it."""
+
+
+def test_pages_from_outline_beats_keep_the_labels_off_the_page() -> None:
+    pages = OFFLINE.structured("sys", task_prompt("screenplay", OUTLINE_BODY, title="Last Crossing",
+                                                  protagonist="Ruth Bell, a ferry captain who lies to keep the peace"),
+                               ScreenplayPages, seed=2).fountain
+    for label in ("Setup", "Inciting Incident", "Midpoint", "Resolution", "(act", "p. 110"):
+        assert label not in pages, label
+    synopses = [line for line in pages.splitlines() if line.startswith("= ")]
+    assert synopses[0] == "= Ruth Bell, a ferry captain, runs the last night crossing alone."
+    assert len(synopses) == 4
+    assert "RUTH BELL (" in pages  # the lead is introduced in capitals, once
+    assert set(fountain_cues(pages)) == {"RUTH", "TEO"}  # the people the beats name
+
+
+def test_a_treatment_lends_its_headings_to_the_pages() -> None:
+    body = "1. EXT. FERRY DECK - NIGHT\nRuth counts the cars.\n\n2. INT. WHEELHOUSE - NIGHT\nTeo brings coffee."
+    pages = OFFLINE.structured("sys", task_prompt("screenplay", body, title="Deck"), ScreenplayPages).fountain
+    assert [line for line in pages.splitlines() if HEADING.match(line)] == ["EXT. FERRY DECK - NIGHT",
+                                                                          "INT. WHEELHOUSE - NIGHT"]
+    assert "1. EXT." not in pages and "= Ruth counts the cars." in pages
+
+
+def test_story_prompts_from_a_pinned_scene_are_not_garbled() -> None:
+    items = ["Night ferry", "EXT. HARBOUR - NIGHT Ferry horn. Fog rolls in over the pier. MARA We leave tonight.",
+             "a red lantern"]
+    prompt = task_prompt("prompts", "\n".join(items), board="Night ferry", count=5)
+    prompts = OFFLINE.structured("sys", prompt, StoryPrompts, seed=1).prompts
+    text = " ".join(prompts)
+    assert "eXT" not in text and "EXT." not in text and "MARA" not in text and "Fog rolls" not in text
+    assert "the ferry horn" in text and all(p[0].isupper() for p in prompts)
+
+
+def test_a_continuation_takes_no_words_from_the_title_page() -> None:
+    scene = "Title: The Captain\nCredit: Written by\nAuthor: Ana\n\n" + SCENE
+    added = OFFLINE.structured("sys", task_prompt("continue", scene, lines=12), SceneContinuation, seed=4).fountain
+    assert "captain" not in added.lower() and "credit" not in added.lower()
+
+
+def test_the_offline_stream_writes_at_a_pace_and_stops_mid_pause() -> None:
+    paced = OfflineTextBackend(word_pause=5.0)  # a pause no test could sit through
+    cancel = threading.Event()
+    stream = paced.stream("sys", task_prompt("continue", SCENE), cancel=cancel)
+    first = next(stream)
+    stopper = threading.Timer(0.2, cancel.set)
+    stopper.start()
+    rest = list(stream)  # returns when Stop is pressed, not after the pause
+    stopper.join()
+    assert first.strip() and rest == []
+
+
 def test_a_four_sentence_pitch_gives_four_beats_with_shots() -> None:
     beats = OFFLINE.structured("sys", task_prompt("beats", PITCH), PitchBeats).beats
     assert [beat.text for beat in beats] == re.split(r"(?<=\.) ", PITCH)

@@ -72,15 +72,65 @@ def test_continue_scene_streams_and_saves(wb: Workbench, me) -> None:
     assert speakers <= {"MARA", "JONAS"}
 
 
-def test_cancelled_stream_saves_nothing_and_refunds(wb: Workbench, me) -> None:
+def test_stopping_a_continuation_keeps_the_words_written_so_far(wb: Workbench, me) -> None:
+    start = "INT. ROOM - DAY\n\nANA\nWait.\n\nBEN\nFor what?\n"
+    doc = wb.writing.create(me, "screenplay", "Stop", start)
+    before = wb.accounts.balance(me)
+    cancel, seen = threading.Event(), []
+    for chunk in wb.writing.stream_continue(me, doc.id, cancel=cancel, seed=3):
+        seen.append(chunk)
+        if len(seen) == 3:
+            cancel.set()  # what the Stop button does
+    kept = wb.writing.get(me, doc.id)
+    assert len(seen) == 3, "no word arrives after Stop"
+    assert kept.version == 2 and kept.body == start.rstrip("\n") + "\n\n" + "".join(seen).strip("\n") + "\n"
+    assert wb.writing.versions(me, doc.id)[0].note == "continued scene (stopped early)"
+    assert wb.accounts.balance(me) == before - wb.accounts.price("continue_scene")
+
+
+def test_stopped_before_a_word_arrived_saves_nothing_and_refunds(wb: Workbench, me) -> None:
     doc = wb.writing.create(me, "screenplay", "Cancel", "INT. ROOM - DAY\n\nANA\nWait.\n")
     before = wb.accounts.balance(me)
     cancel = threading.Event()
-    with pytest.raises(ProviderError):
-        for _ in wb.writing.stream_continue(me, doc.id, cancel=cancel):
-            cancel.set()
+    cancel.set()
+    with pytest.raises(ProviderError, match="nothing was charged|no credits were spent"):
+        list(wb.writing.stream_continue(me, doc.id, cancel=cancel))
     assert wb.writing.get(me, doc.id).version == 1
     assert wb.accounts.balance(me) == before
+
+
+def test_a_rewrite_that_changes_nothing_is_not_charged(wb: Workbench, me) -> None:
+    body = "INT. HALL - DAY\n\nShe walks down the hall.\n"
+    doc = wb.writing.create(me, "screenplay", "Already tight", body)
+    start, end = body.index("She"), body.index("hall.") + len("hall.")
+    before = wb.accounts.balance(me)
+    same = wb.writing.rewrite_selection(me, doc.id, start, end, mode="tighten")
+    assert same.version == 1 and same.body == body
+    assert list(wb.writing.stream_rewrite(me, doc.id, start, end, mode="tighten"))  # the text still streams
+    assert wb.writing.get(me, doc.id).version == 1
+    assert wb.accounts.balance(me) == before
+    refunds = [e for e in wb.accounts.ledger(me, limit=5000) if e.action == "rewrite" and e.entry == "refund"]
+    assert len(refunds) >= 2
+
+
+def test_pages_from_an_outline_read_like_a_draft(wb: Workbench, me) -> None:
+    ideas = wb.writing.idea(me, "a ferry captain finds a stowaway on the last night crossing", genre="thriller",
+                            count=1, seed=1)
+    outline = wb.writing.outline(me, ideas[0].id, seed=1)
+    lead = ideas[0].meta["protagonist"].split()[0]
+    assert outline.meta["protagonist"] == ideas[0].meta["protagonist"]
+    script = wb.writing.screenplay(me, outline.id, seed=1)
+    play = fountain.parse(script.body)
+    action = " ".join(e.text for e in play.elements if e.kind == "action")
+    assert "(act " not in action and "p. 1)" not in action and "Setup" not in action
+    assert lead.upper() in play.characters()  # the outline's lead, not a stranger
+    # Each beat is the writer's synopsis of its scene (not printed), one per scene.
+    synopses = [e.text for e in play.elements if e.kind == "synopsis"]
+    assert len(synopses) == len(outline.meta["beats"]) == len(play.scenes())
+    lines = [e.text for e in play.elements if e.kind == "dialogue"]
+    assert len(set(lines)) == len(lines), "no line of dialogue is said twice in one draft"
+    treatment = wb.writing.treatment(me, outline.id, seed=1)
+    assert "(act " not in treatment.body
 
 
 def test_rewrite_selection_replaces_only_the_range(wb: Workbench, me) -> None:

@@ -15,10 +15,12 @@ from collections.abc import Callable
 from typing import Any
 
 from workbench.ai import story_craft as craft
+from workbench.ai.offline_pages import things_in
 from workbench.ai.offline_story import cap, genre_of, keywords_from, pick, sentence_case, tone_of
 from workbench.ai.tasks import TaskRequest
 
-__all__ = ["write_continuation", "write_rewrite", "write_prompts", "write_beats", "split_pitch", "scene_characters"]
+__all__ = ["write_continuation", "write_rewrite", "write_prompts", "write_beats", "split_pitch", "scene_characters",
+           "motif"]
 
 _HEADING = re.compile(r"^(INT|EXT|EST|INT\./EXT|I/E)[. ]", re.IGNORECASE)
 _CUE = re.compile(r"^([A-Z][A-Z0-9 .'-]{0,30}?)(\s*\([^)]*\))?\s*\^?$")
@@ -61,7 +63,8 @@ def write_continuation(request: TaskRequest, rng: random.Random) -> dict[str, An
         cast = ["SOMEONE"]
     # The next line belongs to whoever did not speak last.
     order = [cast[-2], cast[-1]] if len(cast) > 1 else [cast[-1]]
-    nouns = keywords_from(_spoken_words(scene, cast)) or ["door"]
+    spoken = _spoken_words(scene, cast)
+    nouns = things_in(spoken, {c.lower() for c in cast})[:6] or keywords_from(spoken) or ["door"]
     a, b = (name.title() for name in (order[-1], order[0]))
     out = [""]
     direction = request.get("direction")
@@ -78,10 +81,23 @@ def write_continuation(request: TaskRequest, rng: random.Random) -> dict[str, An
     return {"fountain": "\n".join(out), "characters": cast}
 
 
+_TITLE_KEY = re.compile(r"^[A-Za-z][A-Za-z ]{0,24}:")
+
+
+def _story_lines(scene: str) -> list[str]:
+    """The lines of a scene that are on the page: no title page, notes, synopses or sections."""
+    lines = scene.splitlines()
+    if lines and _TITLE_KEY.match(lines[0]):
+        # A title page ("Title: …", "Credit: …") runs to the first blank line.
+        blank = next((i for i, line in enumerate(lines) if not line.strip()), len(lines))
+        lines = lines[blank:]
+    return [line for line in lines if not line.strip().startswith(("=", "#", "[[", "/*", "*/"))]
+
+
 def _spoken_words(scene: str, cast: list[str]) -> str:
     # Headings and cues name places and people, not the things a scene is about; a name in an
     # action line becomes "they" so the verb after it ("MARA counts") is not taken for a thing.
-    text = " ".join(line for line in scene.splitlines()
+    text = " ".join(line for line in _story_lines(scene)
                     if line.strip() and not _HEADING.match(line.strip()) and not line.strip().isupper())
     for name in cast:
         text = re.sub(rf"\b{re.escape(name)}\b", "they", text, flags=re.IGNORECASE)
@@ -152,19 +168,57 @@ _PROMPTS = ("Open on {a}. Who is the one person in this frame who should not be 
             "Two strangers meet over {b}. Only one of them knows why.")
 
 
+_SCENE_LINE = re.compile(r"^(?:INT|EXT|EST|I/E|INT\./EXT)\.?\s+(.+?)\s+-\s+(DAY|NIGHT|DAWN|DUSK|MORNING|EVENING|"
+                         r"LATER|CONTINUOUS)\b\.?\s*(.*)$", re.IGNORECASE)
+_CUE_WORDS = re.compile(r"\b[A-Z][A-Z'.-]+\b(?:\s+[A-Z][A-Z'.-]+\b)*")
+_LEADS = {"the", "a", "an", "some", "two", "three", "every", "this", "that", "one"}
+
+
+def motif(item: str) -> str:
+    """A board item as a phrase a sentence can hold: a pinned scene excerpt becomes its place or its
+    first image, a long note its first short sentence, a bare label 'the …'.
+
+    >>> motif("EXT. HARBOUR - NIGHT Ferry horn. Fog rolls in over the pier. MARA We leave tonight.")
+    'the ferry horn'
+    """
+    text, place = " ".join(item.split()), ""
+    scene = _SCENE_LINE.match(text)
+    if scene:
+        time = scene.group(2).lower()
+        when = {"night": "at night", "dawn": "at dawn", "dusk": "at dusk", "day": "by day",
+                "morning": "in the morning", "evening": "in the evening"}.get(time, "")
+        place = f"the {scene.group(1).lower()} {when}".strip()
+        text = scene.group(3)
+    text = " ".join(_CUE_WORDS.sub(" ", text).split())  # character cues and shouted words are not images
+    first = re.split(r"(?<=[.!?])\s+", text)[0].strip().rstrip(".!?") if text else ""
+    tags = [t.strip() for t in first.split(",") if t.strip()]
+    if len(tags) > 2 and all(len(t.split()) <= 2 for t in tags):
+        return f"{tags[0]} and {tags[1]}"  # an image's tags: "noir, rain, neon" -> "noir and rain"
+    words = first.split()
+    if not words or len(words) > 7:
+        return place or " ".join(words[:6]) or "an empty frame"
+    if not (words[0] in craft.FIRST_NAMES or words[0] in craft.SURNAMES or words[0].isupper()
+            or (len(words) > 1 and words[1][:1].isupper())):
+        words[0] = words[0].lower()  # "Ferry horn" is a thing mid-sentence; "Lisbon Harbour" stays a name
+    if len(words) <= 3 and words[0].lower() not in _LEADS and words[0].islower():
+        words.insert(0, "the")
+    return " ".join(words)
+
+
 def write_prompts(request: TaskRequest, rng: random.Random) -> dict[str, Any]:
     """Story prompts that combine what is pinned on a board."""
     genre, conventions = genre_of(request, rng)
-    items = [re.sub(r"^\s*[-*•]\s*", "", line).strip().rstrip(".") for line in request.body.splitlines()]
-    items = [item for item in items if item] or keywords_from(request.get("board")) or list(conventions.set_pieces)
+    lines = [re.sub(r"^\s*[-*•]\s*", "", line).strip() for line in request.body.splitlines()]
+    items = list(dict.fromkeys(motif(line) for line in lines if line.strip(" .")))
+    items = items or [motif(k) for k in keywords_from(request.get("board"))] or list(conventions.set_pieces)
     board = request.get("board", "title", default="this board")
     templates = rng.sample(_PROMPTS, k=len(_PROMPTS))
     prompts = []
     for index in range(request.number("count", 5, high=len(_PROMPTS))):
         offset = 1 + rng.randrange(len(items) - 1) if len(items) > 1 else 0  # never pair an item with itself
         a, b = items[index % len(items)], items[(index + offset) % len(items)]
-        prompts.append(templates[index].format(a=a[:1].lower() + a[1:], b=b[:1].lower() + b[1:], board=board,
-                                               tone=tone_of(request, rng, genre), genre=genre))
+        prompts.append(cap(templates[index].format(a=a, b=b, board=board, tone=tone_of(request, rng, genre),
+                                                   genre=genre)))
     return {"prompts": prompts}
 
 

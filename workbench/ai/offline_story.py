@@ -1,4 +1,4 @@
-"""Offline story drafts: ideas, loglines, outlines, treatments and Fountain pages.
+"""Offline story drafts: ideas, loglines and outlines (treatments and pages: :mod:`offline_pages`).
 
 Each writer takes a parsed :class:`~workbench.ai.tasks.TaskRequest` and a
 seeded ``random.Random`` and returns a plain dict shaped like the canonical
@@ -22,8 +22,9 @@ __all__ = [
     "write_idea",
     "write_logline",
     "write_outline",
-    "write_treatment",
-    "write_screenplay",
+    "idea_for",
+    "person",
+    "short_name",
     "keywords_from",
     "sentence_case",
     "pick",
@@ -34,8 +35,6 @@ __all__ = [
 
 T = TypeVar("T")
 IDEA_FIELDS = ("title", "logline", "protagonist", "want", "need", "conflict", "setting", "twist")
-_OUTDOOR = ("STREET", "ROAD", "HARBOR", "DOCK", "GARDEN", "CANYON", "WOODS", "ROOFTOP", "RIVERBANK", "HIGHWAY",
-            "PASS", "CAR PARK", "PLATFORM", "PORCH", "VINEYARD", "DECK", "ALLEY")
 _QUALIFIERS = {"who", "that", "with", "on", "of", "in", "posing", "led", "buying", "than", "whose", "from"}
 _VERB_CUES = {"that", "who", "which", "he", "she", "they", "it", "we", "i", "you", "to", "and", "then"}
 _DETERMINERS = {"a", "an", "the", "his", "her", "their", "my", "our", "its", "this"}
@@ -245,7 +244,7 @@ def write_logline(request: TaskRequest, rng: random.Random) -> dict[str, Any]:
     return {"loglines": lines, "logline": lines[0], "title": idea["title"]}
 
 
-# Outlines, treatments and pages.
+# Outlines.
 
 
 def _beat_slots(idea: dict[str, str], rng: random.Random) -> dict[str, str]:
@@ -283,80 +282,3 @@ def write_outline(request: TaskRequest, rng: random.Random) -> dict[str, Any]:
         beats.append({"name": name, "act": act, "page": page, "summary": summary})
     return {"title": idea["title"], "structure": "save-the-cat" if save_the_cat else "three-act", "beats": beats,
             "characters": [slots["name"], slots["ally"]]}
-
-
-def _given_beats(request: TaskRequest) -> list[str]:
-    lines = [re.sub(r"^\s*(?:[-*•]|\d+[.)])\s*", "", line).strip() for line in request.body.splitlines()]
-    return [line for line in lines if line and not line.lower().startswith(("title:", "task:"))]
-
-
-def _heading(rng: random.Random, genre: craft.GenreConventions, tone: str, last: str) -> str:
-    place = pick(rng, [loc for loc in genre.locations if loc not in last] or list(genre.locations))
-    inside = "EXT." if any(word in place for word in _OUTDOOR) else "INT."
-    night = 0.6 if tone in ("dark", "tense", "gritty") else 0.35
-    return f"{inside} {place} - {'NIGHT' if rng.random() < night else 'DAY'}"
-
-
-def write_treatment(request: TaskRequest, rng: random.Random) -> dict[str, Any]:
-    """A scene-by-scene treatment: one scene per outline beat, each with a heading."""
-    idea = idea_for(request, rng)
-    beats = _given_beats(request) or [b["summary"] for b in write_outline(request, rng)["beats"]]
-    genre = craft.GENRES.get(idea["genre"], craft.GENRES["drama"])
-    scenes, last = [], ""
-    for number, beat in enumerate(beats, start=1):
-        last = _heading(rng, genre, idea["tone"], last)
-        scenes.append({"number": number, "heading": last, "summary": beat})
-    return {"title": request.get("title") or idea["title"], "scenes": scenes}
-
-
-_PUSH = ("I'm not walking away from the {noun}. Not this time.", "Give me one night. That's all I need.",
-         "Everyone keeps telling me to let the {noun} go.", "You said there was another way. Show me.",
-         "I've done the math. It only works if we move now.", "Then I'll do it alone.")
-_PUSHBACK = ("You don't know what the {noun} costs.", "Walk away. While you still can.",
-             "And when it goes wrong? Who pays then?", "I've seen people try. I went to their funerals.",
-             "You always think you're the exception.", "Look at me. Is this really about the {noun}?")
-_TURN = ("Then tell me the truth. All of it.", "It was never about the {noun}, was it?", "Fine. My way, then.",
-         "I'm still here. That has to count for something.", "We finish it tonight.", "Say it again. Slower.")
-_INSIDE = ("{light}. The {place} is silent except for a dripping tap.", "{light}. The {place} is crowded and loud.",
-           "The {place}, {light_lc}. Someone has left in a hurry.", "{light}. A radio murmurs somewhere in the {place}.")
-_OUTSIDE = ("{light}. Wind worries at the {place}.", "The {place}, {light_lc}. Not a soul in sight.",
-            "{light}. Traffic hisses past the {place}.", "The {place}, {light_lc}. Footsteps, then nothing.")
-
-
-def _scene(rng: random.Random, heading: str, beat: str, cast: tuple[str, str], tone: str) -> list[str]:
-    lead, partner = cast
-    noun = pick(rng, keywords_from(beat)[:2] or ["plan"])
-    night = heading.endswith("NIGHT")
-    light = pick(rng, craft.NIGHT_LIGHT if night else craft.TONES.get(tone, craft.TONES["tense"])["light"])
-    place = heading.split(" ", 1)[1].rsplit(" - ", 1)[0].lower()
-    templates = _OUTSIDE if heading.startswith("EXT.") else _INSIDE
-    action = pick(rng, templates).format(light=cap(light), light_lc=light[:1].lower() + light[1:], place=place)
-    lines = [heading, "", action, "", beat.rstrip(".") + ".", ""]
-    for speaker, pool in ((lead, _PUSH), (partner, _PUSHBACK), (lead, _TURN)):
-        lines += [speaker.upper()]
-        if speaker == partner and rng.random() < 0.5:
-            lines.append(pick(rng, ("(quietly)", "(not looking up)", "(beat)")))
-        lines += [pick(rng, pool).format(noun=noun), ""]
-    return lines
-
-
-def write_screenplay(request: TaskRequest, rng: random.Random) -> dict[str, Any]:
-    """Screenplay pages in Fountain: a title page, then one scene per outline beat."""
-    idea = idea_for(request, rng)
-    outline = write_outline(request, rng)
-    beats = _given_beats(request) or [b["summary"] for b in outline["beats"]]
-    lead = short_name(request.get("protagonist") or idea["protagonist"])
-    lead = lead.removeprefix("the ").split()[-1] if lead.startswith("the ") else lead
-    partner = person(rng, avoid=[lead])[0]
-    genre = craft.GENRES.get(idea["genre"], craft.GENRES["drama"])
-    title = request.get("title") or idea["title"]
-    lines = [f"Title: {title}", "Credit: Written by", f"Author: {request.get('author') or 'Offline draft'}",
-             "Draft date: offline draft (offline-drafts/v1)", "", "FADE IN:", ""]
-    last = ""
-    for index, beat in enumerate(beats[: request.number("scenes", len(beats), high=40)]):
-        last = _heading(rng, genre, idea["tone"], last)
-        lines += _scene(rng, last, beat, (lead, partner), idea["tone"])
-        if index < len(beats) - 1 and rng.random() < 0.3:
-            lines += ["CUT TO:", ""]
-    lines += ["> FADE OUT.", ""]
-    return {"title": title, "fountain": "\n".join(lines), "characters": [lead.upper(), partner.upper()]}

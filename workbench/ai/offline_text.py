@@ -24,13 +24,8 @@ import pydantic
 
 from workbench.ai.base import Generation, TextBackend
 from workbench.ai.offline_edits import write_beats, write_continuation, write_prompts, write_rewrite
-from workbench.ai.offline_story import (
-    write_idea,
-    write_logline,
-    write_outline,
-    write_screenplay,
-    write_treatment,
-)
+from workbench.ai.offline_pages import write_screenplay, write_treatment
+from workbench.ai.offline_story import write_idea, write_logline, write_outline
 from workbench.ai.tasks import TaskRequest, parse_task_prompt
 from workbench.errors import ProviderError
 
@@ -66,6 +61,15 @@ class OfflineTextBackend(TextBackend):
     model_id = "offline-drafts/v1"
     offline = True
 
+    def __init__(self, *, word_pause: float = 0.02) -> None:
+        """``word_pause`` seconds pass between streamed words (0 for none).
+
+        The drafts are ready at once, but the editor is built for a model that
+        writes as it thinks: without the pause a whole continuation lands in one
+        frame, the writer never sees it arrive and Stop can never be pressed.
+        """
+        self.word_pause = max(0.0, word_pause)
+
     def complete(self, system: str, prompt: str, *, seed: int | None = None, max_tokens: int = 1200,
                  cancel: threading.Event | None = None) -> Generation:
         """The draft for the prompt as readable text (Fountain for pages and scene continuations)."""
@@ -77,10 +81,12 @@ class OfflineTextBackend(TextBackend):
 
     def stream(self, system: str, prompt: str, *, seed: int | None = None, max_tokens: int = 1200,
                cancel: threading.Event | None = None) -> Iterator[str]:
-        """The text of :meth:`complete`, one word (with its trailing space) at a time."""
+        """The text of :meth:`complete`, one word (with its trailing space) at a time, at a writer's pace."""
         text = self.complete(system, prompt, seed=seed, max_tokens=max_tokens, cancel=cancel).text
-        for chunk in re.findall(r"\s*\S+\s*", text):
-            if cancel is not None and cancel.is_set():
+        stop = cancel or threading.Event()
+        for index, chunk in enumerate(re.findall(r"\s*\S+\s*", text)):
+            # Waiting on the event, not sleeping: Stop ends the stream at once, mid-pause.
+            if stop.is_set() or (index and self.word_pause and stop.wait(self.word_pause)):
                 return
             yield chunk
 

@@ -30,6 +30,26 @@ SYSTEM_PROMPT = (
 )
 REWRITE_MODES = ("tighten", "punch-up", "darker", "lighter", "formal", "casual")
 STRUCTURES = ("three-act", "save-the-cat")
+# The idea's fields an outline keeps, so its treatment and pages stay about the same people and stakes.
+CARRIED = ("protagonist", "want", "stakes", "genre", "tone")
+
+
+class _NothingChanged(Exception):
+    """Raised inside a reservation when the AI gave back the writer's own text: refunds it.
+
+    Not a :class:`WorkbenchError`: it never leaves this module (the caller gets
+    the document back unchanged, with no new version).
+    """
+
+
+def _same_text(a: str, b: str) -> bool:
+    # Whitespace and line wrapping are not a rewrite.
+    return " ".join(a.split()) == " ".join(b.split())
+
+
+def _cast(source: Document) -> dict[str, str]:
+    """The lead, genre and tone a document carries forward into the drafts made from it."""
+    return {k: str(source.meta[k]) for k in CARRIED if source.meta.get(k)}
 
 
 def _idea_body(card: Any) -> str:
@@ -50,12 +70,16 @@ class Writing(Documents):
         return self._backend()
 
     def _structured(self, user: User, action: str, prompt: str, schema: type, *, seed: int | None,
-                    idempotency_key: str | None, cancel: threading.Event | None = None
+                    idempotency_key: str | None, cancel: threading.Event | None = None, unchanged: str | None = None,
                     ) -> tuple[Any, int, Any]:
+        """One structured AI call under a reservation; raises :class:`_NothingChanged` (refunded) when
+        the answer's ``text`` is ``unchanged``, the writer's own text given back."""
         signed_in(user)  # before any credits are looked up
         backend = self.backend
         with self._accounts.spend(user, action, idempotency_key=idempotency_key) as reservation:
             result = backend.structured(SYSTEM_PROMPT, prompt, schema, seed=seed, cancel=cancel)
+            if unchanged is not None and _same_text(str(getattr(result, "text", "")), unchanged):
+                raise _NothingChanged
             return result, reservation.amount, backend
 
     # -- story development ---------------------------------------------------
@@ -106,7 +130,9 @@ class Writing(Documents):
         outline, spent, backend = self._structured(user, "outline", prompt, Outline, seed=seed,
                                                    idempotency_key=idempotency_key)
         body = "\n".join(f"{b.name} (act {b.act}, p. {b.page}): {b.summary}" for b in outline.beats)
-        return self.create(user, "outline", outline.title or "Outline", body, meta=outline.model_dump(),
+        # Who the story is about travels with the outline, so the pages drafted from it cast the same lead.
+        meta = {**outline.model_dump(), **{k: fields[k] for k in CARRIED if fields.get(k)}}
+        return self.create(user, "outline", outline.title or "Outline", body, meta=meta,
                            offline=backend.offline, prompt=prompt, model=backend.model_id, credits=spent,
                            note="generated")
 
@@ -114,19 +140,20 @@ class Writing(Documents):
                   idempotency_key: str | None = None) -> Document:
         """A scene-by-scene treatment from an outline document."""
         outline = self.get(user, outline_id)
-        prompt = task_prompt("treatment", outline.body, title=outline.title)
+        prompt = task_prompt("treatment", outline.body, title=outline.title, **_cast(outline))
         treatment, spent, backend = self._structured(user, "treatment", prompt, Treatment, seed=seed,
                                                      idempotency_key=idempotency_key)
         body = "\n\n".join(f"{s.number}. {s.heading}\n{s.summary}" for s in treatment.scenes)
         return self.create(user, "treatment", treatment.title or outline.title, body,
-                           meta=treatment.model_dump(), offline=backend.offline, prompt=prompt,
+                           meta={**treatment.model_dump(), **_cast(outline)}, offline=backend.offline, prompt=prompt,
                            model=backend.model_id, credits=spent, note="generated")
 
     def screenplay(self, user: User, source_id: str, *, author: str = "", seed: int | None = None,
                    idempotency_key: str | None = None) -> Document:
         """Screenplay pages in Fountain from an outline or treatment document."""
         source = self.get(user, source_id)
-        prompt = task_prompt("screenplay", source.body, title=source.title, author=author or user.display_name)
+        prompt = task_prompt("screenplay", source.body, title=source.title, author=author or user.display_name,
+                             **_cast(source))
         pages, spent, backend = self._structured(user, "screenplay", prompt, ScreenplayPages, seed=seed,
                                                  idempotency_key=idempotency_key)
         return self.create(user, "screenplay", pages.title or source.title, pages.fountain,
@@ -148,8 +175,10 @@ class Writing(Documents):
     ) -> Iterator[str]:
         """Like :meth:`continue_scene`, yielding text as it is written (for the editor).
 
-        The new version is saved when the stream ends; a cancelled or failed
-        stream saves nothing and refunds the credits.
+        The new version is saved when the stream ends. Stopped with ``cancel``,
+        the lines written so far are kept (a new version, so it can be rolled
+        back) and the action is charged; stopped before a word arrived, or
+        failed, it saves nothing and refunds the credits.
         """
         doc = self.get(user, document_id)
         if not doc.body.strip():
@@ -157,23 +186,31 @@ class Writing(Documents):
         scene = doc.body[-6000:]
         prompt = task_prompt("continue", scene, direction=direction)
 
-        def finish(addition: str, model: str, credits: int) -> None:
+        def finish(addition: str, model: str, credits: int, stopped: bool) -> None:
+            note = "continued scene (stopped early)" if stopped else "continued scene"
             self.save(user, doc.id, doc.body.rstrip("\n") + "\n\n" + addition.strip("\n") + "\n",
-                      note="continued scene", prompt=prompt, model=model, credits=credits)
+                      note=note, prompt=prompt, model=model, credits=credits)
 
         yield from self._stream_draft(user, "continue_scene", prompt, finish, seed=seed, cancel=cancel,
-                                      idempotency_key=idempotency_key)
+                                      idempotency_key=idempotency_key, keep_partial=True)
 
     def rewrite_selection(self, user: User, document_id: str, start: int, end: int, *, mode: str = "tighten",
                           seed: int | None = None, idempotency_key: str | None = None) -> Document:
-        """Rewrite the text between two offsets (tighten, punch-up, darker...); a new version."""
+        """Rewrite the text between two offsets (tighten, punch-up, darker...); a new version.
+
+        When the AI gives the selection back unchanged, nothing is saved and
+        the credit is refunded: the document comes back at the same version.
+        """
         if mode not in REWRITE_MODES:
             raise InvalidInput(f"Rewrite mode must be one of {', '.join(REWRITE_MODES)}.")
         doc = self.get(user, document_id)
         selection = self.excerpt(user, document_id, start, end)
         prompt = task_prompt("rewrite", selection, mode=mode)
-        result, spent, backend = self._structured(user, "rewrite", prompt, Rewrite, seed=seed,
-                                                  idempotency_key=idempotency_key)
+        try:
+            result, spent, backend = self._structured(user, "rewrite", prompt, Rewrite, seed=seed,
+                                                      idempotency_key=idempotency_key, unchanged=selection)
+        except _NothingChanged:
+            return doc
         body = doc.body[:start] + result.text + doc.body[end:]
         return self.save(user, doc.id, body, note=f"rewrote selection ({mode})", prompt=prompt,
                          model=backend.model_id, credits=spent)
@@ -184,8 +221,9 @@ class Writing(Documents):
     ) -> Iterator[str]:
         """Like :meth:`rewrite_selection`, yielding the new passage as it is written (for the editor).
 
-        The new version is saved when the stream ends; a cancelled or failed
-        stream saves nothing and refunds the credits.
+        The new version is saved when the stream ends. A stopped, failed or
+        unchanged rewrite (the AI gave the selection back as it was) saves
+        nothing and refunds the credits: half a rewritten passage is no use.
         """
         if mode not in REWRITE_MODES:
             raise InvalidInput(f"Rewrite mode must be one of {', '.join(REWRITE_MODES)}.")
@@ -193,21 +231,29 @@ class Writing(Documents):
         selection = self.excerpt(user, document_id, start, end)
         prompt = task_prompt("rewrite", selection, mode=mode, answer="the rewritten passage only, no commentary")
 
-        def finish(passage: str, model: str, credits: int) -> None:
+        def finish(passage: str, model: str, credits: int, stopped: bool) -> None:
+            if _same_text(passage, selection):
+                raise _NothingChanged  # inside the reservation: refunded
             self.save(user, doc.id, doc.body[:start] + passage.strip() + doc.body[end:],
                       note=f"rewrote selection ({mode})", prompt=prompt, model=model, credits=credits)
 
-        yield from self._stream_draft(user, "rewrite", prompt, finish, seed=seed, cancel=cancel,
-                                      idempotency_key=idempotency_key)
+        try:
+            yield from self._stream_draft(user, "rewrite", prompt, finish, seed=seed, cancel=cancel,
+                                          idempotency_key=idempotency_key, keep_partial=False)
+        except _NothingChanged:
+            return
 
     def _stream_draft(
-        self, user: User, action: str, prompt: str, finish: Callable[[str, str, int], None], *,
-        seed: int | None, cancel: threading.Event | None, idempotency_key: str | None,
+        self, user: User, action: str, prompt: str, finish: Callable[[str, str, int, bool], None], *,
+        seed: int | None, cancel: threading.Event | None, idempotency_key: str | None, keep_partial: bool,
     ) -> Iterator[str]:
-        """Stream a draft under a credit reservation; ``finish`` saves it once the stream is complete.
+        """Stream a draft under a credit reservation; ``finish`` saves it once the stream is over.
 
-        A cancelled, failed or empty stream raises :class:`ProviderError` inside
-        the reservation, so nothing is saved and the credits are refunded.
+        A failed or empty stream raises :class:`ProviderError` inside the
+        reservation, so nothing is saved and the credits are refunded. A
+        stream stopped with ``cancel`` does the same unless ``keep_partial``:
+        then what was written is handed to ``finish`` (with ``stopped`` True)
+        and paid for, since the writer chose to keep it.
         """
         signed_in(user)
         backend = self.backend
@@ -216,12 +262,15 @@ class Writing(Documents):
             for chunk in backend.stream(SYSTEM_PROMPT, prompt, seed=seed, cancel=cancel):
                 parts.append(chunk)
                 yield chunk
-            if cancel is not None and cancel.is_set():
-                raise ProviderError("Stopped before the AI finished; nothing was saved and no credits were spent.")
+                if cancel is not None and cancel.is_set():
+                    break  # a backend may hand over one more chunk after Stop; the writer never sees it
+            stopped = cancel is not None and cancel.is_set()
             text = "".join(parts)
+            if stopped and not (keep_partial and text.strip()):
+                raise ProviderError("Stopped before the AI finished; nothing was saved and no credits were spent.")
             if not text.strip():
                 raise ProviderError("The AI returned nothing; nothing was saved and no credits were spent.")
-            finish(text, backend.model_id, reservation.amount)
+            finish(text, backend.model_id, reservation.amount, stopped)
 
     # -- helpers -------------------------------------------------------------
     def _source_fields(self, user: User, source: str) -> dict[str, Any]:
