@@ -18,6 +18,8 @@ def _send(dropper: BoundedFileDropper, name: str, chunks: list[bytes]) -> None:
 
 def test_a_file_within_the_limit_arrives_whole() -> None:
     dropper = BoundedFileDropper(max_file_bytes=2 * MB)
+    model = dropper.get_root()  # the browser's model is Panel's own (no server-side property leaks into it)
+    assert model.max_file_size == "2MB" and not hasattr(model, "refused")
     _send(dropper, "still.png", [b"a" * MB, b"b" * (MB // 2)])
     assert dropper.value == {"still.png": b"a" * MB + b"b" * (MB // 2)} and dropper.refused == {}
     assert dropper.mime_type == {"still.png": "image/png"}

@@ -27,6 +27,9 @@ class BoundedFileDropper(pn.widgets.FileDropper):
 
     refused = param.Dict(default={}, doc="File name -> why the server dropped it while it arrived.")
 
+    # Server-side only: the browser's model has no such property.
+    _rename = {**pn.widgets.FileDropper._rename, "refused": None}
+
     def __init__(self, *, max_file_bytes: int, max_held_bytes: int | None = None, **params: Any) -> None:
         self._max_file = int(max_file_bytes)
         # Several files arrive interleaved; what is held at once is bounded too (default: 4 files' worth).

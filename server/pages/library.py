@@ -10,6 +10,7 @@ import panel as pn
 import param
 
 from server.components.grid import ImageGrid, grid_entry, hit_entries
+from server.components.upload import BoundedFileDropper
 from server.pages.common import PANEL_CSS, board_options, section
 from server.session import Session, friendly, launch
 
@@ -30,11 +31,13 @@ class UploadQueue(pn.viewable.Viewer):
     def __init__(self, session: Session, **params: Any) -> None:
         super().__init__(**params)
         self.session = session
-        limit_mb = max(1, session.wb.settings.library.max_bytes // (1024 * 1024))
-        self.dropper = pn.widgets.FileDropper(
-            multiple=True, accepted_filetypes=["image/*"], max_file_size=f"{limit_mb}MB", chunk_size=4_000_000,
+        # The size limit holds on the server too: a file over it is dropped as its chunks arrive.
+        self.dropper = BoundedFileDropper(
+            max_file_bytes=session.wb.settings.library.max_bytes,
+            multiple=True, accepted_filetypes=["image/*"], chunk_size=4_000_000,
             layout="compact", sizing_mode="stretch_width", css_classes=["wb-upload"], margin=(0, 0, 6, 0),
         )
+        self.dropper.param.watch(self._on_refused, "refused")
         self._seen: set[tuple[str, int]] = set()
         self._pending: list[tuple[str, bytes]] = []
         self._working = False
@@ -57,6 +60,10 @@ class UploadQueue(pn.viewable.Viewer):
                         f'<span class="wb-file-name">{html.escape(name)}</span>'
                         f'<span class="wb-file-state">{label}</span>{detail}</li>')
         return f'<ul class="wb-files">{"".join(rows)}</ul>'
+
+    def _on_refused(self, event: param.parameterized.Event) -> None:
+        for name, why in (event.new or {}).items():
+            self.statuses = {**self.statuses, name: ("error", why)}
 
     async def _on_files(self, event: param.parameterized.Event) -> None:
         for name, data in (event.new or {}).items():
@@ -131,7 +138,8 @@ class LibraryPage(pn.viewable.Viewer):
         self.search_button.on_click(self._on_enter)
         self.scope = pn.widgets.Select(options=SCOPES, value="all", width=190)
         self.scope.param.watch(self._reload, "value")
-        self.picture_drop = pn.widgets.FileDropper(accepted_filetypes=["image/*"], multiple=False, layout="compact",
+        self.picture_drop = BoundedFileDropper(max_file_bytes=session.wb.settings.library.max_bytes,
+                                               accepted_filetypes=["image/*"], multiple=False, layout="compact",
                                                    height=80, sizing_mode="stretch_width", css_classes=["wb-picture-search"],
                                                    margin=(0, 0, 4, 0))
         self.picture_drop.param.watch(self._on_picture, "value")
