@@ -109,6 +109,21 @@ def _shared_with_c(w: World, x: Actor) -> str | None:
     return board_id
 
 
+def _frame(w: World, x: Actor) -> str:
+    """A storyboard frame of A's on the shared board (the public still, captioned as Magic Boards do)."""
+    return str(_boards(w).add_image(w.a, w.board, w.public_image, caption="1. Rain on a neon booth.").id)
+
+
+def _frame_and_image(w: World, x: Actor) -> tuple[str, str | None]:
+    return _frame(w, x), (w.fresh_image(w.a) if x.is_owner else None)
+
+
+def _editor_searches(actor: Actor) -> str:
+    if not (actor.may("edit") and actor.signed_in):
+        return DENY
+    return ALLOW if actor.is_owner else FILTER
+
+
 def _only(name: str) -> Any:
     return lambda actor: ALLOW if actor.name == name else DENY
 
@@ -129,6 +144,8 @@ BOARD_CASES: list[Case] = [
                                                                             token=x.token), everyone_denied),
     Case("boards.list", "their boards", lambda w, x, _: _boards(w).list(x.user, include_archived=True),
          own_scope, owner_sees=True),
+    Case("boards.browse", "their boards, searched and paged", lambda w, x, _: _boards(w).browse(
+        x.user, search="", sort="title", include_archived=True, limit=50), own_scope, owner_sees=True),
     Case("boards.trash", "their trash", lambda w, x, _: _boards(w).trash(x.user), own_scope, owner_sees=True),
     Case("boards.create", "a board of their own", lambda w, x, _: _boards(w).create(x.user, "Mine"), own_scope),
     Case("boards.rename", S, lambda w, x, _: _boards(w).rename(x.user, w.board, "Night reel", token=x.token),
@@ -197,6 +214,15 @@ BOARD_CASES: list[Case] = [
         board_scoped=True),
     Case("boards.update_item", "unshared board's item through the shared board", lambda w, x, _: _boards(
         w).update_item(x.user, w.board, w.hidden_item, caption="mine", token=x.token), everyone_denied),
+    Case("boards.color_items", S, lambda w, x, note: _boards(w).color_items(
+        x.user, w.board, [note], "#ff8800", token=x.token), by_role("edit"), setup=_note, board_scoped=True),
+    Case("boards.color_items", "unshared board's item through the shared board", lambda w, x, _: _boards(
+        w).color_items(x.user, w.board, [w.hidden_item], "#ff8800", token=x.token), everyone_denied),
+    Case("boards.replace_image", "A's public image", lambda w, x, frame: _boards(w).replace_image(
+        x.user, w.board, frame, w.public_image, token=x.token), by_role("edit"), setup=_frame, board_scoped=True),
+    Case("boards.replace_image", "an image the actor cannot see", lambda w, x, made: _boards(w).replace_image(
+        x.user, w.board, made[0], made[1] or w.private_hidden, token=x.token), owner_only,
+        setup=_frame_and_image),
     Case("boards.move_items", S, lambda w, x, note: _boards(w).move_items(
         x.user, w.board, [ItemMove(note, 10, 10)], token=x.token), by_role("edit"), setup=_note,
         board_scoped=True),
@@ -269,6 +295,15 @@ BOARD_CASES: list[Case] = [
     Case("suggestions.for_board", H, lambda w, x, _: w.wb.suggestions.for_board(
         x.user, w.hidden_board, token=x.token), owner_only),
     # -- Magic Boards ------------------------------------------------------------------------------
+    Case("magic.frame_matches", S, lambda w, x, _: w.wb.magic.frame_matches(x.user, w.board, token=x.token),
+         by_role("view"), setup=_frame, board_scoped=True),
+    Case("magic.frame_matches", H, lambda w, x, _: w.wb.magic.frame_matches(x.user, w.hidden_board,
+                                                                            token=x.token), owner_only),
+    Case("magic.replacements", S, lambda w, x, frame: w.wb.magic.replacements(
+        x.user, w.board, frame, token=x.token), _editor_searches, setup=_frame, board_scoped=True),
+    Case("magic.replacements", H, lambda w, x, frame: w.wb.magic.replacements(
+        x.user, w.hidden_board, frame, token=x.token), owner_only, setup=lambda w, x: _boards(w).add_image(
+            w.a, w.hidden_board, w.public_image, caption="2. Dawn over the pier.").id),
     Case("magic.estimate", "a pitch", lambda w, x, _: w.wb.magic.estimate(x.user, "Rain. A reel."), own_scope),
     Case("magic.create", "a pitch", lambda w, x, _: w.wb.magic.create(x.user, "Rain on a booth. A reel.", seed=2),
          _magic_expect, check=_magic_is_clean, denied=(PremiumRequired, Forbidden, NotFound)),

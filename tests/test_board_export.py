@@ -529,3 +529,43 @@ def test_every_export_imports_again_unchanged(wb: Workbench, boards: Boards, ana
     # An import exported again imports again: the format is closed under round trips.
     again = boards.import_zip(ben, _export(boards, ben, copy.id))
     assert layout(boards.get(ben, again.id)) == layout(view)
+
+
+@pytest.mark.parametrize(("title", "unicode_name", "ascii_name"), [
+    ("Night shoot", "Night shoot.pdf", "Night shoot.pdf"),
+    ("Crème brûlée à l'aube", "Crème brûlée à l'aube.pdf", "Creme brulee a l'aube.pdf"),
+    ("<script>alert(1)</script>", "script alert(1) script.pdf", "script alert(1) script.pdf"),
+    ("Act 1: the ferry / the pier?", "Act 1 the ferry the pier.pdf", "Act 1 the ferry the pier.pdf"),
+    ("東京の夜", "東京の夜.pdf", "board.pdf"),
+    ("CON", "CON-board.pdf", "CON-board.pdf"),
+    ("nul", "nul-board.pdf", "nul-board.pdf"),
+    ("com1.backup", "com1-board.backup.pdf", "com1-board.backup.pdf"),
+    ("LPT9 ", "LPT9-board.pdf", "LPT9-board.pdf"),
+    ("...", "board.pdf", "board.pdf"),
+    ("tab\there\x07", "tab here.pdf", "tab here.pdf"),
+])
+def test_export_names_are_safe_everywhere_and_keep_accents(title: str, unicode_name: str, ascii_name: str) -> None:
+    from server.components.download import content_disposition
+    from workbench.boards.export import download_name
+
+    assert download_name(title, "pdf") == unicodedata.normalize("NFC", unicode_name)
+    assert download_name(title, "pdf", ascii_only=True) == ascii_name
+    header = content_disposition(download_name(title, "pdf"), fallback="board")
+    assert header.startswith(f'attachment; filename="{ascii_name}"') and header.isascii()
+    if unicode_name != ascii_name:  # RFC 5987: the UTF-8 name, percent-encoded only inside filename*
+        from urllib.parse import unquote
+        assert unquote(header.split("filename*=UTF-8''", 1)[1]) == unicode_name
+    assert len(download_name("x" * 500, "pdf")) == 84
+
+
+def test_storyboard_numbers_follow_reading_order(boards: Boards, ana: User, wb: Workbench) -> None:
+    from workbench.boards.export import frame_numbers
+
+    still = wb.library.ingest(ana, png_bytes(seed=91), filename="frame.png")
+    board = boards.create(ana, "Numbered")
+    # Two rows of three, hand-placed a few pixels off, added out of order; a note in between.
+    spots = [(700, 12), (0, 0), (350, 8), (360, 300), (0, 296), (705, 310)]
+    items = [boards.add_image(ana, board.id, still.id, x=x, y=y, w=300, h=180) for x, y in spots]
+    boards.add_note(ana, board.id, "between", x=0, y=200)
+    numbers = frame_numbers(boards.get(ana, board.id).items)
+    assert [numbers[i.id] for i in items] == [3, 1, 2, 5, 4, 6]

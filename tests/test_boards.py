@@ -306,3 +306,47 @@ def test_a_board_of_200_items_opens_fast(boards: Boards, ana: User, stills: list
 def test_signed_out_people_cannot_own_boards(boards: Boards) -> None:
     with pytest.raises(Forbidden):
         boards.create(None, "Anonymous")  # type: ignore[arg-type]
+
+
+def test_browse_searches_sorts_and_pages(wb: Workbench, boards: Boards) -> None:
+    eve = wb.accounts.create_user("eve-browse@example.com")
+    titles = [f"Reel {n:02d}" for n in range(30)] + ["Night ferry", "night MARKET", "Day 100%_"]
+    made = [boards.create(eve, t) for t in titles]
+    boards.rename(eve, made[3].id, "Reel 03 (recut)")  # the most recently edited now
+    first = boards.browse(eve, limit=10)
+    assert (first.total, len(first.boards), first.has_more) == (33, 10, True)
+    assert first.boards[0].title == "Reel 03 (recut)"
+    assert [b.updated_at for b in first.boards] == sorted((b.updated_at for b in first.boards), reverse=True)
+    pages = [boards.browse(eve, offset=o, limit=10).boards for o in (0, 10, 20, 30)]
+    assert sorted(b.id for page in pages for b in page) == sorted(b.id for b in made)
+    last = boards.browse(eve, offset=30, limit=10)
+    assert (len(last.boards), last.has_more, boards.browse(eve, offset=90, limit=10).total) == (3, False, 33)
+    assert [b.title for b in boards.browse(eve, search="NIGHT", sort="title").boards] == ["Night ferry",
+                                                                                          "night MARKET"]
+    # Typed text is a plain substring, never a pattern: % and _ match only themselves.
+    assert [b.title for b in boards.browse(eve, search="%_").boards] == ["Day 100%_"]
+    assert boards.browse(eve, search="nothing like it").total == 0
+    assert boards.browse(eve, sort="created", limit=1).boards[0].title == "Day 100%_"
+    boards.archive(eve, made[0].id)
+    assert boards.browse(eve).total == 32 and boards.browse(eve, include_archived=True).total == 33
+    for bad in ({"sort": "colour"}, {"limit": 0}, {"limit": 10_000}, {"offset": -1}):
+        with pytest.raises(InvalidInput):
+            boards.browse(eve, **bad)
+    with pytest.raises(Forbidden):
+        boards.browse(None)  # type: ignore[arg-type]
+
+
+def test_colouring_several_cards_is_one_undoable_step(boards: Boards, ana: User) -> None:
+    board = boards.create(ana, "Colours")
+    notes = [boards.add_note(ana, board.id, f"n{n}") for n in range(3)]
+    painted = boards.color_items(ana, board.id, [n.id for n in notes], "#FF8800")
+    assert {i.color for i in painted} == {"#ff8800"}
+    assert boards.history(ana, board.id, limit=1)[0].kind == "update"
+    boards.undo(ana, board.id)
+    assert {i.color for i in boards.get(ana, board.id).items} == {""}
+    with pytest.raises(InvalidInput, match="colour"):
+        boards.color_items(ana, board.id, [notes[0].id], "orange")
+    before = _stored(boards, ana, board.id)
+    with pytest.raises(NotFound):
+        boards.color_items(ana, board.id, [notes[0].id, "bi_gone"], "#000000")
+    assert _stored(boards, ana, board.id) == before

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import open_wb, sample_bytes
+from tests.helpers import open_wb, png_bytes, sample_bytes
 from tests.openai_server import ImageReply, OpenAIServer, tiny_png
-from workbench import InsufficientCredits, InvalidInput, PremiumRequired, Workbench
+from workbench import Forbidden, InsufficientCredits, InvalidInput, NotFound, PremiumRequired, Workbench
 from workbench.samples import load_samples
 
 PITCH = ("A retired astronaut returns to the launch site where her rocket failed. "
@@ -71,7 +71,7 @@ def test_related_images_refresh_when_the_board_changes(wb: Workbench, pro) -> No
 
 
 def test_related_images_never_leak_private_images(wb: Workbench, pro) -> None:
-    other = wb.accounts.create_user("other@example.com", plan="premium")
+    other = wb.accounts.create_user("frames-other@example.com", plan="premium")
     secret = wb.library.ingest(other, sample_bytes("chelsea.png"), filename="secret-cat.png", wait=True)
     board = wb.boards.create(pro, "Cats")
     wb.boards.add_image(pro, board.id, _by_name(wb, pro, "chelsea.png"))
@@ -161,3 +161,47 @@ def test_magic_board_with_generated_images(tmp_path: Path) -> None:
             assert all(img.source == "generated" and img.owner == user.id for img in generated)
         finally:
             bench.close()
+
+
+def test_magic_frames_carry_their_match_and_a_still_can_be_replaced(wb: Workbench, pro) -> None:
+    result = wb.magic.create(pro, PITCH, seed=3)
+    assert len(result.scores) == result.frames == 4 and all(0 < s <= 1 for s in result.scores)
+    view = wb.boards.get(pro, result.board.id)
+    frames = sorted((i for i in view.items if i.kind == "image"), key=lambda i: (i.y, i.x))
+    matches = wb.magic.frame_matches(pro, result.board.id)
+    assert set(matches) == {f.id for f in frames}  # the caption notes under each frame are no frames
+    # The score on the board is the score the search gave when the frame was picked.
+    assert [round(matches[f.id], 3) for f in frames] == [round(s, 3) for s in result.scores]
+    first = frames[0]
+    options = wb.magic.replacements(pro, result.board.id, first.id, limit=6)
+    assert options and first.image_id not in {h.image.id for h in options}
+    assert options == sorted(options, key=lambda h: -h.score)
+    replaced = wb.boards.replace_image(pro, result.board.id, first.id, options[0].image.id)
+    assert (replaced.image_id, replaced.caption, replaced.x, replaced.w) == (
+        options[0].image.id, first.caption, first.x, first.w)
+    assert round(wb.magic.frame_matches(pro, result.board.id)[first.id], 3) == round(options[0].score, 3)
+    wb.boards.undo(pro, result.board.id)
+    assert next(i for i in wb.boards.get(pro, result.board.id).items if i.id == first.id).image_id == first.image_id
+
+
+def test_replacing_a_still_needs_an_image_card_and_a_visible_image(wb: Workbench, pro) -> None:
+    from workbench.magic import frame_beat
+
+    assert frame_beat("3. Dawn  breaks\nover the pier") == "Dawn breaks over the pier"
+    assert frame_beat("Dawn breaks") is None and frame_beat("3.") is None
+    other = wb.accounts.create_user("frames-other@example.com", plan="premium")
+    hidden = wb.library.ingest(other, png_bytes(seed=77), filename="theirs.png", wait=True)
+    board = wb.boards.create(pro, "Frames")
+    mine = _by_name(wb, pro, "astronaut.png")
+    card = wb.boards.add_image(pro, board.id, mine, caption="1. An astronaut at the launch site.")
+    note = wb.boards.add_note(pro, board.id, "1. A note, not a frame.")
+    with pytest.raises(NotFound):
+        wb.boards.replace_image(pro, board.id, card.id, hidden.id)
+    with pytest.raises(InvalidInput, match="picture card"):
+        wb.boards.replace_image(pro, board.id, note.id, mine)
+    with pytest.raises(InvalidInput, match="caption"):
+        wb.magic.replacements(pro, board.id, wb.boards.add_image(pro, board.id, mine).id)
+    link, token = wb.boards.create_link(pro, board.id, "view")
+    assert set(wb.magic.frame_matches(None, board.id, token=token)) == {card.id}
+    with pytest.raises(Forbidden):
+        wb.magic.replacements(None, board.id, card.id, token=token)

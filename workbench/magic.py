@@ -22,15 +22,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from workbench.accounts import Accounts, User
 from workbench.ai.tasks import PitchBeat, PitchBeats, task_prompt
 from workbench.boards import Board, Boards
-from workbench.errors import Forbidden, InvalidInput, ProviderError
+from workbench.errors import Forbidden, InvalidInput, NotFound, ProviderError
 from workbench.library.catalog import Library
-from workbench.search import Search
+from workbench.search import Search, SearchHit
 from workbench.writing.studio import SYSTEM_PROMPT
 
-__all__ = ["MagicBoards", "MagicEstimate", "MagicBoard", "MAX_FRAMES"]
+__all__ = ["MagicBoards", "MagicEstimate", "MagicBoard", "MAX_FRAMES", "frame_beat"]
 
 MAX_FRAMES = 12
 MAX_PITCH = 4000
@@ -63,6 +65,17 @@ class MagicBoard:
     credits_refunded: int
     stopped_early: bool = False
     sources: list[str] = field(default_factory=list)  # 'generated' or 'library' per frame
+    scores: list[float | None] = field(default_factory=list)  # a library frame's match to its beat
+
+
+# A storyboard frame is a picture captioned "3. She steps off the ferry." (as Magic Boards write them).
+_FRAME_CAPTION = re.compile(r"^\s*\d+\.\s+(?P<beat>\S.*)", re.DOTALL)
+
+
+def frame_beat(caption: str) -> str | None:
+    """The beat a storyboard frame's caption describes ("3. Dawn breaks" -> "Dawn breaks"), or None."""
+    found = _FRAME_CAPTION.match(caption or "")
+    return " ".join(found.group("beat").split())[:1000] if found else None
 
 
 def _sentences(pitch: str) -> list[str]:
@@ -126,11 +139,12 @@ class MagicBoards:
                     result.stopped_early = True
                     break
                 try:
-                    source = self._place_frame(user, board.id, index, beat, seed, used_images)
+                    source, score = self._place_frame(user, board.id, index, beat, seed, used_images)
                 except ProviderError:
                     result.stopped_early = True
                     break
                 result.sources.append(source)
+                result.scores.append(score)
                 result.frames += 1
                 used += self._accounts.price("magic_board_frame")
             _report(progress, result.frames, len(beats), "Done" if not result.stopped_early else "Stopped early")
@@ -147,8 +161,8 @@ class MagicBoards:
         return result
 
     def _place_frame(self, user: User, board_id: str, index: int, beat: PitchBeat, seed: int | None,
-                     used: set[str]) -> str:
-        image_id, source = self._frame_image(user, beat, index, seed, used)
+                     used: set[str]) -> tuple[str, float | None]:
+        image_id, source, score = self._frame_image(user, beat, index, seed, used)
         col, row = index % _COLUMNS, index // _COLUMNS
         x = col * (_FRAME_W + _GAP)
         y = row * (_FRAME_H + _CARD_H + 2 * _GAP)
@@ -159,10 +173,10 @@ class MagicBoards:
             self._boards.add_heading(user, board_id, f"Frame {index + 1}", x=x, y=y, w=_FRAME_W, h=_FRAME_H)
         self._boards.add_note(user, board_id, f"{caption}\n\nShot: {beat.shot}"[:2000], x=x, y=y + _FRAME_H + 10,
                               w=_FRAME_W, h=_CARD_H)
-        return source
+        return source, score
 
     def _frame_image(self, user: User, beat: PitchBeat, index: int, seed: int | None,
-                     used: set[str]) -> tuple[str | None, str]:
+                     used: set[str]) -> tuple[str | None, str, float | None]:
         backend = self._images()
         picture = None
         if not backend.offline:
@@ -171,14 +185,61 @@ class MagicBoards:
         if picture:
             image = self._library.ingest(user, picture, filename=f"magic-frame-{index + 1}.png",
                                          tags=["magic board"], caption=beat.text[:500], origin="generated")
-            return image.id, "generated"
-        hits = self._search.by_text(user, f"{beat.shot} {beat.text}"[:1000], limit=len(used) + 3)
+            return image.id, "generated", None
+        # The beat's own words only: the shot ("wide, low angle") describes the framing, not what is
+        # in the picture, and pulled the search towards unrelated stills. The score shown on the
+        # board (frame_matches) is computed from the same words.
+        hits = self._search.by_text(user, frame_beat(f"{index + 1}. {beat.text}") or beat.text[:1000],
+                                    limit=len(used) + 3)
         # Prefer a picture not used for an earlier frame, so the storyboard is not one still repeated.
         fresh = [h for h in hits if h.image.id not in used] or hits
         if not fresh:
-            return None, "library"
+            return None, "library", None
         used.add(fresh[0].image.id)
-        return fresh[0].image.id, "library"
+        return fresh[0].image.id, "library", fresh[0].score
+
+    # -- looking at a storyboard afterwards ---------------------------------------------
+    def frame_matches(self, user: User | None, board_id: str, *, token: str | None = None) -> dict[str, float]:
+        """How well each storyboard frame's still matches its beat: item id -> score (1 = perfect).
+
+        A frame is a picture captioned "N. beat" (what Magic Boards write). The score
+        is the same as a search's "% match" for the beat's words, so a low one says
+        the library had nothing close and the still is worth replacing.
+        """
+        view = self._boards.get(user, board_id, token=token)
+        beats = {i.id: (i.image_id, b) for i in view.items
+                 if i.kind == "image" and i.image_id and (b := frame_beat(i.caption))}
+        if not beats:
+            return {}
+        vectors = self._search.stored_vectors([image_id for image_id, _ in beats.values()])
+        texts = sorted({beat for _, beat in beats.values()})
+        embedded = dict(zip(texts, self._search.embedder.embed_texts(texts), strict=True))
+        scores: dict[str, float] = {}
+        for item_id, (image_id, beat) in beats.items():
+            picture = vectors.get(image_id or "")
+            if picture is not None:
+                words = np.asarray(embedded[beat], dtype=np.float32)
+                norm = float(np.linalg.norm(picture) * np.linalg.norm(words))
+                scores[item_id] = round(float(np.dot(picture, words)) / norm, 4) if norm else 0.0
+        return scores
+
+    def replacements(self, user: User, board_id: str, item_id: str, *, limit: int = 12,
+                     token: str | None = None) -> list[SearchHit]:
+        """Library stills for one storyboard frame's beat, best first, without the one it shows now.
+
+        Pick one and put it in with ``wb.boards.replace_image(me, board_id, item_id, hit.image.id)``.
+        """
+        _signed_in(user)
+        view = self._boards.get(user, board_id, token=token)
+        if not view.can_edit:
+            raise Forbidden("This board is view-only for you, so its stills cannot be replaced.")
+        item = next((i for i in view.items if i.id == item_id), None)
+        if item is None or item.kind != "image":
+            raise NotFound("That frame is not on this board any more (someone may have removed it).")
+        beat = frame_beat(item.caption) or item.caption.strip()
+        if not beat:
+            raise InvalidInput("This picture has no caption to search for; caption it first (e.g. '3. Dawn breaks').")
+        return self._search.by_text(user, beat, limit=max(1, min(limit, 48)), exclude={item.image_id or ""})
 
 
 def _signed_in(user: User | None) -> None:

@@ -6,7 +6,7 @@ import functools
 import html
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import panel as pn
 import param
@@ -17,18 +17,45 @@ from server.components.grid import ImageGrid, hit_entries
 from server.pages.common import PANEL_CSS, section
 from server.session import Session, friendly, launch
 
-__all__ = ["SuggestionPanel", "SharePanel", "page_origin"]
+__all__ = ["SuggestionPanel", "SharePanel", "page_origin", "is_loopback", "LOCAL_ONLY"]
 
 EXPIRY = {"Never expires": 0, "Expires in 1 day": 1, "Expires in 7 days": 7, "Expires in 30 days": 30}
 
 
-def page_origin(session: Session) -> str:
-    """``scheme://host:port`` as the browser reached this app (what a teammate can open too)."""
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0", "::"})
+
+
+def is_loopback(url: str) -> bool:
+    """Whether ``url`` points at this machine only (127.0.0.1, localhost, ::1): no teammate can open it."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host in LOOPBACK_HOSTS or host.startswith("127.") or host.endswith(".localhost")
+
+
+def _browser_origin() -> str:
     location = pn.state.location
     if location is not None and location.hostname:
         port = f":{location.port}" if location.port else ""
         return f"{location.protocol or 'http:'}//{location.hostname}{port}"
-    return session.wb.settings.server.public_url.rstrip("/")
+    return ""
+
+
+def page_origin(session: Session) -> str:
+    """``scheme://host:port`` for links to this app that someone else may open.
+
+    The public URL setting (``WORKBENCH_SERVER__PUBLIC_URL``) comes first: behind a
+    proxy or a DNS name it is what teammates reach. When it is only the loopback
+    default and the browser reached the app under another name, that name is used.
+    """
+    public = session.wb.settings.server.public_url.rstrip("/")
+    browser = _browser_origin()
+    if is_loopback(public) and browser and not is_loopback(browser):
+        return browser
+    return public or browser
+
+
+LOCAL_ONLY = ("This workbench is only reachable from this computer ({host}), so a share link opens here and "
+              "nowhere else. To share with teammates, serve it on an address they can reach, with sign-in "
+              "(WORKBENCH_AUTH__MODE=clerk), and set WORKBENCH_SERVER__PUBLIC_URL to that address.")
 
 
 class SuggestionPanel(pn.viewable.Viewer):
@@ -96,6 +123,11 @@ class SharePanel(pn.viewable.Viewer):
         self.copy = pn.widgets.Button(label="Copy link", visible=False, color="default", margin=(4, 0))
         self.copy.on_click(lambda e: self._copy(self.url.value or ""))
         self.links = pn.Column(sizing_mode="stretch_width", margin=0)
+        origin = page_origin(session)
+        host = urlsplit(origin).netloc or origin
+        self.reach = pn.pane.HTML(
+            f'<p class="wb-hint wb-local-only" role="note">{html.escape(LOCAL_ONLY.format(host=host))}</p>',
+            stylesheets=[PANEL_CSS], margin=(4, 0), sizing_mode="stretch_width", visible=is_loopback(origin))
         self._list()
 
     @friendly
@@ -151,5 +183,6 @@ class SharePanel(pn.viewable.Viewer):
         await self._relist()
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(section("Share"), self.role, self.expiry, self.create, self.url, self.copy, self.links,
+        return pn.Column(section("Share"), self.reach, self.role, self.expiry, self.create, self.url, self.copy,
+                         self.links,
                          sizing_mode="stretch_width", margin=0)

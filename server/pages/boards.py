@@ -14,8 +14,12 @@ from server.components.browser import Browser
 from server.pages.common import PANEL_CSS, empty_state, section
 from server.session import Session, friendly, launch
 from workbench.boards import Board
+from workbench.boards.boards import BoardShelf
 
-__all__ = ["BoardsPage"]
+__all__ = ["BoardsPage", "PAGE_SIZE"]
+
+PAGE_SIZE = 24  # one screen or two of cards: a list of 150 boards opens as fast as one of 20
+SORTS = {"Last edited": "edited", "Title A–Z": "title", "Newest": "created"}
 
 CARD_CSS = PANEL_CSS + """
 .wb-board-card { display: block; text-decoration: none; color: #111; }
@@ -47,6 +51,9 @@ class BoardsPage(pn.viewable.Viewer):
     """Create, open, rename, duplicate, archive, delete and restore boards."""
 
     show_archived = param.Boolean(default=False, doc="Also list archived boards.")
+    search = param.String(default="", doc="Only boards whose title contains these words.")
+    sort: Any = param.Selector(default="edited", objects=list(SORTS.values()), doc="The order of the list.")
+    offset = param.Integer(default=0, bounds=(0, None), doc="Where the shown page starts in the list.")
 
     def __init__(self, session: Session, **params: Any) -> None:
         super().__init__(**params)
@@ -64,28 +71,70 @@ class BoardsPage(pn.viewable.Viewer):
         self.import_status = pn.pane.HTML("", stylesheets=[PANEL_CSS], margin=(14, 0))
         self.archived = pn.widgets.Checkbox(label="Show archived boards", margin=(14, 10))
         self.archived.link(self, value="show_archived")
+        self.finder = pn.widgets.TextInput(placeholder="Search boards by title", width=260,
+                                           css_classes=["wb-board-search"], margin=(0, 10, 0, 0))
+        self.finder.param.watch(lambda e: setattr(self, "search", e.new or ""), "value_input")
+        self.order = pn.widgets.Select(options=SORTS, value="edited", width=150, css_classes=["wb-board-sort"],
+                                       margin=(0, 10, 0, 0))
+        self.order.link(self, value="sort")
+        self.count = pn.pane.HTML("", stylesheets=[PANEL_CSS], margin=(8, 0, 0, 4), css_classes=["wb-board-count"])
+        self.previous = pn.widgets.Button(label="← Previous", color="default", width=110,
+                                          css_classes=["wb-board-prev"])
+        self.previous.on_click(lambda e: self._turn_page(-1))
+        self.next = pn.widgets.Button(label="Next →", color="default", width=110, css_classes=["wb-board-next"])
+        self.next.on_click(lambda e: self._turn_page(1))
+        self.pager = pn.Row(self.previous, self.next, margin=(0, 0, 12, 0))
         self.cards = pn.FlexBox(sizing_mode="stretch_width", gap="22px", margin=(12, 0))
         self.trash = pn.Column(sizing_mode="stretch_width", margin=0)
-        self.param.watch(self._redraw, "show_archived")
+        self._ticket = 0
+        self.param.watch(self._from_start, ["show_archived", "search", "sort"])
+        self.param.watch(self._redraw, "offset")
         self._show(*self._listing())
 
-    def _listing(self) -> tuple[list[Board], list[Board]]:
-        """(boards, trash) as the acting user sees them."""
+    def _listing(self) -> tuple[BoardShelf, list[Board]]:
+        """(one page of boards, trash) as the acting user sees them."""
         wb, me = self.session.wb, self.session.me
-        return wb.boards.list(me, include_archived=self.show_archived), wb.boards.trash(me)
+        shelf = wb.boards.browse(me, search=self.search, sort=self.sort, include_archived=self.show_archived,
+                                 offset=self.offset, limit=PAGE_SIZE)
+        return shelf, wb.boards.trash(me)
+
+    def _from_start(self, event: Any = None) -> None:
+        if self.offset:
+            self.offset = 0  # redraws through its own watcher
+        else:
+            launch(self._redraw())
+
+    def _turn_page(self, step: int) -> None:
+        self.offset = max(0, self.offset + step * PAGE_SIZE)
 
     @friendly
     async def _redraw(self, event: Any = None) -> None:
-        self._show(*await self.session.run(self._listing))
+        # Typing in the search box starts one listing per key; only the latest one is shown.
+        self._ticket += 1
+        ticket = self._ticket
+        listing = await self.session.run(self._listing)
+        if ticket == self._ticket:
+            self._show(*listing)
 
-    def _show(self, boards: list[Board], deleted: list[Board]) -> None:
+    def _show(self, shelf: BoardShelf, deleted: list[Board]) -> None:
         wb = self.session.wb
-        if not boards:
+        boards = shelf.boards
+        if not boards and self.search.strip():
+            self.cards.objects = [empty_state(
+                "No board matches", f"No board title contains “{self.search.strip()}”. Clear the search to see "
+                "them all.")]
+        elif not boards:
             self.cards.objects = [empty_state(
                 "No boards yet", "Name one above, send stills to a board from the Library, "
                 "or let the Magic Board page build one from a pitch.")]
         else:
             self.cards.objects = [self._tile(b) for b in boards]
+        first, last = shelf.offset + 1, shelf.offset + len(boards)
+        self.count.object = (f'<span class="wb-hint" data-total="{shelf.total}">'
+                             + (f"{first}–{last} of {shelf.total} boards" if boards else f"{shelf.total} boards")
+                             + "</span>")
+        self.previous.disabled, self.next.disabled = shelf.offset == 0, not shelf.has_more
+        self.pager.visible = shelf.total > PAGE_SIZE
         rows: list[Any] = []
         if deleted:
             rows.append(section(f"Trash · kept {wb.boards.grace_days} days"))
@@ -104,19 +153,20 @@ class BoardsPage(pn.viewable.Viewer):
             back = pn.widgets.Button(label="Unarchive", color="default", width=100)
             back.on_click(lambda e: launch(self._act("unarchive", board.id)))
             parts.append(back)
-        elif board.role == "owner":
+        tile = pn.Column(*parts, width=250, margin=0)
+        if board.status != "archived" and board.role == "owner":
             menu = pn.widgets.MenuButton(label="Board actions", items=MENU, color="default", width=140,
                                          margin=(6, 0, 0, 0))
-            rename = pn.widgets.TextInput(value=board.title, visible=False, width=250,
-                                          placeholder="New title — Enter saves")
-            menu.on_click(lambda e: launch(self._menu(e.new, board, rename)))
-            rename.param.watch(lambda e: launch(self._rename(board.id, rename.value_input)), "enter_pressed")
-            parts += [menu, rename]
-        return pn.Column(*parts, width=250, margin=0)
+            menu.on_click(lambda e: launch(self._menu(e.new, board, tile)))
+            tile.append(menu)
+        return tile
 
-    async def _menu(self, action: str, board: Board, rename: pn.widgets.TextInput) -> None:
+    async def _menu(self, action: str, board: Board, tile: pn.Column) -> None:
         if action == "rename":
-            rename.visible = True
+            # Made on demand: a page of boards does not carry a hidden text box per card.
+            rename = pn.widgets.TextInput(value=board.title, width=250, placeholder="New title — Enter saves")
+            rename.param.watch(lambda e: launch(self._rename(board.id, rename.value_input)), "enter_pressed")
+            tile.append(rename)
             return
         await self._act(action, board.id)
 
@@ -177,4 +227,6 @@ class BoardsPage(pn.viewable.Viewer):
         importer = pn.Row(pn.pane.HTML('<span class="wb-hint">Import a board (.zip)</span>', stylesheets=[PANEL_CSS],
                                        margin=(14, 0, 0, 16)), self.importer, self.import_status, margin=0)
         top = pn.Row(self.title, self.create, self.archived, importer, margin=0)
-        return pn.Column(top, self.cards, self.trash, self.browser, sizing_mode="stretch_width", margin=(16, 24))
+        find = pn.Row(self.finder, self.order, self.count, margin=(14, 0, 0, 0))
+        return pn.Column(top, find, self.cards, self.pager, self.trash, self.browser, sizing_mode="stretch_width",
+                         margin=(16, 24))

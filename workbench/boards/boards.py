@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,7 +42,7 @@ from workbench.boards.sharing import BoardSharing
 from workbench.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workbench.text import clean_text
 
-__all__ = ["Boards"]
+__all__ = ["Boards", "BoardShelf", "BOARD_SORTS"]
 
 
 def _title(title: Any) -> str:
@@ -62,6 +63,38 @@ LEFT JOIN board_members m ON m.board_id = b.id AND m.user_id = ?
 WHERE (b.owner = ? OR m.user_id IS NOT NULL) AND list_contains(?, b.status)
 ORDER BY b.updated_at DESC, b.id
 """
+
+# The page is chosen first and only its boards get their item count and cover: with
+# hundreds of boards, counting every board's items to show 24 of them is wasted work.
+_BROWSE_SQL = """
+WITH mine AS (
+    SELECT b.*, coalesce(m.role, 'owner') AS my_role FROM boards b
+    LEFT JOIN board_members m ON m.board_id = b.id AND m.user_id = ?
+    WHERE (b.owner = ? OR m.user_id IS NOT NULL) AND list_contains(?, b.status)
+      AND (? = '' OR contains(lower(b.title), ?))),
+page AS (SELECT *, count(*) OVER () AS total FROM mine ORDER BY {order} LIMIT ? OFFSET ?)
+SELECT page.*,
+       (SELECT count(*) FROM board_items i WHERE i.board_id = page.id) AS item_count,
+       (SELECT i.image_id FROM board_items i WHERE i.board_id = page.id AND i.kind = 'image'
+         ORDER BY i.z DESC, i.id LIMIT 1) AS cover
+FROM page ORDER BY {order}
+"""
+BOARD_SORTS = {"edited": "updated_at DESC, id", "title": "lower(title), id", "created": "created_at DESC, id"}
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class BoardShelf:
+    """One page of a person's boards: ``boards`` in the asked order, ``total`` matching the search."""
+
+    boards: list[Board]
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + len(self.boards) < self.total
 
 
 class Boards(BoardCanvas, BoardSharing, BoardExport, BoardImport):
@@ -263,6 +296,32 @@ class Boards(BoardCanvas, BoardSharing, BoardExport, BoardImport):
         statuses = ["active", "archived"] if include_archived else ["active"]
         rows = self._db.query(_LIST_SQL, [user.id, user.id, statuses])
         return [Board.from_row(r, r["my_role"], int(r["item_count"]), r["cover"]) for r in rows]
+
+    def browse(self, user: User, *, search: str = "", sort: str = "edited", include_archived: bool = False,
+               offset: int = 0, limit: int = 24) -> BoardShelf:
+        """One page of the user's boards (and those shared with them), for a board list with hundreds.
+
+        ``search`` keeps boards whose title contains the words (any case); ``sort`` is
+        ``edited`` (last edited first), ``title`` (A to Z) or ``created`` (newest first).
+
+        >>> shelf = wb.boards.browse(me, search="night", sort="title", limit=24)
+        >>> shelf.total, [b.title for b in shelf.boards]
+        """
+        if user is None:  # a link holder opens the one board of the link, and lists nothing
+            raise Forbidden("Sign in to see your boards.")
+        if sort not in BOARD_SORTS:
+            raise InvalidInput(f"Sort boards by {', '.join(BOARD_SORTS)} (not '{sort}').")
+        if not (isinstance(limit, int) and 1 <= limit <= MAX_PAGE) or not (isinstance(offset, int) and offset >= 0):
+            raise InvalidInput(f"Ask for 1 to {MAX_PAGE} boards at a time, from offset 0 or more.")
+        text = clean_text(search, field="board search", max_chars=MAX_TITLE, truncate=True).strip().lower()
+        statuses = ["active", "archived"] if include_archived else ["active"]
+        rows = self._db.query(_BROWSE_SQL.format(order=BOARD_SORTS[sort]),
+                              [user.id, user.id, statuses, text, text, limit, offset])
+        total = int(rows[0]["total"]) if rows else (
+            0 if offset == 0 else self.browse(user, search=search, sort=sort, include_archived=include_archived,
+                                              limit=1).total)
+        boards = [Board.from_row(r, r["my_role"], int(r["item_count"]), r["cover"]) for r in rows]
+        return BoardShelf(boards, total, offset, limit)
 
 
 def _rows(cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:

@@ -29,7 +29,8 @@ from workbench.boards.model import Board, BoardItem, BoardView, utcnow
 from workbench.library.intake import safe_filename
 from workbench.library.model import LibraryImage
 
-__all__ = ["BoardExport", "ARCHIVE_FORMAT", "archive_name", "board_document", "notes_markdown", "export_name"]
+__all__ = ["BoardExport", "ARCHIVE_FORMAT", "archive_name", "board_document", "notes_markdown", "export_name",
+           "download_name", "frame_numbers", "WINDOWS_RESERVED"]
 
 ARCHIVE_FORMAT = "filmmaker-workbench/board"
 ARCHIVE_VERSION = 1
@@ -49,10 +50,57 @@ def archive_name(folder: str, number: int, filename: str, suffix: str | None = N
     return f"{folder}/{number:03d}-{stem}" + (f".{ext[:10]}" if ext else "")
 
 
-def export_name(board: Board, extension: str) -> str:
-    """A download file name for a board's export, e.g. ``Night-shoot.zip``."""
-    slug = re.sub(r"[^\w-]+", "-", unicodedata.normalize("NFKD", board.title)).strip("-")[:60] or "board"
-    return f"{slug}.{extension}"
+# Names Windows refuses for a file, whatever the extension ("CON.pdf" cannot be saved there).
+WINDOWS_RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", *(f"COM{n}" for n in "123456789¹²³"),
+                              *(f"LPT{n}" for n in "123456789¹²³")})
+_NAME_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]+')
+MAX_NAME = 80
+
+
+def download_name(title: str, extension: str, *, ascii_only: bool = False, fallback: str = "board") -> str:
+    """A file name made from a title that every operating system can save, e.g. ``Crème brûlée.pdf``.
+
+    Characters no file system accepts (``<>:"/\\|?*`` and control characters) become
+    spaces, the name is cut to 80 characters, and a Windows reserved name (``CON``,
+    ``NUL``, ``COM1``...) gets ``-board`` so it can be saved. With ``ascii_only`` the
+    accents are dropped (``Creme brulee.pdf``): the plain form for old clients and
+    the ``filename=`` of a Content-Disposition header.
+
+    >>> download_name("<script>Crème brûlée</script>", "pdf")
+    'script Crème brûlée script.pdf'
+    """
+    text = unicodedata.normalize("NFC", _plain(str(title)))
+    if ascii_only:
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    text = " ".join(_NAME_UNSAFE.sub(" ", text).split())[:MAX_NAME].strip(" .") or fallback
+    head, dot, rest = text.partition(".")
+    if head.strip().upper() in WINDOWS_RESERVED:  # Windows looks only at the part before the first dot
+        text = f"{head.strip()}-{fallback}{dot}{rest}"
+    extension = re.sub(r"[^A-Za-z0-9]", "", extension)[:10]
+    return f"{text}.{extension}" if extension else text
+
+
+def export_name(board: Board, extension: str, *, ascii_only: bool = False) -> str:
+    """The download file name of a board's export, e.g. ``Night shoot.zip`` (see :func:`download_name`)."""
+    return download_name(board.title, extension, ascii_only=ascii_only)
+
+
+def frame_numbers(items: list[BoardItem]) -> dict[str, int]:
+    """Storyboard numbers of a board's pictures in reading order: rows top to bottom, each row left to right.
+
+    Pictures whose tops are within half a frame's height of the row's first one
+    share its row, so a hand-arranged storyboard that is a few pixels off still
+    reads 1, 2, 3, 4 along each row.
+    """
+    frames = sorted((i for i in items if i.kind == "image"), key=lambda i: (i.y, i.x, i.id))
+    rows: list[list[BoardItem]] = []
+    for item in frames:
+        if rows and item.y - rows[-1][0].y < rows[-1][0].h / 2:
+            rows[-1].append(item)
+        else:
+            rows.append([item])
+    ordered = [item for row in rows for item in sorted(row, key=lambda i: (i.x, i.id))]
+    return {item.id: n for n, item in enumerate(ordered, start=1)}
 
 
 def _plain(text: str) -> str:

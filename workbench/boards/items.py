@@ -260,6 +260,42 @@ class BoardCanvas(BoardsBase):
 
         return self._change(user, board_id, token, need="edit", action="change it", build=build)
 
+    def color_items(self, user: User | None, board_id: str, item_ids: Iterable[str], color: str, *,
+                    token: str | None = None) -> list[BoardItem]:
+        """Give the selected cards one colour (``#rrggbb``; '' takes it off), as one undoable step."""
+        ids = _ids(item_ids)
+        changes = {item_id: {"color": clean_color(color)} for item_id in ids}
+
+        def build(cur: duckdb.DuckDBPyConnection, access: Access, now: datetime) -> Change[list[BoardItem]]:
+            payload, inverse = set_ops(_existing(cur, board_id, ids), changes)
+            apply_ops(cur, board_id, payload, now)
+            return Change(load_items(cur, board_id, ids), "update", {"ids": ids, "fields": ["color"], "ops": payload},
+                          inverse, record=bool(payload))
+
+        return self._change(user, board_id, token, need="edit", action="change it", build=build)
+
+    def replace_image(self, user: User | None, board_id: str, item_id: str, image_id: str, *,
+                      token: str | None = None) -> BoardItem:
+        """Show another library still in an image card (a storyboard frame keeps its place, size and caption).
+
+        Only an image the acting person can see in the library can go in; undo brings the old one back.
+        """
+        self._access(user, board_id, token, need="edit", action="change it")
+        image = self._library.get_many([image_id]).get(image_id)
+        if image is None or image.status == "deleting" or not self._library.can_see(user, image):
+            raise NotFound(f"No image {image_id} in your library.")
+
+        def build(cur: duckdb.DuckDBPyConnection, access: Access, now: datetime) -> Change[BoardItem]:
+            before = _existing(cur, board_id, [item_id])
+            if before[item_id].kind != "image":
+                raise InvalidInput("Only a picture card can show another still.")
+            payload, inverse = set_ops(before, {item_id: {"image_id": image.id}})
+            apply_ops(cur, board_id, payload, now)
+            return Change(load_items(cur, board_id, [item_id])[0], "update",
+                          {"ids": [item_id], "fields": ["image_id"], "ops": payload}, inverse, record=bool(payload))
+
+        return self._change(user, board_id, token, need="edit", action="change it", build=build)
+
     def move_items(
         self, user: User | None, board_id: str, moves: Sequence[ItemMove], *, token: str | None = None,
     ) -> list[BoardItem]:
