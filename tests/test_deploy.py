@@ -86,6 +86,7 @@ def test_every_manifest_validates_against_the_kubernetes_schemas(name: str) -> N
     assert docs
     for doc in docs:
         kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
+        assert doc["metadata"]["namespace"] == "studio", doc["metadata"]["name"]  # never "default" by accident
 
 
 @pytest.mark.parametrize("name", VALUE_SETS)
@@ -138,6 +139,15 @@ def test_the_embedded_default_is_one_web_pod_that_migrates_first() -> None:
 def test_the_chart_refuses_what_the_embedded_file_cannot_do(values: dict[str, Any], message: str) -> None:
     with pytest.raises(helm_python.HelmError, match=re.escape(message)):
         _render(values)
+
+
+def test_an_image_digest_pins_every_workload() -> None:
+    digest = "sha256:" + "0f" * 32
+    for _, spec in _pod_specs(_render({**PRODUCTION, "image": {**PRODUCTION["image"], "digest": digest}})):
+        for container in spec["containers"] + spec.get("initContainers", []):
+            assert container["image"] == f"workbenchacr.azurecr.io/filmmaker-workbench:0.1.0@{digest}"
+    with pytest.raises(helm_python.HelmError, match="digest"):
+        _render({"image": {"repository": "x", "digest": "latest"}})
 
 
 def test_values_outside_the_schema_are_refused() -> None:

@@ -20,7 +20,21 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{- define "workbench.image" -}}
-{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}{{ with .Values.image.digest }}@{{ . }}{{ end }}
+{{- end -}}
+
+{{/* checkov findings this chart accepts, each with its reason, on every workload that runs the
+     image (the chart README lists them under "Security scan"). Checkov reads the reason after "=",
+     so a reason holds no "=". Pass (dict "root" . "worker" true) for the worker Deployment. */}}
+{{- define "workbench.checkovSkips" -}}
+{{- if not .root.Values.image.digest }}
+checkov.io/skip1: "CKV_K8S_43=no image.digest set: the release tag names the image; set image.digest to pin it by digest (the check then passes)"
+checkov.io/skip2: "CKV_K8S_15=IfNotPresent with a release tag that is never pushed twice; set image.digest to pin it (the check then passes)"
+{{- end }}
+checkov.io/skip3: "CKV_K8S_35=the workbench reads its settings (Clerk, OpenAI, storage keys) from WORKBENCH_* environment variables only"
+{{- if .worker }}
+checkov.io/skip4: "CKV_K8S_9=the worker serves no traffic, so there is nothing to be ready for; its liveness probe restarts a stuck worker"
+{{- end }}
 {{- end -}}
 
 {{- define "workbench.secretName" -}}
