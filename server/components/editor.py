@@ -1,4 +1,9 @@
-"""A monospace Fountain editor (plain JavaScript) whose selection the server can read."""
+"""A monospace Fountain editor (plain JavaScript) whose selection the server can read.
+
+AI text streams in as small messages (:meth:`ScriptEditor.begin_stream`,
+:meth:`~ScriptEditor.stream`, :meth:`~ScriptEditor.end_stream`): only the new
+words cross the websocket, not the whole script once per word.
+"""
 
 from __future__ import annotations
 
@@ -40,6 +45,18 @@ class ScriptEditor(JSComponent):
     def on_save(self, callback: Callable[[], Any]) -> None:
         """Call ``callback()`` when the writer presses Ctrl+S."""
         self._on_save = callback
+
+    def begin_stream(self, start: int, end: int, prefix: str = "") -> None:
+        """Start showing AI text in place of characters ``start:end`` (code points), after ``prefix``."""
+        self._send_msg({"type": "stream-start", "start": int(start), "end": int(end), "prefix": prefix})
+
+    def stream(self, text: str) -> None:
+        """Show the next piece of AI text where the stream began."""
+        self._send_msg({"type": "stream", "text": text})
+
+    def end_stream(self) -> None:
+        """Stop streaming and show :attr:`value` again (the saved text, kept or rolled back)."""
+        self._send_msg({"type": "stream-end"})
 
     def _handle_msg(self, msg: Any) -> None:
         if isinstance(msg, dict) and msg.get("type") == "save" and self._on_save:

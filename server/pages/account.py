@@ -1,8 +1,9 @@
-"""The Account page: plan, balance, what things cost, and the credit ledger over time."""
+"""The Account page: plan, balance, what things cost, and what the credits went on, newest first."""
 
 from __future__ import annotations
 
 import html
+from datetime import UTC, datetime
 from typing import Any
 
 import holoviews as hv
@@ -11,32 +12,67 @@ import panel as pn
 
 from server.pages.common import PANEL_CSS, empty_state, section
 from server.session import Session, friendly
+from workbench.activity import ACTION_NAMES, ActivityLine, ActivityPage, BalancePoint, CreditActivity
 
-__all__ = ["AccountPage", "ledger_frame"]
+__all__ = ["AccountPage", "activity_html", "when_text"]
 
-LABELS = {"idea": "Idea cards", "logline": "Loglines", "outline": "Outline", "treatment": "Treatment",
-          "screenplay": "Screenplay pages", "continue_scene": "Continue a scene", "rewrite": "Rewrite a selection",
-          "story_prompts": "Story prompts", "auto_suggestions": "Automatic suggestions",
-          "magic_board_frame": "Magic Board frame", "magic_board_plan": "Magic Board plan", "image": "Generated image"}
+PAGE_SIZE = 20
+ACTIVITY_CSS = """
+ol.wb-activity { list-style: none; margin: 0; padding: 0; font-size: 14px; }
+.wb-activity li { display: grid; grid-template-columns: 150px 1fr 90px; gap: 12px; padding: 9px 4px;
+  border-bottom: 1px solid #eee; align-items: baseline; }
+.wb-activity .wb-when { color: #6b6b6b; font-size: 12px; font-variant-numeric: tabular-nums; }
+.wb-activity .wb-delta { text-align: right; font-variant-numeric: tabular-nums; font-weight: 600; }
+.wb-activity .granted .wb-delta { color: #1d7a3a; }
+.wb-activity .refunded .wb-what, .wb-activity .refunded .wb-delta { color: #6b6b6b; }
+.wb-activity .held .wb-what { font-style: italic; }
+"""
 
 
-def ledger_frame(entries: list[Any]) -> pd.DataFrame:
-    """The ledger as a table with the balance after each line (the balance is the ledger's running sum)."""
-    frame = pd.DataFrame([{"When": e.created_at, "Entry": e.entry, "Credits": e.amount, "Action": e.action,
-                           "Note": e.note} for e in entries],
-                         columns=["When", "Entry", "Credits", "Action", "Note"])
-    frame["Balance"] = frame["Credits"].cumsum() if len(frame) else pd.Series(dtype="int64")
-    return frame
+def when_text(when: datetime, now: datetime) -> str:
+    """A timestamp the way a person says it: 'Today 14:05', 'Yesterday 09:12', '3 Nov 2026 18:40'."""
+    days = (now.date() - when.date()).days
+    if days == 0:
+        return f"Today {when:%H:%M}"
+    if days == 1:
+        return f"Yesterday {when:%H:%M}"
+    return f"{when.day} {when:%b %Y %H:%M}"
+
+
+def activity_html(lines: list[ActivityLine], now: datetime) -> str:
+    """The activity list (every word escaped: grant notes are typed by an admin)."""
+    rows = []
+    for line in lines:
+        delta = f"{line.credits:+d}".replace("-", "−") if line.credits else "0"
+        rows.append(f'<li class="{html.escape(line.state, quote=True)}" data-action="{html.escape(line.action, quote=True)}">'
+                    f'<span class="wb-when">{html.escape(when_text(line.when, now))}</span>'
+                    f'<span class="wb-what">{html.escape(line.summary)}</span>'
+                    f'<span class="wb-delta" title="credits">{delta}</span></li>')
+    return f'<ol class="wb-activity">{"".join(rows)}</ol>'
+
+
+def _utc_now() -> datetime:
+    # The ledger stores naive UTC timestamps (the database's now()).
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class AccountPage(pn.viewable.Viewer):
-    """Who you are, your plan and credits, and every credit in and out."""
+    """Who you are, your plan and credits, and every action that spent or added them."""
 
     def __init__(self, session: Session, **params: Any) -> None:
         super().__init__(**params)
         self.session = session
+        self.activity = CreditActivity(session.wb.db, session.wb.accounts)
         hv.extension("bokeh", logo=False)
         self.body = pn.Column(sizing_mode="stretch_width", margin=0)
+        self.lines = pn.pane.HTML("", stylesheets=[PANEL_CSS, ACTIVITY_CSS], sizing_mode="stretch_width", margin=0,
+                                  css_classes=["wb-activity-list"])
+        self.where = pn.pane.HTML("", stylesheets=[PANEL_CSS], margin=(8, 12))
+        self.newer = pn.widgets.Button(label="← Newer", color="default", width=100, css_classes=["wb-newer"])
+        self.older = pn.widgets.Button(label="Older →", color="default", width=100, css_classes=["wb-older"])
+        self.newer.on_click(lambda e: self._page(max(0, self._offset - PAGE_SIZE)))
+        self.older.on_click(lambda e: self._page(self._offset + PAGE_SIZE))
+        self._offset = 0
         self._draw()
 
     @friendly
@@ -51,35 +87,47 @@ class AccountPage(pn.viewable.Viewer):
             f'<p>{html.escape(user.display_name)} · {html.escape(user.email)}</p></div>',
             stylesheets=[PANEL_CSS, ".wb-big { font-size: 44px; font-weight: 700; letter-spacing: -.02em; }"],
             sizing_mode="stretch_width", margin=0)
-        prices = "".join(f"<tr><td>{html.escape(LABELS.get(action, action))}</td><td>{wb.accounts.price(action)}</td></tr>"
-                         for action in wb.settings.credits.prices)
+        prices = "".join(f"<tr><td>{html.escape(ACTION_NAMES.get(action, action))}</td>"
+                         f"<td>{wb.accounts.price(action)}</td></tr>" for action in wb.settings.credits.prices)
         price_table = pn.pane.HTML(f'<table class="wb-table"><tr><th>AI action</th><th>Credits</th></tr>{prices}</table>',
                                    stylesheets=[PANEL_CSS], width=320, margin=0)
-        frame = ledger_frame(wb.accounts.ledger(user, limit=5000))
-        if frame.empty:
+        first = self.activity.recent(user, limit=PAGE_SIZE)
+        if not first.items:
             history: list[Any] = [empty_state("No credit activity yet", "Every AI action will be listed here.")]
         else:
-            # The step line runs on to now, so a quiet account still reads as a level balance.
-            line = pd.concat([frame[["When", "Balance"]],
-                              pd.DataFrame({"When": [pd.Timestamp.now(tz="UTC").tz_localize(None)],
-                                            "Balance": [balance]})], ignore_index=True)
-            chart = hv.Curve(line, "When", "Balance").opts(
-                interpolation="steps-post", color="#111111", line_width=2, responsive=True, height=260,
-                tools=["hover"], ylabel="Credits", xlabel="", title="", show_grid=True, toolbar="above",
-                default_tools=["pan", "wheel_zoom", "reset"], backend_opts={"plot.toolbar.logo": None})
-            points = hv.Scatter(frame, "When", ["Balance", "Action", "Note"]).opts(
-                color="#2f5bff", size=5, tools=["hover"], responsive=True, height=260)
-            table = pn.widgets.Tabulator(frame.iloc[::-1].reset_index(drop=True), show_index=False, disabled=True,
-                                         pagination="local", page_size=15, sizing_mode="stretch_width",
-                                         theme="simple", formatters={"When": {"type": "datetime",
-                                                                               "outputFormat": "dd LLL yyyy HH:mm"}})
-            history = [pn.pane.HoloViews(chart * points, sizing_mode="stretch_width", height=280), table]
+            self._show(first)
+            history = [pn.Row(self.newer, self.where, self.older, margin=(0, 0, 6, 0)), self.lines,
+                       section("Balance over time"), self._chart(self.activity.balance_history(user), balance)]
         self.body.objects = [
             pn.Row(pn.Column(section("Balance"), summary, sizing_mode="stretch_width", margin=(0, 32, 0, 0)),
                    pn.Column(section("What things cost"), price_table, margin=0), sizing_mode="stretch_width",
                    margin=0),
-            section("Credits over time"), *history,
+            section("Activity"), *history,
         ]
+
+    @friendly
+    def _page(self, offset: int) -> None:
+        self._show(self.activity.recent(self.session.me, limit=PAGE_SIZE, offset=offset))
+
+    def _show(self, page: ActivityPage) -> None:
+        self._offset = page.offset
+        self.lines.object = activity_html(page.items, _utc_now())
+        last = page.offset + len(page.items)
+        where = f"{page.offset + 1}–{last} of {page.total} · newest first · times in UTC"
+        self.where.object = f'<span class="wb-hint">{where}</span>' if page.items else ""
+        self.newer.disabled = page.offset == 0
+        self.older.disabled = not page.has_older
+
+    @staticmethod
+    def _chart(points: list[BalancePoint], balance: int) -> pn.pane.HoloViews:
+        # The step line runs on to now, so a quiet account still reads as a level balance.
+        frame = pd.DataFrame({"When": [p.when for p in points] + [_utc_now()],
+                              "Balance": [p.balance for p in points] + [balance]})
+        chart = hv.Curve(frame, "When", "Balance").opts(
+            interpolation="steps-post", color="#111111", line_width=2, responsive=True, height=220,
+            tools=["hover"], ylabel="Credits", xlabel="", title="", show_grid=True, toolbar="above",
+            default_tools=["pan", "wheel_zoom", "reset"], backend_opts={"plot.toolbar.logo": None})
+        return pn.pane.HoloViews(chart, sizing_mode="stretch_width", height=240)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(self.body, sizing_mode="stretch_width", margin=(8, 24))

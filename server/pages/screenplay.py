@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import threading
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -59,7 +60,8 @@ class ScreenplayDesk(pn.viewable.Viewer):
         self.continue_button = pn.widgets.Button(label=f"Continue scene · {price('continue_scene')} credit",
                                                  color="default", width=190)
         self.continue_button.on_click(self._continue)
-        self.stop = pn.widgets.Button(label="Stop", color="danger", width=70, visible=False)
+        self.stop = pn.widgets.Button(label="■ Stop", color="danger", width=80, visible=False,
+                                      css_classes=["wb-stop"])
         self.stop.on_click(lambda e: self._cancel.set())
         self.mode = pn.widgets.Select(options=list(REWRITE_MODES), value="tighten", width=120)
         self.rewrite = pn.widgets.Button(label=f"Rewrite selection · {price('rewrite')} credit", color="default",
@@ -213,23 +215,21 @@ class ScreenplayDesk(pn.viewable.Viewer):
         self._cancel = threading.Event()
         chunks = await self.session.run(wb.writing.stream_continue, me, self.document_id,
                                         direction=self.direction.value or "", cancel=self._cancel)
-        base = self.editor.value.rstrip("\n") + "\n\n"
-        written = ""
-        self._busy(True)
-        try:
-            while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
-                written += chunk
-                self.editor.value = base + written  # shown as it arrives
-        except Exception as error:  # noqa: BLE001 - shown as a notification; the stream saved nothing
-            report_error(error, self.session)
-        finally:
-            self._busy(False)
-            self.session.refresh()
-        await self.open(self.document_id)
+        text = self.editor.value
+        kept = len(text.rstrip("\n"))
+        written, failed = await self._stream_into(chunks, kept, len(text), "\n\n", follow=True)
+        if failed:
+            return
+        words = len(written.split())
+        if self._cancel.is_set():
+            self.session.info(f"Stopped after {words} word{'s' if words != 1 else ''}; kept them as version "
+                              f"{self.version} (the Version history can roll it back).")
+        else:
+            self.session.info(f"Continued the scene: {words} words, saved as version {self.version}.")
 
     @friendly
     async def _rewrite(self, event: Any = None) -> None:
-        start, end = (list(self.editor.selection) + [0, 0])[:2]
+        start, end = (int(x) for x in (list(self.editor.selection) + [0, 0])[:2])
         if end <= start:
             self.session.error("Select the lines to rewrite in the editor first.")
             return
@@ -237,25 +237,41 @@ class ScreenplayDesk(pn.viewable.Viewer):
             return
         wb, me = self.session.wb, self.session.me
         self._cancel = threading.Event()
-        chunks = await self.session.run(wb.writing.stream_rewrite, me, self.document_id, int(start), int(end),
-                                        mode=self.mode.value, cancel=self._cancel)
-        text = self.editor.value
-        before, after = text[: int(start)], text[int(end):]
-        written = ""
-        self._busy(True)
+        before, mode = self.version, self.mode.value
+        chunks = await self.session.run(wb.writing.stream_rewrite, me, self.document_id, start, end,
+                                        mode=mode, cancel=self._cancel)
+        _, failed = await self._stream_into(chunks, start, end, "", follow=False)
+        if failed:
+            return
+        if self.version == before:
+            self.session.info(f"Nothing changed: the “{mode}” rewrite gave your selection back as it was. "
+                              "No credit was spent.")
+        else:
+            self.session.info(f"Rewrote the selection ({mode}); saved as version {self.version}.")
+
+    async def _stream_into(self, chunks: Iterator[str], start: int, end: int, prefix: str, *,
+                           follow: bool) -> tuple[str, bool]:
+        """Show a stream in place of ``start:end`` as it arrives, then the saved script: (written, failed)."""
+        written, failed = "", False
+        self._busy(True, follow=follow)
+        self.editor.begin_stream(start, end, prefix)
         try:
+            # Each next() is a wait for the AI: in a thread, so the page (and Stop) stay live.
             while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
                 written += chunk
-                self.editor.value = before + written + after  # shown as it arrives
+                self.editor.stream(chunk)
         except Exception as error:  # noqa: BLE001 - shown as a notification; the stream saved nothing
             report_error(error, self.session)
+            failed = True
         finally:
             self._busy(False)
             self.session.refresh()
-        await self.open(self.document_id)
+            await self.open(self.document_id)
+            self.editor.end_stream()
+        return written, failed
 
-    def _busy(self, on: bool) -> None:
-        self.editor.param.update(readonly=on, follow=on)
+    def _busy(self, on: bool, *, follow: bool = False) -> None:
+        self.editor.param.update(readonly=on, follow=on and follow)
         self.stop.visible = on
         for button in (self.continue_button, self.rewrite, self.save_button, self.restore):
             button.disabled = on

@@ -21,7 +21,20 @@ GENRES = ["", "drama", "thriller", "comedy", "horror", "science fiction", "roman
 TONES = ["", "bleak", "hopeful", "wry", "tense", "whimsical", "melancholic", "epic", "intimate", "absurd"]
 
 
-def _idea_html(doc: Document) -> str:
+def _credits(n: int) -> str:
+    return f"{n} credit{'s' if n != 1 else ''}"
+
+
+def _loglines_html(doc: Document | None) -> str:
+    """An idea's latest loglines, escaped, or nothing."""
+    if doc is None:
+        return ""
+    lines = doc.meta.get("loglines") or [part for part in doc.body.split("\n\n") if part.strip()]
+    items = "".join(f"<li>{html.escape(str(line))}</li>" for line in lines)
+    return f'<div class="wb-loglines"><span class="wb-label">Loglines</span><ol>{items}</ol></div>'
+
+
+def _idea_html(doc: Document, loglines: Document | None = None) -> str:
     meta = doc.meta
     rows = "".join(
         f'<p><span class="wb-label">{label}</span><br>{html.escape(str(meta.get(key, "")))}</p>'
@@ -32,13 +45,44 @@ def _idea_html(doc: Document) -> str:
     offline = '<span class="wb-badge offline" title="Drafted by the offline writer">offline</span>' if doc.offline else ""
     logline = html.escape(str(meta.get("logline") or doc.body.split("\n")[0]))
     return (f'<div class="wb-card wb-idea" data-doc="{html.escape(doc.id, quote=True)}">'
-            f'<h3>{html.escape(doc.title)}{offline}</h3><p><em>{logline}</em></p>{rows}</div>')
+            f'<h3>{html.escape(doc.title)}{offline}</h3><p><em>{logline}</em></p>{rows}{_loglines_html(loglines)}</div>')
+
+
+IDEA_CSS = """
+.wb-loglines { margin-top: 10px; padding-top: 8px; border-top: 1px dashed #ddd; }
+.wb-loglines ol { margin: 4px 0 0; padding-left: 20px; font-size: 13px; line-height: 1.45; }
+.wb-loglines li { margin: 3px 0; }
+.wb-treatment h3 { margin: 0 0 8px; }
+.wb-treatment .wb-scene { margin: 0 0 12px; }
+.wb-treatment .wb-scene b { font-family: "Courier Prime", "Courier New", monospace; font-size: 13px; }
+.wb-treatment .wb-scene p { margin: 2px 0 0; font-size: 13px; line-height: 1.45; }
+"""
+
+
+def _by_source(docs: list[Document]) -> dict[str, Document]:
+    """The newest document made from each source (``docs`` come newest first)."""
+    found: dict[str, Document] = {}
+    for doc in docs:
+        source = str(doc.meta.get("source") or "")
+        if source and source not in found:
+            found[source] = doc
+    return found
+
+
+def _treatment_html(doc: Document) -> str:
+    scenes = [s for s in doc.meta.get("scenes") or [] if isinstance(s, dict)]
+    body = "".join(f'<div class="wb-scene"><b>{html.escape(str(s.get("number", "")))}. '
+                   f'{html.escape(str(s.get("heading", "")))}</b><p>{html.escape(str(s.get("summary", "")))}</p></div>'
+                   for s in scenes) or f"<pre>{html.escape(doc.body)}</pre>"
+    offline = '<span class="wb-badge offline">offline</span>' if doc.offline else ""
+    return f'<div class="wb-treatment"><h3>Treatment: {html.escape(doc.title)}{offline}</h3>{body}</div>'
 
 
 class IdeaStudio(pn.viewable.Viewer):
     """Premise, genre and tone in; idea cards out, each one kept, outlined, sent to a board or discarded."""
 
     ideas = param.List(default=[], doc="The idea documents shown, newest first.")
+    loglines = param.Dict(default={}, doc="The newest loglines document of each idea, by the idea's id.")
 
     def __init__(self, session: Session, desk: Any, **params: Any) -> None:
         super().__init__(**params)
@@ -54,14 +98,17 @@ class IdeaStudio(pn.viewable.Viewer):
         self.go = pn.widgets.Button(label=f"Generate ideas · {price} credit{'s' if price != 1 else ''}",
                                     color="primary", width=210, css_classes=["wb-generate"])
         self.go.on_click(self._generate)
+        self.logline_price = session.wb.accounts.price("logline")
         self.cards = pn.Column(sizing_mode="stretch_width", margin=0)
-        self.param.watch(lambda e: self._draw(), "ideas")
+        self.param.watch(lambda e: self._draw(), ["ideas", "loglines"])
         self._load()
         self._draw()
 
     @friendly
     def _load(self) -> None:
-        self.ideas = self.session.wb.writing.list(self.session.me, kind="idea", limit=30)
+        writing, me = self.session.wb.writing, self.session.me
+        self.loglines = _by_source(writing.list(me, kind="logline", limit=200))
+        self.ideas = writing.list(me, kind="idea", limit=30)
 
     @friendly
     async def _generate(self, event: Any = None) -> None:
@@ -86,17 +133,21 @@ class IdeaStudio(pn.viewable.Viewer):
         self.cards.objects = [self._card(doc, options) for doc in self.ideas]
 
     def _card(self, doc: Document, boards: dict[str, str]) -> pn.viewable.Viewable:
-        text = pn.pane.HTML(_idea_html(doc), stylesheets=[PANEL_CSS], sizing_mode="stretch_width", margin=0)
+        text = pn.pane.HTML(_idea_html(doc, self.loglines.get(doc.id)), stylesheets=[PANEL_CSS, IDEA_CSS],
+                            sizing_mode="stretch_width", margin=0)
         target = pn.widgets.Select(options={"New board…": "", **boards}, width=200, margin=(5, 5),
                                    css_classes=["wb-idea-target"])
         send = pn.widgets.Button(label="Send to board", color="default", width=130, css_classes=["wb-send"])
         # Each returns a coroutine (a service call in a thread); launch runs it on this session's loop.
         send.on_click(lambda e: launch(self._send(doc, target.value)))
+        loglines = pn.widgets.Button(label=f"Loglines · {_credits(self.logline_price)}", color="default", width=150,
+                                     css_classes=["wb-loglines-button"])
+        loglines.on_click(lambda e: launch(self._loglines(doc, loglines)))
         outline = pn.widgets.Button(label="Outline it", color="default", width=100)
         outline.on_click(lambda e: launch(self.desk.outline_from(doc.id)))
         drop = pn.widgets.Button(label="Discard", color="danger", width=90)
         drop.on_click(lambda e: launch(self._discard(doc)))
-        return pn.Column(text, pn.Row(target, send, outline, drop, margin=0), sizing_mode="stretch_width",
+        return pn.Column(text, pn.Row(target, send, loglines, outline, drop, margin=0), sizing_mode="stretch_width",
                          margin=(0, 0, 14, 0))
 
     def _pin(self, doc: Document, board_id: str) -> tuple[str, str]:
@@ -110,6 +161,17 @@ class IdeaStudio(pn.viewable.Viewer):
     async def _send(self, doc: Document, board_id: str) -> None:
         board_id, title = await self.session.run(self._pin, doc, board_id)
         self.session.info(f'Pinned to <a href="/board?id={quote(board_id)}">{html.escape(title)}</a>', escaped=True)
+
+    @friendly
+    async def _loglines(self, doc: Document, button: pn.widgets.Button) -> None:
+        button.loading = True
+        try:
+            made = await self.session.run(self.session.wb.writing.logline, self.session.me, doc.id)
+        finally:
+            button.loading = False
+            self.session.refresh()
+        self.loglines = {**self.loglines, doc.id: made}
+        self.session.info(f"Loglines for “{doc.title}” saved to your writing.")
 
     @friendly
     async def _discard(self, doc: Document) -> None:
@@ -144,19 +206,31 @@ class OutlineStudio(pn.viewable.Viewer):
                                        color="default", width=260)
         self.draft.on_click(self._draft)
         self.beats = pn.pane.HTML("", stylesheets=[PANEL_CSS], sizing_mode="stretch_width")
+        self.treat = pn.widgets.Button(label=f"Write treatment · {prices('treatment')} credits", color="default",
+                                       width=220, css_classes=["wb-treat"])
+        self.treat.on_click(self._treat)
+        self.from_treatment = pn.widgets.Button(
+            label=f"Draft pages from the treatment · {prices('screenplay')} credits", color="default", width=300,
+            visible=False, css_classes=["wb-from-treatment"])
+        self.from_treatment.on_click(self._draft_from_treatment)
+        self.treatment = pn.pane.HTML("", stylesheets=[PANEL_CSS, IDEA_CSS], sizing_mode="stretch_width")
+        self._treatments: dict[str, Document] = {}  # the newest treatment of each outline
         self._shown: Document | None = None
         self._apply(*self._listing())
         self._draw_beats()
 
-    def _listing(self) -> tuple[list[Document], list[Document], Document | None]:
-        """(ideas, outlines, the outline to show): the reads behind the tab, in one go."""
+    def _listing(self) -> tuple[list[Document], list[Document], Document | None, list[Document]]:
+        """(ideas, outlines, the outline to show, treatments): the reads behind the tab, in one go."""
         writing, me = self.session.wb.writing, self.session.me
         ideas = writing.list(me, kind="idea", limit=50)
         outlines = writing.list(me, kind="outline", limit=50)
         wanted = self.outline_id or (outlines[0].id if outlines else "")
-        return ideas, outlines, writing.get(me, wanted) if wanted else None
+        treatments = writing.list(me, kind="treatment", limit=200)
+        return ideas, outlines, writing.get(me, wanted) if wanted else None, treatments
 
-    def _apply(self, ideas: list[Document], outlines: list[Document], shown: Document | None) -> None:
+    def _apply(self, ideas: list[Document], outlines: list[Document], shown: Document | None,
+               treatments: list[Document]) -> None:
+        self._treatments = _by_source(treatments)
         # Keyed by id with unique labels: two ideas or outlines may share a title.
         set_options(self.source, {"—": "", **picker_options((d.title, d.id, d.created_at) for d in ideas)})
         self.outlines.options = picker_options((d.title, d.id, d.created_at) for d in outlines)
@@ -200,6 +274,13 @@ class OutlineStudio(pn.viewable.Viewer):
 
     def _draw_beats(self) -> None:
         doc = self._shown
+        treatment = self._treatments.get(doc.id) if doc is not None else None
+        self.treatment.object = (_treatment_html(treatment) if treatment is not None else
+                                 '<span class="wb-hint">No treatment of this outline yet: it tells the story scene by '
+                                 'scene, each with its heading, and the pages drafted from it keep those scenes.</span>'
+                                 if doc is not None else "")
+        self.from_treatment.visible = treatment is not None
+        self.treat.disabled = doc is None
         if doc is None:
             self.beats.object = ('<div class="wb-empty"><strong>No outline yet</strong>Pick an idea (or write a premise) '
                                  'and make a beat sheet.</div>')
@@ -227,12 +308,42 @@ class OutlineStudio(pn.viewable.Viewer):
             self.session.refresh()
         await self.open_script(doc.id)
 
+    @friendly
+    async def _treat(self, event: Any = None) -> None:
+        if not self.outline_id:
+            self.session.error("Make or pick an outline first.")
+            return
+        self.treat.loading = True
+        try:
+            doc = await self.session.run(self.session.wb.writing.treatment, self.session.me, self.outline_id)
+        finally:
+            self.treat.loading = False
+            self.session.refresh()
+        self._treatments = {**self._treatments, self.outline_id: doc}
+        self._draw_beats()
+        self.session.info(f"Treatment saved: {len(doc.meta.get('scenes') or [])} scenes.")
+
+    @friendly
+    async def _draft_from_treatment(self, event: Any = None) -> None:
+        treatment = self._treatments.get(self.outline_id)
+        if treatment is None:
+            self.session.error("Write a treatment of this outline first.")
+            return
+        self.from_treatment.loading = True
+        try:
+            doc = await self.session.run(self.session.wb.writing.screenplay, self.session.me, treatment.id)
+        finally:
+            self.from_treatment.loading = False
+            self.session.refresh()
+        await self.open_script(doc.id)
+
     def __panel__(self) -> pn.viewable.Viewable:
         form = pn.Column(pn.Row(self.source, self.premise, margin=0, sizing_mode="stretch_width"),
                          pn.Row(self.structure, self.make, margin=0), sizing_mode="stretch_width", margin=0)
-        return pn.Column(form, section("Outline"), pn.Row(self.outlines, self.draft, margin=0,
-                                                          sizing_mode="stretch_width"),
-                         self.beats, sizing_mode="stretch_width", margin=(8, 0))
+        return pn.Column(form, section("Outline"), pn.Row(self.outlines, self.draft, self.treat, margin=0,
+                                                          sizing_mode="stretch_width", align="end"),
+                         self.beats, section("Treatment"), self.treatment, self.from_treatment,
+                         sizing_mode="stretch_width", margin=(8, 0))
 
 
 class WritingPage(pn.viewable.Viewer):

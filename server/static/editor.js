@@ -52,6 +52,23 @@ export function render({ model, el }) {
     if (document.activeElement === area) area.setSelectionRange(Math.min(a, area.value.length), Math.min(b, area.value.length));
     if (follow) area.scrollTop = area.scrollHeight;
   });
+  // AI text arrives as messages: the part before and after the stream stays, the new words grow
+  // in between (offsets are code points, as Python counts them).
+  let stream = null;
+  model.on("msg:custom", (msg) => {
+    if (msg.type === "stream-start") {
+      const chars = Array.from(area.value);
+      stream = { head: chars.slice(0, msg.start).join("") + msg.prefix, tail: chars.slice(msg.end).join(""), text: "" };
+      area.value = stream.head + stream.tail;
+    } else if (msg.type === "stream" && stream) {
+      stream.text += msg.text;
+      area.value = stream.head + stream.text + stream.tail;
+      if (model.follow) area.scrollTop = area.scrollHeight;
+    } else if (msg.type === "stream-end") {
+      stream = null;
+      area.value = model.value;
+    }
+  });
   model.on("readonly", () => { area.readOnly = model.readonly; });
   model.on("placeholder", () => { area.placeholder = model.placeholder; });
 }

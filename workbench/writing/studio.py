@@ -117,7 +117,9 @@ class Writing(Documents):
         lines, spent, backend = self._structured(user, "logline", prompt, Loglines, seed=seed,
                                                  idempotency_key=idempotency_key)
         title = f"Loglines: {fields.get('title') or source[:60]}"
-        return self.create(user, "logline", title, "\n\n".join(lines.loglines), offline=backend.offline,
+        # The idea it came from, so the idea's card can show its loglines.
+        meta = {"source": source, "loglines": list(lines.loglines)} if source.startswith("doc_") else {}
+        return self.create(user, "logline", title, "\n\n".join(lines.loglines), meta=meta, offline=backend.offline,
                            prompt=prompt, model=backend.model_id, credits=spent, note="generated")
 
     def outline(self, user: User, source: str, *, structure: str = "three-act", seed: int | None = None,
@@ -145,7 +147,8 @@ class Writing(Documents):
                                                      idempotency_key=idempotency_key)
         body = "\n\n".join(f"{s.number}. {s.heading}\n{s.summary}" for s in treatment.scenes)
         return self.create(user, "treatment", treatment.title or outline.title, body,
-                           meta={**treatment.model_dump(), **_cast(outline)}, offline=backend.offline, prompt=prompt,
+                           meta={**treatment.model_dump(), **_cast(outline), "source": outline.id},
+                           offline=backend.offline, prompt=prompt,
                            model=backend.model_id, credits=spent, note="generated")
 
     def screenplay(self, user: User, source_id: str, *, author: str = "", seed: int | None = None,
