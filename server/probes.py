@@ -8,7 +8,11 @@
 - ``/metrics``: Prometheus text exposition. HTTP requests by route and status
   with their latency (recorded by :func:`log_request`, the Tornado
   ``log_function`` this module provides), open Bokeh sessions, the embed queue
-  and the age of its oldest job, rows per table (cached a few seconds), and the
+  and the age of its oldest job, failed jobs, rows per table, AI calls and credits
+  spent by action, embedding latency (upload to searchable) -- these read from the
+  metadata store through :mod:`workbench.stats`, cached a few seconds -- plus search
+  latency and errors by type (recorded in this process by :func:`observe_search` /
+  :func:`timed_search` and :func:`count_error`, which the pages call), and the
   process collectors (CPU, memory, open files, GC).
 
 ``/metrics`` answers only requests that did not come through a proxy (no
@@ -25,6 +29,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from prometheus_client import (
@@ -37,15 +42,16 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from tornado.web import RequestHandler
 
 from workbench.app import Workbench
 from workbench.logs import request_id
+from workbench.stats import ai_usage, embedding_latency
 
 __all__ = ["probe_patterns", "log_request", "ReadyHandler", "MetricsHandler", "readiness", "CHECK_TIMEOUT_SECONDS",
-           "HTTP_REGISTRY"]
+           "HTTP_REGISTRY", "observe_search", "timed_search", "count_error"]
 
 log = logging.getLogger(__name__)
 access = logging.getLogger("tornado.access")
@@ -64,8 +70,40 @@ _LATENCY = Histogram("workbench_http_request_duration_seconds", "Time to answer 
                      buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 _ERRORS = Counter("workbench_http_errors", "HTTP answers with a 5xx status, by route.", ["route"],
                   registry=HTTP_REGISTRY)
+_SEARCH = Histogram("workbench_search_duration_seconds", "Time to answer a search, by kind (text, image, similar).",
+                    ["kind"], registry=HTTP_REGISTRY,
+                    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+_FAILURES = Counter("workbench_errors", "Errors shown to people or logged, by type (the exception's class).",
+                    ["type"], registry=HTTP_REGISTRY)
 for _collector in (ProcessCollector, PlatformCollector, GCCollector):
     _collector(registry=HTTP_REGISTRY)
+
+
+def observe_search(seconds: float, kind: str = "text") -> None:
+    """Record one search that took ``seconds`` (``kind``: text, image, similar, combined)."""
+    _SEARCH.labels(kind).observe(seconds)
+
+
+@contextmanager
+def timed_search(kind: str = "text") -> Iterator[None]:
+    """Time the block as one search of ``kind``; a search that raises is counted too (its time is real).
+
+    >>> with timed_search("text"):                       # doctest: +SKIP
+    ...     hits = wb.search.by_text(me, "rain", limit=24)
+    """
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        observe_search(time.perf_counter() - started, kind)
+
+
+def count_error(error: BaseException | str) -> None:
+    """Count one error by its type: an exception (its class name, e.g. ``InsufficientCredits``) or a name.
+
+    Class names keep the label set small and fixed; messages never become labels (they quote user input).
+    """
+    _FAILURES.labels(error if isinstance(error, str) else type(error).__name__).inc()
 
 
 def log_request(handler: RequestHandler) -> None:
@@ -195,12 +233,13 @@ class _WorkbenchCollector(Collector):
 
     def _read(self) -> dict[str, Any]:
         db = self.wb.db
-        queue = db.query("SELECT kind, status, count(*) AS n FROM outbox WHERE status IN ('pending', 'running') "
-                         "GROUP BY kind, status")
+        queue = db.query("SELECT kind, status, count(*) AS n FROM outbox WHERE status IN ('pending', 'running', "
+                         "'failed') GROUP BY kind, status")
         oldest = db.scalar("SELECT epoch(now()::TIMESTAMP - min(created_at)) FROM outbox WHERE status = 'pending'")
         counts = {table: int(db.scalar(f'SELECT count(*) FROM "{table}"'))  # noqa: S608 - fixed names
                   for table in ("users", "images", "boards", "board_items", "documents")}
-        return {"queue": queue, "oldest": float(oldest or 0.0), "counts": counts}
+        return {"queue": queue, "oldest": float(oldest or 0.0), "counts": counts, "ai": ai_usage(db),
+                "embedding": embedding_latency(db)}
 
     def _values(self) -> dict[str, Any]:
         with self._lock:  # one scrape reads; a scrape a second later reuses it
@@ -209,9 +248,9 @@ class _WorkbenchCollector(Collector):
                 self._cached = (now, self._read())
             return self._cached[1]
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[Metric]:
         values = self._values()
-        queue = GaugeMetricFamily("workbench_jobs", "Background jobs waiting or running, by kind and status.",
+        queue = GaugeMetricFamily("workbench_jobs", "Background jobs waiting, running or failed, by kind and status.",
                                   labels=["kind", "status"])
         for row in values["queue"]:
             queue.add_metric([row["kind"], row["status"]], row["n"])
@@ -222,10 +261,32 @@ class _WorkbenchCollector(Collector):
         for table, count in values["counts"].items():
             rows.add_metric([table], count)
         yield rows
+        yield from self._ai(values["ai"])
+        latency = values["embedding"]
+        buckets = [(repr(bound), count) for bound, count in latency.buckets] + [("+Inf", latency.count)]
+        yield HistogramMetricFamily("workbench_embedding_latency_seconds",
+                                    "Time from upload to searchable (embed job queued to vector stored).",
+                                    buckets=buckets, sum_value=latency.total_seconds)
         open_sessions = self.sessions()
         if open_sessions is not None:
             yield GaugeMetricFamily("workbench_open_sessions", "Open Bokeh sessions (browser tabs) on this process.",
                                     value=open_sessions)
+
+
+    @staticmethod
+    def _ai(usage: list[Any]) -> Iterator[CounterMetricFamily]:
+        calls = CounterMetricFamily("workbench_ai_calls", "AI calls by action and outcome (answered, refunded, "
+                                    "pending), from the credit ledger.", labels=["action", "outcome"])
+        spent = CounterMetricFamily("workbench_ai_credits_spent", "Credits kept by answered AI calls, by action.",
+                                    labels=["action"])
+        by_action: dict[str, int] = {}
+        for use in usage:
+            calls.add_metric([use.action, use.outcome], use.calls)
+            by_action[use.action] = by_action.get(use.action, 0) + use.credits
+        for action, credits in by_action.items():
+            spent.add_metric([action], credits)
+        yield calls
+        yield spent
 
 
 class MetricsHandler(RequestHandler):

@@ -19,7 +19,7 @@ from tornado.ioloop import IOLoop
 from tornado.web import Application
 
 from server.media import HealthHandler
-from server.probes import CHECK_TIMEOUT_SECONDS, log_request, probe_patterns
+from server.probes import CHECK_TIMEOUT_SECONDS, HTTP_REGISTRY, log_request, probe_patterns
 from tests.azurite import running_azurite
 from tests.helpers import png_bytes
 from workbench import Settings, Workbench
@@ -116,6 +116,65 @@ def test_metrics_count_requests_rows_and_jobs(local) -> None:
     assert 'workbench_http_requests_total{method="GET",route="HealthHandler",status="200"}' in text
     assert 'workbench_http_request_duration_seconds_bucket{le="0.005",route="HealthHandler"}' in text
     assert "process_resident_memory_bytes" in text and "python_gc_collections_total" in text
+
+
+def _metric(text: str, name: str, **labels: str) -> float:
+    """The value of one sample of the exposition, e.g. ``_metric(text, "workbench_ai_calls_total", action="idea")``."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        sample, _, value = line.rpartition(" ")
+        if sample == (f"{name}{{{wanted}}}" if labels else name):
+            return float(value)
+    raise AssertionError(f"no sample {name} {labels} in /metrics")
+
+
+@pytest.mark.slow  # loads the offline embedder (an embedded picture, a real search)
+def test_metrics_show_ai_calls_credits_embedding_latency_search_and_errors(local) -> None:
+    from server.probes import count_error, timed_search
+    from workbench.errors import InsufficientCredits
+
+    wb, served = local
+    me = wb.accounts.local_user()
+    wb.library.ingest(me, png_bytes(seed=2), filename="c.png", wait=True)  # embedded: one done embed job
+    for _ in range(2):
+        with wb.accounts.spend(me, "outline"):  # answered: 2 credits kept each
+            pass
+    with pytest.raises(RuntimeError), wb.accounts.spend(me, "outline"):
+        raise RuntimeError("the AI did not answer")  # refunded: costs nothing
+    reservation = wb.accounts.reserve(me, "image")
+    wb.accounts.commit(reservation, used=1)  # 2 reserved, 1 kept
+    wb.accounts.reserve(me, "idea")  # not settled yet
+    # Search and error counts are per process (other tests add to them): compare with before.
+    searches_before = HTTP_REGISTRY.get_sample_value("workbench_search_duration_seconds_count", {"kind": "text"}) or 0
+    errors_before = HTTP_REGISTRY.get_sample_value("workbench_errors_total", {"type": "InsufficientCredits"}) or 0
+    with timed_search("text"):
+        wb.search.by_text(me, "rain on a neon street", limit=4)
+    count_error(InsufficientCredits("You have 0 credits; an outline costs 2."))
+    status, _, body = served.get("/metrics")
+    text = body.decode()
+    assert status == 200
+    assert _metric(text, "workbench_ai_calls_total", action="outline", outcome="answered") == 2
+    assert _metric(text, "workbench_ai_calls_total", action="outline", outcome="refunded") == 1
+    assert _metric(text, "workbench_ai_calls_total", action="image", outcome="answered") == 1
+    assert _metric(text, "workbench_ai_calls_total", action="idea", outcome="pending") == 1
+    assert _metric(text, "workbench_ai_credits_spent_total", action="outline") == 4
+    assert _metric(text, "workbench_ai_credits_spent_total", action="image") == 1
+    assert _metric(text, "workbench_ai_credits_spent_total", action="idea") == 0
+    assert _metric(text, "workbench_embedding_latency_seconds_count") == 1
+    assert _metric(text, "workbench_embedding_latency_seconds_bucket", le="+Inf") == 1
+    assert _metric(text, "workbench_embedding_latency_seconds_sum") > 0
+    assert _metric(text, "workbench_search_duration_seconds_count", kind="text") == searches_before + 1
+    assert _metric(text, "workbench_errors_total", type="InsufficientCredits") == errors_before + 1
+
+
+def test_a_failed_job_shows_in_the_job_gauge(local) -> None:
+    wb, served = local
+    me = wb.accounts.local_user()
+    image = wb.library.ingest(me, png_bytes(seed=4), filename="d.png")
+    # A job that ran out of attempts, written the way the pipeline marks one (the worker is not run here).
+    wb.db.execute("UPDATE outbox SET status = 'failed', last_error = 'decoder crashed' WHERE subject = ?", [image.id])
+    text = served.get("/metrics")[2].decode()
+    assert _metric(text, "workbench_jobs", kind="embed", status="failed") == 1
 
 
 def test_metrics_are_not_served_through_the_ingress(local) -> None:
