@@ -200,6 +200,47 @@ _NO_SECONDARY_INDEXES = (
     "DROP INDEX IF EXISTS outbox_status",
 )
 
+_STORYBOARDS = (
+    # storyboards domain: the stored link between a screenplay and the board drawn from it.
+    # One row per storyboard board, one per scene row on it (``status`` live or cut, ``position``
+    # its place in the script when last synced), one per frame (the lines it shows, 1-based).
+    """CREATE TABLE storyboards (
+        board_id VARCHAR PRIMARY KEY,
+        owner VARCHAR NOT NULL,
+        document_id VARCHAR NOT NULL,
+        version INTEGER NOT NULL,
+        whole_script BOOLEAN NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        updated_at TIMESTAMP NOT NULL)""",
+    """CREATE TABLE storyboard_scenes (
+        board_id VARCHAR NOT NULL,
+        scene_id VARCHAR NOT NULL,
+        position INTEGER NOT NULL,
+        heading VARCHAR NOT NULL,
+        number VARCHAR,
+        fingerprint VARCHAR NOT NULL,
+        first_line INTEGER NOT NULL,
+        last_line INTEGER NOT NULL,
+        heading_item VARCHAR,
+        status VARCHAR NOT NULL,
+        PRIMARY KEY (board_id, scene_id))""",
+    """CREATE TABLE storyboard_frames (
+        board_id VARCHAR NOT NULL,
+        item_id VARCHAR NOT NULL,
+        scene_id VARCHAR NOT NULL,
+        shot INTEGER NOT NULL,
+        first_line INTEGER NOT NULL,
+        last_line INTEGER NOT NULL,
+        beat VARCHAR NOT NULL,
+        caption VARCHAR NOT NULL,
+        note VARCHAR NOT NULL DEFAULT '',
+        image_id VARCHAR,
+        score DOUBLE,
+        source VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,
+        PRIMARY KEY (board_id, item_id))""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "accounts", _ACCOUNTS),
     Migration(2, "library", _LIBRARY),
@@ -207,4 +248,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "boards", _BOARDS),
     Migration(5, "outbox", _OUTBOX),
     Migration(6, "no secondary indexes", _NO_SECONDARY_INDEXES),
+    Migration(7, "storyboards", _STORYBOARDS),
 )

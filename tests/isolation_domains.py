@@ -108,6 +108,44 @@ def _a_still_allowed(w: World, x: Actor, key: str) -> None:
     assert x.name in key
 
 
+_STORYBOARDS: dict[int, tuple[str, str]] = {}
+_FDX = (b'<?xml version="1.0" encoding="UTF-8"?><FinalDraft DocumentType="Script" Version="5"><Content>'
+        b'<Paragraph Type="Scene Heading"><Text>INT. ROOM - DAY</Text></Paragraph>'
+        b'<Paragraph Type="Action"><Text>A chair.</Text></Paragraph></Content></FinalDraft>')
+
+
+def _a_storyboard(w: World, x: Actor) -> tuple[str, str]:
+    """(script, board) of A's storyboard: made once per world, before the first fingerprint."""
+    if id(w) not in _STORYBOARDS:
+        doc = w.wb.writing.create(w.a, "screenplay", "Night Reel boards", f"INT. BOOTH - NIGHT\n\n{w.secret_text} "
+                                  "threads the reel.\n\nEXT. ROOF - DAWN\n\nThe city wakes under the rain.\n")
+        board = w.wb.storyboards.create(w.a, doc.id, frames_per_scene=1).storyboard.board_id
+        w.secrets |= {doc.id, board}
+        _STORYBOARDS[id(w)] = (doc.id, board)
+    return _STORYBOARDS[id(w)]
+
+
+def _storyboard_is_as(w: World, x: Actor, result: Any) -> None:
+    board = getattr(result, "storyboard", result)
+    assert x.user is not None and board.owner == x.user.id == w.a.id
+
+
+def _document_is_own(w: World, x: Actor, doc: Any) -> None:
+    assert x.user is not None and doc.owner == x.user.id
+
+
+def _shot_list_csv(w: World, x: Actor, board: str) -> str:
+    out = io.StringIO()
+    w.wb.storyboards.export_shot_list_csv(x.user, board, out)
+    return out.getvalue()
+
+
+def _shot_list_pdf(w: World, x: Actor, board: str) -> bytes:
+    out = io.BytesIO()
+    w.wb.storyboards.export_shot_list_pdf(x.user, board, out)
+    return out.getvalue()
+
+
 def owner_only_or_own(actor: Actor) -> str:
     """Everyone may count against their own bucket."""
     return ALLOW
@@ -232,4 +270,37 @@ DOMAIN_CASES: list[Case] = [
          check=_a_still_allowed),
     Case("accounts.sign_in", "A's email under another provider id", lambda w, x, _: _sign_in_as_a(w, x),
          owner_only, check=_is_a),
+    # -- storyboards: A's script and the board drawn from it are hers alone ----------------------
+    Case("storyboards.create", "A's screenplay", lambda w, x, made: w.wb.storyboards.create(
+        x.user, made[0], frames_per_scene=1), owner_only, setup=_a_storyboard, check=_storyboard_is_as),
+    Case("storyboards.estimate", "A's screenplay", lambda w, x, made: w.wb.storyboards.estimate(
+        x.user, made[0], generate=True), owner_only, setup=_a_storyboard),
+    Case("storyboards.get", "A's storyboard", lambda w, x, made: w.wb.storyboards.get(x.user, made[1]),
+         owner_only, setup=_a_storyboard, check=_storyboard_is_as),
+    Case("storyboards.get", "A's shared board (no script behind it)", lambda w, x, _: w.wb.storyboards.get(
+        x.user, w.board), lambda x: DENY),
+    Case("storyboards.for_document", "A's screenplay", lambda w, x, made: w.wb.storyboards.for_document(
+        x.user, made[0]), owner_only, setup=_a_storyboard),
+    Case("storyboards.script_changes", "A's storyboard", lambda w, x, made: w.wb.storyboards.script_changes(
+        x.user, made[1]), owner_only, setup=_a_storyboard),
+    Case("storyboards.update_from_script", "A's storyboard", lambda w, x, made:
+         w.wb.storyboards.update_from_script(x.user, made[1]), owner_only, setup=_a_storyboard),
+    Case("storyboards.update_from_script", "A's shared board, even with its edit link", lambda w, x, _:
+         w.wb.storyboards.update_from_script(x.user, w.board), lambda x: DENY),
+    Case("storyboards.board_order_changes", "A's storyboard", lambda w, x, made:
+         w.wb.storyboards.board_order_changes(x.user, made[1]), owner_only, setup=_a_storyboard),
+    Case("storyboards.apply_board_order", "A's storyboard", lambda w, x, made:
+         w.wb.storyboards.apply_board_order(x.user, made[1]), owner_only, setup=_a_storyboard),
+    Case("storyboards.write_captions_to_script", "A's storyboard", lambda w, x, made:
+         w.wb.storyboards.write_captions_to_script(x.user, made[1]), owner_only, setup=_a_storyboard),
+    Case("storyboards.shot_list", "A's storyboard", lambda w, x, made: w.wb.storyboards.shot_list(
+        x.user, made[1]), owner_only, setup=_a_storyboard, owner_sees=True),
+    Case("storyboards.export_shot_list_csv", "A's storyboard", lambda w, x, made: _shot_list_csv(w, x, made[1]),
+         owner_only, setup=_a_storyboard, owner_sees=True),
+    Case("storyboards.export_shot_list_pdf", "A's storyboard", lambda w, x, made: _shot_list_pdf(w, x, made[1]),
+         owner_only, setup=_a_storyboard),
+    Case("storyboards.export_fdx", "A's screenplay", lambda w, x, made: w.wb.storyboards.export_fdx(
+        x.user, made[0]), owner_only, setup=_a_storyboard, owner_sees=True),
+    Case("storyboards.import_fdx", "a Final Draft file of their own", lambda w, x, _:
+         w.wb.storyboards.import_fdx(x.user, _FDX), own_scope, check=_document_is_own),
 ]

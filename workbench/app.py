@@ -26,6 +26,7 @@ from workbench.magic import MagicBoards
 from workbench.samples import load_samples
 from workbench.search import Search
 from workbench.settings import Settings
+from workbench.storyboards import Storyboards
 from workbench.suggestions import Suggestions
 from workbench.writing.studio import Writing
 
@@ -105,6 +106,7 @@ class Workbench:
         self.suggestions = Suggestions(self.accounts, self.boards, self.search, self.library, self._get_text_backend)
         self.magic = MagicBoards(self.accounts, self.boards, self.library, self.search,
                                  self._get_text_backend, self._get_image_backend)
+        self.storyboards = Storyboards(self.db, self.accounts, self.boards, self.writing, self.library, self.search, self._get_image_backend)
 
     # -- lazily built AI backends (never loaded by code that does not use them) --
     def _get_embedder(self) -> Any:
