@@ -117,8 +117,20 @@ def test_loglines_and_a_treatment_from_the_writing_page(visit: Visit, served) ->
     scenes = visit.page.locator(".wb-treatment .wb-scene")
     wait_for(lambda: scenes.count() == len(outline.meta["beats"]), timeout=30, message="the treatment's scenes")
     assert "(act " not in visit.page.locator(".wb-treatment").inner_text()
-    visit.page.locator(".wb-from-treatment button").wait_for(state="visible")
     visit.screenshot("writing-treatment")
+    # Pages drafted from the treatment keep its scenes; the beats are the writer's synopses, not action.
+    scripts = len(wb.writing.list(me, kind="screenplay", limit=500))
+    visit.page.locator(".wb-from-treatment button").click()
+    wait_for(lambda: len(wb.writing.list(me, kind="screenplay", limit=500)) > scripts, timeout=30,
+             message="the pages drafted from the treatment")
+    pages = wb.writing.list(me, kind="screenplay", limit=1)[0]
+    editor = visit.page.locator(".wb-editor")
+    wait_for(lambda: editor.input_value() == pages.body, message="the new pages in the editor")
+    assert "(act " not in pages.body and "\n= " in pages.body
+    preview = visit.page.locator(".wb-preview")
+    wait_for(lambda: preview.locator(".sp-synopsis").count() == len(outline.meta["beats"]),
+             message="the synopses in the preview")
+    visit.screenshot("writing-draft-from-treatment")
 
 
 def test_account_lists_each_action_in_words_newest_first(visit: Visit, served) -> None:  # noqa: ANN001

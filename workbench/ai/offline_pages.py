@@ -146,6 +146,9 @@ def things_in(text: str, avoid: Collection[str] = ()) -> list[str]:
         # "the stowaway hides": a trailing verb is not part of the thing.
         if len(words) == 2 and words[1].endswith("s") and not words[1].endswith("ss"):
             words = words[:1]
+        # "a rain-soaked port", "the hidden door": the describing word is not the thing.
+        if len(words) == 2 and ("-" in words[0] or words[0].endswith("ed")):
+            words = words[1:]
         thing = " ".join(words)
         counts[thing] = counts.get(thing, 0) + 1
     return sorted(counts, key=lambda t: -counts[t])
@@ -196,8 +199,8 @@ def write_screenplay(request: TaskRequest, rng: random.Random) -> dict[str, Any]
     # What the people argue about: what the story is after (the idea's want and stakes when the request
     # carries them), then what its beats keep mentioning; never a name.
     avoid = {lead.lower(), partner.lower()}
-    story = " ".join((request.get("want"), request.get("stakes"), " ".join(beat for _, beat in scenes)))
-    nouns = things_in(story, avoid) or ["plan"]
+    wanted = things_in(f"{request.get('want')} {request.get('stakes')}", avoid)
+    nouns = list(dict.fromkeys(wanted + things_in(" ".join(beat for _, beat in scenes), avoid))) or ["plan"]
     genre = craft.GENRES.get(idea["genre"], craft.GENRES["drama"])
     title = request.get("title") or idea["title"]
     out = [f"Title: {title}", "Credit: Written by", f"Author: {request.get('author') or 'Offline draft'}",
