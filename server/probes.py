@@ -47,7 +47,7 @@ from prometheus_client.registry import Collector
 from tornado.web import RequestHandler
 
 from workbench.app import Workbench
-from workbench.logs import request_id
+from workbench.logs import new_request_id, request_id, user_id
 from workbench.stats import ai_usage, embedding_latency
 
 __all__ = ["probe_patterns", "log_request", "ReadyHandler", "MetricsHandler", "readiness", "CHECK_TIMEOUT_SECONDS",
@@ -123,7 +123,20 @@ def log_request(handler: RequestHandler) -> None:
     # The path without its query: share-link tokens travel in ?token=...
     access.log(level, "%s %s %d %.1fms", handler.request.method, handler.request.path, status, seconds * 1000,
                extra={"route": route, "status": status, "duration_ms": round(seconds * 1000, 1),
-                      "request_id": handler.request.headers.get("X-Request-ID")})
+                      "request_id": request_id.get() or new_request_id(handler.request.headers.get("X-Request-ID")),
+                      "user_id": user_id.get() or _user_id_of(handler)})
+
+
+def _user_id_of(handler: RequestHandler) -> str | None:
+    """The workbench id of whoever the auth hooks resolved for this request, if they did.
+
+    Read from Tornado's cache of ``current_user`` only: asking ``current_user`` here would run
+    the sign-in check again for a request that is already answered.
+    """
+    resolved = handler.__dict__.get("_current_user")
+    person = getattr(resolved, "user", resolved)  # an Identity holds a User; a User is itself
+    found = getattr(person, "id", None)
+    return found if isinstance(found, str) else None
 
 
 def _proxied(handler: RequestHandler) -> bool:
@@ -204,7 +217,7 @@ class ReadyHandler(RequestHandler):
         self.readiness = readiness
 
     async def get(self) -> None:
-        token = request_id.set(self.request.headers.get("X-Request-ID"))
+        token = request_id.set(new_request_id(self.request.headers.get("X-Request-ID")))
         try:
             checks = await self.readiness.all()
         finally:

@@ -6,8 +6,12 @@ object per record, for Azure Monitor / Loki / any collector that parses lines::
     {"time": "2026-05-01T12:00:00.123Z", "level": "INFO", "logger": "server.main",
      "message": "metadata: 14 index(es) checked", "request_id": "9f1c..."}
 
-``request_id`` is present when the record was written while a request carrying
-one was handled (see :data:`request_id`). Anything else (unset, ``text``) gives
+``request_id`` and ``user_id`` are present when the record was written while a
+request was handled for someone: the server binds them per request (the
+``X-Request-ID`` the ingress sends, or a fresh one, and the signed-in person's
+workbench id, never their e-mail or token) with :func:`bind` or
+:func:`log_context`; :class:`ContextFilter` copies them onto every record, for
+any handler. Anything else (unset, ``text``) gives
 plain ``time level logger: message`` lines. ``WORKBENCH_LOG_LEVEL`` sets the
 level of the workbench's own loggers (default ``INFO``); other libraries stay
 at ``WARNING`` so Bokeh and Tornado do not drown ours.
@@ -24,13 +28,73 @@ import logging
 import os
 import re
 import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-__all__ = ["configure_logging", "JsonFormatter", "request_id", "redact"]
+__all__ = ["configure_logging", "JsonFormatter", "ContextFilter", "request_id", "user_id", "bind", "log_context",
+           "new_request_id", "redact"]
 
 #: The id of the request being handled (``X-Request-ID`` from the ingress), for every record logged meanwhile.
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("workbench_request_id", default=None)
+#: The workbench id of the person the request or session acts for (``User.id``; never an e-mail or a token).
+user_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("workbench_user_id", default=None)
+
+# An id a client sends is echoed into logs: keep it to a plain token so it cannot forge log lines.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def new_request_id(sent: str | None = None) -> str:
+    """``sent`` (an ``X-Request-ID`` header) when it is a plain id, else a fresh random one.
+
+    >>> new_request_id("9f1c2d")
+    '9f1c2d'
+    """
+    if sent and _REQUEST_ID.match(sent):
+        return sent
+    return uuid.uuid4().hex
+
+
+def bind(*, request: str | None = None, user: str | None = None) -> None:
+    """Tag every record logged from here on in the current context (one Tornado request runs in its own
+    task, so this lasts until that request ends) with a request id and/or a user id.
+
+    >>> bind(request=new_request_id(), user="u_1234")      # doctest: +SKIP
+    """
+    if request is not None:
+        request_id.set(request)
+    if user is not None:
+        user_id.set(user)
+
+
+@contextmanager
+def log_context(*, request: str | None = None, user: str | None = None) -> Iterator[None]:
+    """Tag the records logged inside the block with a request id and/or a user id, then restore the previous ones.
+
+    >>> with log_context(user="u_1234"):                     # doctest: +SKIP
+    ...     log.info("board exported")   # -> {"message": "board exported", "user_id": "u_1234", ...}
+    """
+    tokens = [(var, var.set(value)) for var, value in ((request_id, request), (user_id, user)) if value is not None]
+    try:
+        yield
+    finally:
+        for var, token in reversed(tokens):
+            var.reset(token)
+
+
+class ContextFilter(logging.Filter):
+    """Copy the bound request and user ids onto each record (``record.request_id``, ``record.user_id``).
+
+    A record that already carries one (``extra={"request_id": ...}``) keeps it.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for name, var in (("request_id", request_id), ("user_id", user_id)):
+            if getattr(record, name, None) is None:
+                setattr(record, name, var.get())
+        return True
 
 _OURS = ("server", "workbench", "store")
 _PLAIN = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -66,10 +130,11 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": redact(record.getMessage()),
         }
-        rid = getattr(record, "request_id", None) or request_id.get()
-        if rid:
-            entry["request_id"] = str(rid)
-        for extra in ("user_id", "route", "status", "duration_ms"):
+        for name, var in (("request_id", request_id), ("user_id", user_id)):
+            value = getattr(record, name, None) or var.get()
+            if value:
+                entry[name] = redact(str(value))
+        for extra in ("route", "status", "duration_ms"):
             if hasattr(record, extra):
                 entry[extra] = getattr(record, extra)
         if record.exc_info:
@@ -104,6 +169,7 @@ def configure_logging(fmt: str | None = None, level: str | None = None, *, strea
         raise InvalidInput(f"WORKBENCH_LOG_FORMAT is '{fmt}'; use 'json' or 'text'.")
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else _PlainFormatter(_PLAIN))
+    handler.addFilter(ContextFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
