@@ -71,7 +71,7 @@ def test_related_images_refresh_when_the_board_changes(wb: Workbench, pro) -> No
 
 
 def test_related_images_never_leak_private_images(wb: Workbench, pro) -> None:
-    other = wb.accounts.create_user("frames-other@example.com", plan="premium")
+    other = wb.accounts.create_user("other@example.com", plan="premium")
     secret = wb.library.ingest(other, sample_bytes("chelsea.png"), filename="secret-cat.png", wait=True)
     board = wb.boards.create(pro, "Cats")
     wb.boards.add_image(pro, board.id, _by_name(wb, pro, "chelsea.png"))
@@ -171,7 +171,7 @@ def test_magic_frames_carry_their_match_and_a_still_can_be_replaced(wb: Workbenc
     matches = wb.magic.frame_matches(pro, result.board.id)
     assert set(matches) == {f.id for f in frames}  # the caption notes under each frame are no frames
     # The score on the board is the score the search gave when the frame was picked.
-    assert [round(matches[f.id], 3) for f in frames] == [round(s, 3) for s in result.scores]
+    assert [round(matches[f.id].score, 3) for f in frames] == [round(s, 3) for s in result.scores]
     first = frames[0]
     options = wb.magic.replacements(pro, result.board.id, first.id, limit=6)
     assert options and first.image_id not in {h.image.id for h in options}
@@ -179,7 +179,7 @@ def test_magic_frames_carry_their_match_and_a_still_can_be_replaced(wb: Workbenc
     replaced = wb.boards.replace_image(pro, result.board.id, first.id, options[0].image.id)
     assert (replaced.image_id, replaced.caption, replaced.x, replaced.w) == (
         options[0].image.id, first.caption, first.x, first.w)
-    assert round(wb.magic.frame_matches(pro, result.board.id)[first.id], 3) == round(options[0].score, 3)
+    assert round(wb.magic.frame_matches(pro, result.board.id)[first.id].score, 3) == round(options[0].score, 3)
     wb.boards.undo(pro, result.board.id)
     assert next(i for i in wb.boards.get(pro, result.board.id).items if i.id == first.id).image_id == first.image_id
 

@@ -32,7 +32,7 @@ from workbench.library.catalog import Library
 from workbench.search import Search, SearchHit
 from workbench.writing.studio import SYSTEM_PROMPT
 
-__all__ = ["MagicBoards", "MagicEstimate", "MagicBoard", "MAX_FRAMES", "frame_beat"]
+__all__ = ["MagicBoards", "MagicEstimate", "MagicBoard", "FrameMatch", "MAX_FRAMES", "WEAK_MATCH", "frame_beat"]
 
 MAX_FRAMES = 12
 MAX_PITCH = 4000
@@ -66,6 +66,21 @@ class MagicBoard:
     stopped_early: bool = False
     sources: list[str] = field(default_factory=list)  # 'generated' or 'library' per frame
     scores: list[float | None] = field(default_factory=list)  # a library frame's match to its beat
+
+
+@dataclass(frozen=True)
+class FrameMatch:
+    """How close a storyboard frame's still is to its beat: ``score`` as a search gives it (1 = identical),
+    ``weak`` when the still is probably unrelated to the beat and worth replacing."""
+
+    score: float
+    weak: bool
+
+
+# Below these a frame's still is probably unrelated to its beat. Measured on the 13 samples against
+# their own captions: offline, a still scores a median 0.15 for its own caption and 0.05 (90th
+# percentile 0.10) for the others'; CLIP commonly gives 0.25-0.35 for a match, under 0.2 for none.
+WEAK_MATCH = {"offline": 0.10, "clip": 0.20}
 
 
 # A storyboard frame is a picture captioned "3. She steps off the ferry." (as Magic Boards write them).
@@ -199,8 +214,8 @@ class MagicBoards:
         return fresh[0].image.id, "library", fresh[0].score
 
     # -- looking at a storyboard afterwards ---------------------------------------------
-    def frame_matches(self, user: User | None, board_id: str, *, token: str | None = None) -> dict[str, float]:
-        """How well each storyboard frame's still matches its beat: item id -> score (1 = perfect).
+    def frame_matches(self, user: User | None, board_id: str, *, token: str | None = None) -> dict[str, FrameMatch]:
+        """How well each storyboard frame's still matches its beat, by item id.
 
         A frame is a picture captioned "N. beat" (what Magic Boards write). The score
         is the same as a search's "% match" for the beat's words, so a low one says
@@ -214,13 +229,15 @@ class MagicBoards:
         vectors = self._search.stored_vectors([image_id for image_id, _ in beats.values()])
         texts = sorted({beat for _, beat in beats.values()})
         embedded = dict(zip(texts, self._search.embedder.embed_texts(texts), strict=True))
-        scores: dict[str, float] = {}
+        floor = WEAK_MATCH.get(str(self._search.embedder.model_id).split(":")[0], 0.2)
+        scores: dict[str, FrameMatch] = {}
         for item_id, (image_id, beat) in beats.items():
             picture = vectors.get(image_id or "")
             if picture is not None:
                 words = np.asarray(embedded[beat], dtype=np.float32)
                 norm = float(np.linalg.norm(picture) * np.linalg.norm(words))
-                scores[item_id] = round(float(np.dot(picture, words)) / norm, 4) if norm else 0.0
+                score = round(float(np.dot(picture, words)) / norm, 4) if norm else 0.0
+                scores[item_id] = FrameMatch(score, score < floor)
         return scores
 
     def replacements(self, user: User, board_id: str, item_id: str, *, limit: int = 12,

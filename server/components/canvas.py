@@ -15,16 +15,20 @@ from panel.custom import JSComponent
 from server.design import STATIC
 from server.session import launch
 from workbench.boards import BoardItem, BoardView
+from workbench.magic import FrameMatch
 
 __all__ = ["BoardCanvas", "PromptTray", "canvas_entry", "MESSAGE_TYPES"]
 
-MESSAGE_TYPES = ("move", "remove", "front", "undo", "redo", "edit", "drop", "add_note")
+MESSAGE_TYPES = ("move", "remove", "front", "undo", "redo", "edit", "drop", "add_note", "color", "caption",
+                 "replace")
 
 
-def canvas_entry(item: BoardItem, view: BoardView, grant: str | None = None) -> dict[str, Any]:
+def canvas_entry(item: BoardItem, view: BoardView, grant: str | None = None, *, frame: int | None = None,
+                 match: FrameMatch | None = None) -> dict[str, Any]:
     """One card as the canvas draws it (plain values; the browser sets every string as text).
 
     ``grant`` is a link holder's sealed share token (``server.media.seal_grant``), never the token itself.
+    ``frame`` is a picture's storyboard number, ``match`` how close a frame's still is to its beat.
     """
     entry: dict[str, Any] = {
         "id": item.id, "kind": item.kind, "x": item.x, "y": item.y, "w": item.w, "h": item.h, "z": item.z,
@@ -36,7 +40,32 @@ def canvas_entry(item: BoardItem, view: BoardView, grant: str | None = None) -> 
         entry["title"] = image.filename if image else ""
         query = f"?grant={grant}" if grant else ""
         entry["src"] = f"/media/board/{view.board.id}/{item.image_id}{query}"
+        entry["frame"] = frame
+        entry["match"], entry["weak"] = (match.score, match.weak) if match else (None, False)
     return entry
+
+
+# Colours, captions, frame numbers and match scores (canvas.css holds the rest of the canvas's look).
+EXTRA_CSS = """
+.wb-color-wrap { position: relative; display: inline-flex; }
+.wb-palette { display: none; position: absolute; top: 30px; left: 0; z-index: 30; background: #fff;
+  border: 1px solid #cfcfcf; border-radius: 3px; padding: 6px; gap: 4px; box-shadow: 0 4px 14px rgba(0,0,0,.12); }
+.wb-palette.open { display: flex; }
+.wb-tool.wb-swatch { min-width: 22px; width: 22px; height: 22px; padding: 0; background: var(--wb-swatch);
+  border-color: #bbb; font-size: 12px; line-height: 1; }
+.wb-tool:disabled { opacity: .45; cursor: default; }
+.wb-tool.on { background: #111; color: #fff; border-color: #111; }
+.wb-card.colored { border-top-width: 6px; }
+.wb-card.colored[data-kind="note"], .wb-card.colored[data-kind="link"], .wb-card.colored[data-kind="script"] {
+  background: color-mix(in srgb, var(--wb-card-color) 14%, #fff); }
+.wb-frame-no { position: absolute; top: 6px; left: 6px; min-width: 22px; height: 22px; padding: 0 6px;
+  box-sizing: border-box; border-radius: 11px; background: #111; color: #fff; font: 600 12px/22px var(--wb-font,
+  sans-serif); text-align: center; font-variant-numeric: tabular-nums; pointer-events: none; }
+.wb-match { position: absolute; top: 6px; right: 6px; padding: 2px 7px; border-radius: 10px; background: rgba(255,
+  255, 255, .92); color: #111; font: 600 11px/16px var(--wb-font, sans-serif); pointer-events: none; }
+.wb-match.low { background: var(--wb-danger, #b3261e); color: #fff; }
+.wb-edit.wb-caption-edit { flex: none; padding: 5px 8px; font-size: 12px; }
+"""
 
 
 class BoardCanvas(JSComponent):
@@ -45,9 +74,10 @@ class BoardCanvas(JSComponent):
     items = param.List(default=[], doc="The cards, back to front, as canvas entries.")
     editable = param.Boolean(default=False, doc="Whether gestures that change the board are allowed.")
     revision = param.Integer(default=0, doc="The board revision the items show; a new one redraws every card.")
+    replaceable = param.Boolean(default=False, doc="Whether a picture's still can be swapped from the library.")
 
     _esm = STATIC / "canvas.js"
-    _stylesheets = [(STATIC / "canvas.css").read_text()]
+    _stylesheets = [(STATIC / "canvas.css").read_text(), EXTRA_CSS]
 
     def __init__(self, **params: Any) -> None:
         self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = {}

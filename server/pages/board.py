@@ -23,11 +23,13 @@ from server.components.browser import Browser
 from server.components.canvas import BoardCanvas, canvas_entry
 from server.components.download import Export
 from server.media import GRANT_SECONDS, seal_grant
-from server.pages.board_side import SharePanel, SuggestionPanel, page_origin
+from server.pages.board_side import BoardDetails, FramePanel, SharePanel, SuggestionPanel, page_origin
 from server.pages.common import PANEL_CSS, empty_state
 from server.session import Session, friendly, report_error
 from workbench.boards import BoardView, ItemMove, export_name
+from workbench.boards.export import frame_numbers
 from workbench.errors import NotFound, WorkbenchError
+from workbench.magic import FrameMatch, frame_beat
 
 __all__ = ["BoardPage", "opened_by_link", "query_arg"]
 
@@ -81,9 +83,16 @@ class BoardPage(pn.viewable.Viewer):
         self.canvas = BoardCanvas(sizing_mode="stretch_width", min_height=480, css_classes=["wb-canvas"])
         for kind, handler in (("move", self._move), ("remove", self._remove), ("front", self._front),
                               ("undo", self._undo), ("redo", self._redo), ("edit", self._edit),
-                              ("drop", self._drop), ("add_note", self._add_note_at)):
+                              ("drop", self._drop), ("add_note", self._add_note_at), ("color", self._color),
+                              ("caption", self._caption), ("replace", self._replace)):
             self.canvas.on(kind, handler)
         self.view: BoardView | None = None
+        self.details: BoardDetails | None = None
+        self.frames: FramePanel | None = None
+        self._exports: list[Export] = []
+        # Match scores of storyboard frames, kept while the frames (picture, caption) stay the same:
+        # scoring embeds the beats' words, which is not worth redoing on every drag.
+        self._matches: tuple[tuple[tuple[str, str, str], ...], dict[str, FrameMatch]] = ((), {})
         self.problem = ""
         self._heard_seq = -1
         self._catching_up = False
@@ -117,7 +126,14 @@ class BoardPage(pn.viewable.Viewer):
         self._show(self._read())
 
     def _read(self) -> BoardView:
-        return self.session.wb.boards.get(self.session.user, self.board_id, token=self.token)
+        view = self.session.wb.boards.get(self.session.user, self.board_id, token=self.token)
+        frames = tuple((i.id, i.image_id or "", i.caption) for i in view.items
+                       if i.kind == "image" and frame_beat(i.caption))
+        if frames != self._matches[0]:
+            scores = self.session.wb.magic.frame_matches(self.session.user, self.board_id, token=self.token) \
+                if frames else {}
+            self._matches = (frames, scores)
+        return view
 
     def _grant(self) -> str | None:
         """The sealed share token for this page's picture URLs (re-sealed well before it expires)."""
@@ -134,8 +150,15 @@ class BoardPage(pn.viewable.Viewer):
         # The revision goes along: a drop is not echoed back, so an undo can bring back exactly
         # the list the browser last received, and only the new revision tells it to redraw.
         grant = self._grant()
-        self.canvas.param.update(items=[canvas_entry(i, view, grant) for i in view.items], editable=view.can_edit,
-                                 revision=view.board.revision)
+        numbers, matches = frame_numbers(view.items), self._matches[1]
+        items = [canvas_entry(i, view, grant, frame=numbers.get(i.id), match=matches.get(i.id)) for i in view.items]
+        self.canvas.param.update(items=items, editable=view.can_edit, revision=view.board.revision,
+                                 replaceable=view.can_edit and self.session.user is not None)
+        if self.details is not None:
+            self.details.mirror(view.board)
+        for export in self._exports:
+            extension = export.filename.rpartition(".")[2] if export.filename else "pdf"
+            export.filename = export_name(view.board, extension)
 
     async def reload(self) -> None:
         """Draw the board as the service layer has it now (read in a thread: a board may hold many items)."""
@@ -254,6 +277,22 @@ class BoardPage(pn.viewable.Viewer):
     async def _add_note_at(self, msg: dict[str, Any]) -> None:
         await self._change(self.session.wb.boards.add_note, "New note", x=msg.get("x"), y=msg.get("y"))
 
+    async def _color(self, msg: dict[str, Any]) -> None:
+        await self._change(self.session.wb.boards.color_items, [str(i) for i in msg.get("ids") or []],
+                           str(msg.get("color", "")))
+
+    async def _caption(self, msg: dict[str, Any]) -> None:
+        await self._change(self.session.wb.boards.update_item, str(msg.get("id")),
+                           caption=str(msg.get("caption", "")))
+
+    async def _replace(self, msg: dict[str, Any]) -> None:
+        item = next((i for i in self.view.items if i.id == msg.get("id")), None) if self.view else None
+        if item is not None and self.frames is not None:
+            await self.frames.open(item.id, frame_beat(item.caption) or item.caption)
+
+    async def _put_still(self, item_id: str, image_id: str) -> None:
+        await self._change(self.session.wb.boards.replace_image, item_id, image_id)
+
     # -- toolbar ---------------------------------------------------------------------------
     def _toolbar(self) -> pn.viewable.Viewable:
         can_edit = self.view is not None and self.view.can_edit
@@ -276,12 +315,13 @@ class BoardPage(pn.viewable.Viewer):
             duplicate = pn.widgets.Button(label="Duplicate", color="default", width=92)
             duplicate.on_click(self._duplicate)
             act.append(duplicate)
-        act += [
+        self._exports = [
             Export(self._export_pdf, busy_label="Preparing PDF…", filename=self._export_filename("pdf"),
                    label="Export PDF", color="default", width=130, css_classes=["wb-export-pdf"]),
             Export(self._export_zip, busy_label="Preparing ZIP…", filename=self._export_filename("zip"),
                    label="Export ZIP", color="default", width=130, css_classes=["wb-export-zip"]),
         ]
+        act += self._exports
         self._add_row, self._act_row = pn.Row(*add, margin=0), pn.Row(*act, margin=0)
         return pn.FlexBox(self._add_row, self._act_row, justify_content="space-between",
                           flex_wrap="wrap", sizing_mode="stretch_width", margin=(0, 0, 2, 0))
@@ -345,6 +385,8 @@ class BoardPage(pn.viewable.Viewer):
                                           stylesheets=[PANEL_CSS]), margin=(24, 24), sizing_mode="stretch_width")
         side: list[Any] = []
         if self.session.user is not None and self.view.can_edit:
+            self.frames = FramePanel(self.session, self.board_id, self.token, self._put_still)
+            side.append(self.frames)
             suggestions = SuggestionPanel(self.session, self.board_id)
             side.append(suggestions)
             pn.state.onload(suggestions.refresh)
@@ -355,8 +397,10 @@ class BoardPage(pn.viewable.Viewer):
                                      sizing_mode="stretch_width", margin=(12, 0, 0, 0))
             here.on_click(self._copy_here)
             side.append(here)
-        main = pn.Column(self.banner, self._toolbar(), self.canvas, self.browser, sizing_mode="stretch_width",
-                         margin=(12, 16, 12, 24))
+        self.details = BoardDetails(self.session, self.view.board, editable=self.view.can_edit, token=self.token,
+                                    on_change=self._change)
+        main = pn.Column(self.banner, self.details, self._toolbar(), self.canvas, self.browser,
+                         sizing_mode="stretch_width", margin=(12, 16, 12, 24))
         if not side:
             return main
         panel = pn.Column(*side, width=300, margin=(12, 24, 12, 0),

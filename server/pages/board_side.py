@@ -16,8 +16,10 @@ from server.components.canvas import PromptTray
 from server.components.grid import ImageGrid, hit_entries
 from server.pages.common import PANEL_CSS, section
 from server.session import Session, friendly, launch
+from workbench.boards import Board
 
-__all__ = ["SuggestionPanel", "SharePanel", "page_origin", "is_loopback", "LOCAL_ONLY"]
+__all__ = ["SuggestionPanel", "SharePanel", "BoardDetails", "FramePanel", "page_origin", "is_loopback",
+           "LOCAL_ONLY"]
 
 EXPIRY = {"Never expires": 0, "Expires in 1 day": 1, "Expires in 7 days": 7, "Expires in 30 days": 30}
 
@@ -186,3 +188,103 @@ class SharePanel(pn.viewable.Viewer):
         return pn.Column(section("Share"), self.reach, self.role, self.expiry, self.create, self.url, self.copy,
                          self.links,
                          sizing_mode="stretch_width", margin=0)
+
+
+_TITLE_CSS = ".bk-input { font-size: 20px; font-weight: 650; border-color: transparent; padding-left: 2px; }" \
+    " .bk-input:hover, .bk-input:focus { border-color: #cfcfcf; }"
+
+
+class BoardDetails(pn.viewable.Viewer):
+    """The board's title and description over the canvas: editable in place for its editors."""
+
+    board_id = param.String(default="", doc="The board shown.")
+
+    def __init__(self, session: Session, board: Board, *, editable: bool, token: str | None,
+                 on_change: Any, **params: Any) -> None:
+        super().__init__(board_id=board.id, **params)
+        self.session, self.token, self.on_change, self.editable = session, token, on_change, editable
+        self.title = pn.widgets.TextInput(value=board.title, placeholder="Board title — Enter saves", width=420,
+                                          css_classes=["wb-board-title-input"], margin=(0, 10, 0, 0),
+                                          stylesheets=[_TITLE_CSS])
+        self.about = pn.widgets.TextAreaInput(value=board.description, rows=1, auto_grow=True, max_rows=4,
+                                              placeholder="Describe the board: what it is for, the look, the shoot…",
+                                              sizing_mode="stretch_width", css_classes=["wb-board-description"],
+                                              margin=(0, 0, 4, 0))
+        self.plain = pn.pane.HTML("", stylesheets=[PANEL_CSS], sizing_mode="stretch_width", margin=(0, 0, 4, 0))
+        if editable:
+            self.title.param.watch(self._rename, "value")
+            self.about.param.watch(self._describe, "value")
+        self.mirror(board)
+
+    def mirror(self, board: Board) -> None:
+        """Mirror the board as stored (someone else may have renamed it)."""
+        if self.title.value != board.title:
+            self.title.value = board.title
+        if self.about.value != board.description:
+            self.about.value = board.description
+        self.plain.object = (f'<div class="wb-board-heading"><strong>{html.escape(board.title)}</strong>'
+                             + (f'<p class="wb-hint">{html.escape(board.description)}</p>' if board.description
+                                else "") + "</div>")
+
+    @friendly
+    async def _rename(self, event: Any) -> None:
+        if (event.new or "").strip() and event.new != event.old:
+            await self.on_change(self.session.wb.boards.rename, event.new)
+
+    @friendly
+    async def _describe(self, event: Any) -> None:
+        if event.new != event.old:
+            await self.on_change(self.session.wb.boards.describe, event.new or "")
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        if not self.editable:
+            return self.plain
+        return pn.Column(self.title, self.about, sizing_mode="stretch_width", margin=(0, 0, 4, 0))
+
+
+class FramePanel(pn.viewable.Viewer):
+    """"Replace this still": library stills for one storyboard frame's beat; a click swaps the picture in."""
+
+    item_id = param.String(default="", doc="The frame whose still is being replaced ('' when closed).")
+
+    def __init__(self, session: Session, board_id: str, token: str | None, on_pick: Any, **params: Any) -> None:
+        super().__init__(**params)
+        self.session, self.board_id, self.token, self.on_pick = session, board_id, token, on_pick
+        self.about = pn.pane.HTML("", stylesheets=[PANEL_CSS], sizing_mode="stretch_width", margin=0)
+        self.grid = ImageGrid(compact=True, multi=False, actions=False, sizing_mode="stretch_width",
+                              css_classes=["wb-replace-grid"], empty_text="Nothing in the library for this beat.")
+        self.grid.param.watch(self._picked, "selected")
+        self.close = pn.widgets.Button(label="Keep this still", color="default", sizing_mode="stretch_width",
+                                       margin=(4, 0))
+        self.close.on_click(lambda e: self.hide())
+        self.body = pn.Column(section("Replace this still"), self.about, self.grid, self.close, visible=False,
+                              sizing_mode="stretch_width", margin=(0, 0, 12, 0), css_classes=["wb-frame-panel"])
+
+    @friendly
+    async def open(self, item_id: str, caption: str) -> None:
+        """Show the library's best stills for this frame's beat (free: a search)."""
+        self.item_id = item_id
+        beat = caption.strip() or "this picture"
+        self.about.object = (f'<p class="wb-hint">Stills for “{html.escape(beat[:200])}”, best match first. '
+                             'Click one to put it in this frame (Undo takes it back).</p>')
+        self.grid.param.update(images=[], selected=[])
+        self.body.visible = True
+        hits = await self.session.run(self.session.wb.magic.replacements, self.session.me, self.board_id, item_id,
+                                      limit=12, token=self.token)
+        if self.item_id == item_id:
+            # Compact thumbnails show only a title: the match goes in front of it, to compare with the frame's.
+            self.grid.images = [{**entry, "title": f"{round(hit.score * 100)}% · {entry['title']}"}
+                                for hit, entry in zip(hits, hit_entries(hits), strict=True)]
+
+    def hide(self) -> None:
+        self.item_id = ""
+        self.body.visible = False
+
+    async def _picked(self, event: Any) -> None:
+        if event.new and self.item_id:
+            item_id, image_id = self.item_id, str(event.new[0])
+            self.hide()
+            await self.on_pick(item_id, image_id)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self.body

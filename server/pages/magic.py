@@ -94,14 +94,19 @@ class MagicPage(pn.viewable.Viewer):
             self.session.refresh()
             self._estimate(self.pitch.value_input or "")
         note = " (stopped early; unused credits were refunded)" if result.stopped_early else ""
+        matches = await self.session.run(self.session.wb.magic.frame_matches, self.session.me, result.board.id)
+        weak = sum(1 for m in matches.values() if m.weak)
+        advice = (f" {weak} of its stills match their beat weakly (red score): select one and use "
+                  "“Replace still” to pick another from your library.") if weak else ""
         self.session.info(f"“{result.board.title}” is ready: {result.frames} frames, "
-                          f"{result.credits_spent} credits{note}.")
+                          f"{result.credits_spent} credits{note}.{advice}")
         self.message.object = '<p class="wb-hint">Opening the board…</p>'
         self.browser.navigate(f"/board?id={quote(result.board.id)}")
 
     def __panel__(self) -> pn.viewable.Viewable:
         intro = pn.pane.HTML('<p class="wb-hint">Magic Boards turn a pitch into a storyboard: the AI splits it into '
-                             'beats, finds or makes a frame for each, and lays them out on a new board.</p>',
+                             'beats, finds or makes a frame for each, and lays them out on a new board. Each frame shows how '
+                             'well its still matches the beat, and any still can be replaced from your library.</p>',
                              stylesheets=[PANEL_CSS], sizing_mode="stretch_width", margin=0)
         form = pn.Column(intro, self.pitch, self.title, self.cost, pn.Row(self.go, self.stop, margin=0), self.bar,
                          self.message, self.browser, max_width=760, sizing_mode="stretch_width", margin=0)

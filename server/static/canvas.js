@@ -27,6 +27,9 @@ function button(label, title, onClick, cls = "") {
 }
 
 const SAFE_URL = /^https?:\/\//i;
+// Colours a card can take (the service layer takes any #rrggbb; '' takes the colour off).
+const COLORS = [["red", "#d64541"], ["orange", "#f39c12"], ["yellow", "#f4d03f"], ["green", "#27ae60"],
+                ["blue", "#2f6fde"], ["purple", "#8e44ad"], ["grey", "#7f8c8d"], ["none", ""]];
 
 export function render({ model, el }) {
   const root = h("div", "wb-board");
@@ -50,10 +53,46 @@ export function render({ model, el }) {
   let fitted = false;
   let nudgeTimer = null;
   let lastDown = { id: null, link: null };
+  const NUMBERS_KEY = "wb-board-numbers";
+  let numbered = true;
+  try { numbered = localStorage.getItem(NUMBERS_KEY) !== "0"; } catch (err) { /* private mode */ }
 
   // -- toolbar ----------------------------------------------------------------------
   const zoomLabel = h("span", "wb-zoom", "100%");
+  const palette = h("div", "wb-palette");
+  palette.setAttribute("role", "group");
+  palette.setAttribute("aria-label", "Card colours");
+  for (const [name, color] of COLORS) {
+    const swatch = button("", `Colour the selected cards ${name}`, () => {
+      sendColor(color);
+      palette.classList.remove("open");
+    }, "wb-swatch");
+    swatch.dataset.color = color;
+    swatch.style.setProperty("--wb-swatch", color || "#fff");
+    if (!color) swatch.textContent = "×";
+    palette.appendChild(swatch);
+  }
+  const colorTool = button("Colour", "Colour the selected cards", () => {
+    if (selected.size) palette.classList.toggle("open");
+  }, "wb-color-tool");
+  const captionTool = button("Caption", "Write a caption under the selected card (Enter saves)", () => {
+    const card = selected.size === 1 ? cards.get([...selected][0]) : null;
+    if (card) startCaption(card);
+  }, "wb-caption-tool");
+  const replaceTool = button("Replace still", "Pick another still from your library for this frame", () => {
+    const card = selected.size === 1 ? cards.get([...selected][0]) : null;
+    if (card && card.item.kind === "image") model.send_msg({ type: "replace", id: card.item.id });
+  }, "wb-replace-tool");
+  const numbersTool = button("Numbers", "Show or hide storyboard numbers on the pictures", () => {
+    numbered = !numbered;
+    try { localStorage.setItem(NUMBERS_KEY, numbered ? "1" : "0"); } catch (err) { /* private mode */ }
+    for (const card of cards.values()) { fillBody(card); card.sig = signature(card.item); }
+    refreshChrome();
+  }, "wb-numbers-tool");
+  const colorWrap = h("span", "wb-color-wrap");
+  colorWrap.append(colorTool, palette);
   const editTools = [
+    colorWrap, captionTool, replaceTool,
     button("Front", "Bring the selection to the front", () => sendIds("front")),
     button("Delete", "Delete the selected cards (Delete key)", () => removeSelected(), "wb-danger"),
     button("Undo", "Undo the last change (Ctrl+Z)", () => model.send_msg({ type: "undo" })),
@@ -63,7 +102,7 @@ export function render({ model, el }) {
   tools.append(
     button("−", "Zoom out", () => zoomBy(1 / 1.25)), zoomLabel, button("+", "Zoom in", () => zoomBy(1.25)),
     button("100%", "Actual size", () => { zoomTo(1); }), button("Fit", "Fit the board in view", () => fit()),
-    sep, ...editTools,
+    numbersTool, sep, ...editTools,
   );
   const hint = h("span", "wb-board-hint");
   tools.append(hint);
@@ -71,6 +110,13 @@ export function render({ model, el }) {
   function refreshChrome() {
     const editable = !!model.editable;
     for (const b of editTools) b.style.display = editable ? "" : "none";
+    const one = selected.size === 1 ? cards.get([...selected][0]) : null;
+    colorTool.disabled = !selected.size;
+    captionTool.disabled = !one;
+    replaceTool.style.display = editable && model.replaceable && one && one.item.kind === "image" ? "" : "none";
+    if (!selected.size) palette.classList.remove("open");
+    numbersTool.classList.toggle("on", numbered);
+    numbersTool.setAttribute("aria-pressed", numbered ? "true" : "false");
     sep.style.display = editable ? "" : "none";
     root.classList.toggle("read-only", !editable);
     hint.textContent = editable
@@ -125,7 +171,8 @@ export function render({ model, el }) {
 
   // -- cards ------------------------------------------------------------------------
   function signature(item) {
-    return [item.kind, item.text, item.caption, item.color, item.url, item.src, item.title, item.missing].join("\u0001");
+    return [item.kind, item.text, item.caption, item.color, item.url, item.src, item.title, item.missing, item.frame,
+            item.match, item.weak, numbered].join("\u0001");
   }
 
   function fillBody(card) {
@@ -133,6 +180,7 @@ export function render({ model, el }) {
     body.replaceChildren();
     card.el.dataset.kind = item.kind;
     card.el.style.setProperty("--wb-card-color", item.color || "transparent");
+    card.el.classList.toggle("colored", !!item.color);
     if (item.kind === "image") {
       if (item.missing) {
         body.append(h("div", "wb-missing", "This picture was removed from the library."));
@@ -160,6 +208,19 @@ export function render({ model, el }) {
       body.append(a, h("div", "wb-link-url", item.url));
     }
     if (item.caption) body.append(h("div", "wb-caption", item.caption));
+    if (item.kind === "image" && numbered && item.frame) {
+      const badge = h("span", "wb-frame-no", String(item.frame));
+      badge.title = `Frame ${item.frame} (reading order: rows top to bottom, left to right)`;
+      body.append(badge);
+    }
+    if (item.kind === "image" && item.match != null) {
+      const pct = Math.round(item.match * 100);
+      const badge = h("span", `wb-match${item.weak ? " low" : ""}`, `${pct}% match`);
+      badge.title = item.weak
+        ? "This still is far from its beat: select it and use Replace still to pick another"
+        : "How close this still is to its beat (the same score as a search)";
+      body.append(badge);
+    }
   }
 
   function place(card) {
@@ -218,6 +279,7 @@ export function render({ model, el }) {
 
   function markSelection() {
     for (const [id, card] of cards) card.el.classList.toggle("selected", selected.has(id));
+    refreshChrome();
   }
   function select(ids, add = false) {
     if (!add) selected.clear();
@@ -229,6 +291,10 @@ export function render({ model, el }) {
   function sendIds(type) {
     if (!model.editable || !selected.size) return;
     model.send_msg({ type, ids: [...selected] });
+  }
+  function sendColor(color) {
+    if (!model.editable || !selected.size) return;
+    model.send_msg({ type: "color", ids: [...selected], color });
   }
   function removeSelected() {
     if (!model.editable || !selected.size) return;
@@ -380,7 +446,29 @@ export function render({ model, el }) {
     }
     const card = cards.get(id);
     if (card && (card.item.kind === "note" || card.item.kind === "heading")) startEdit(card);
+    else if (card) startCaption(card);
   });
+
+  // A caption is edited in a one-line field over the card's foot; Enter saves, Escape cancels.
+  function startCaption(card) {
+    if (!model.editable) return;
+    if (editing) finishEdit(true);
+    const field = h("input", "wb-edit wb-caption-edit");
+    field.value = card.item.caption || "";
+    field.placeholder = "Caption — Enter saves";
+    field.setAttribute("aria-label", "Caption");
+    card.body.append(field);
+    card.el.classList.add("editing");
+    editing = { id: card.item.id, field, card, before: card.item.caption || "", what: "caption" };
+    field.addEventListener("keydown", (e) => {
+      e.stopPropagation();
+      if (e.key === "Escape") finishEdit(false);
+      else if (e.key === "Enter") { e.preventDefault(); finishEdit(true); }
+    });
+    field.addEventListener("blur", () => finishEdit(true));
+    field.focus();
+    field.select();
+  }
 
   function startEdit(card) {
     if (editing) finishEdit(true);
@@ -403,11 +491,14 @@ export function render({ model, el }) {
 
   function finishEdit(save) {
     if (!editing) return;
-    const { id, field, card, before } = editing;
+    const { id, field, card, before, what } = editing;
     editing = null;
     card.el.classList.remove("editing");
     const text = field.value;
-    if (save && text !== before) {
+    if (save && text !== before && what === "caption") {
+      card.item.caption = text;
+      model.send_msg({ type: "caption", id, caption: text });
+    } else if (save && text !== before) {
       card.item.text = text;
       model.send_msg({ type: "edit", id, text });
     }
@@ -480,6 +571,7 @@ export function render({ model, el }) {
   model.on("items", sync);
   model.on("revision", sync);
   model.on("editable", () => { sync(); });
+  model.on("replaceable", refreshChrome);
   model.on("msg:custom", (msg) => {
     if (msg.type === "fit") fit();
     else if (msg.type === "select" && Array.isArray(msg.ids)) select(msg.ids);
