@@ -39,6 +39,7 @@ from server.hardening import allowed_hosts, host_name
 from server.identity import GUEST, Binding, Gate, Identity, safe_next
 from workbench.accounts import User
 from workbench.app import Workbench
+from workbench.logs import bind, new_request_id
 
 __all__ = ["WorkbenchAuth", "BoundWSHandler", "page_identity", "page_binding", "acting_user", "SIGN_IN", "SIGN_OUT"]
 
@@ -77,6 +78,9 @@ class WorkbenchAuth(AuthProvider):
 
     async def _current(self, handler: RequestHandler) -> Identity | None:
         identity = await asyncio.to_thread(self.gate.identify, handler.request)
+        # Every log line of this request names it and its person (never a token: see workbench/logs.py).
+        bind(request=new_request_id(handler.request.headers.get("X-Request-ID")),
+             user=identity.user.id if identity.user else None)
         # Read back by the page factory through the session context's request (see page_identity).
         handler.request.workbench_identity = identity  # type: ignore[attr-defined]
         if identity.signed_in or not _is_page(handler) or _guest_page(handler):

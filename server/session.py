@@ -23,6 +23,7 @@ from panel.io.notifications import NotificationAreaBase
 from panel.io.state import set_curdoc
 
 from server.identity import Binding
+from server.probes import count_error
 from workbench.accounts import User
 from workbench.app import Workbench
 from workbench.errors import WorkbenchError
@@ -46,6 +47,7 @@ def report_error(error: BaseException, session: Session | None = None) -> None:
     whatever thread or callback raised it; without one, to the session Panel
     is serving right now (only safe inside that session's own callback).
     """
+    count_error(error)  # /metrics: errors by type
     if isinstance(error, WorkbenchError):
         message = str(error) or type(error).__name__
     else:
