@@ -83,7 +83,7 @@ def test_stopping_a_continuation_keeps_the_words_written_so_far(wb: Workbench, m
             cancel.set()  # what the Stop button does
     kept = wb.writing.get(me, doc.id)
     assert len(seen) == 3, "no word arrives after Stop"
-    assert kept.version == 2 and kept.body == start.rstrip("\n") + "\n\n" + "".join(seen).strip("\n") + "\n"
+    assert kept.version == 2 and kept.body == start.rstrip("\n") + "\n\n" + "".join(seen).strip() + "\n"
     assert wb.writing.versions(me, doc.id)[0].note == "continued scene (stopped early)"
     assert wb.accounts.balance(me) == before - wb.accounts.price("continue_scene")
 
@@ -155,6 +155,25 @@ def test_streaming_from_an_openai_compatible_server(tmp_path: Path) -> None:
             assert chunks == ["JONAS\n", "Then take ", "it back.\n"]
             assert bench.writing.get(user, doc.id).body.endswith("Then take it back.\n")
             assert not bench.writing.get(user, doc.id).offline
+        finally:
+            bench.close()
+
+
+def test_stop_on_an_online_stream_keeps_what_arrived_and_closes_it(tmp_path: Path) -> None:
+    chunks = ["JONAS\n", "Then take ", "it back. ", "All of it.\n"]
+    with OpenAIServer(default=Reply("".join(chunks), chunks=chunks, chunk_delay=0.3)) as server:
+        bench = open_wb(tmp_path, ai={"text_provider": "openai", "base_url": server.base_url})
+        try:
+            user = bench.accounts.create_user("stop@example.com", plan="premium")
+            doc = bench.writing.create(user, "screenplay", "Key", "INT. KITCHEN - NIGHT\n\nMARA\nYou kept it.\n")
+            cancel, seen = threading.Event(), []
+            for chunk in bench.writing.stream_continue(user, doc.id, cancel=cancel):
+                seen.append(chunk)
+                if len(seen) == 2:
+                    cancel.set()
+            assert seen == chunks[:2]
+            assert bench.writing.get(user, doc.id).body.endswith("JONAS\nThen take\n")
+            assert bench.accounts.balance(user) == 100 - bench.accounts.price("continue_scene")
         finally:
             bench.close()
 

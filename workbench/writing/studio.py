@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from store import MetadataStore
@@ -45,6 +46,17 @@ class _NothingChanged(Exception):
 def _same_text(a: str, b: str) -> bool:
     # Whitespace and line wrapping are not a rewrite.
     return " ".join(a.split()) == " ".join(b.split())
+
+
+@contextmanager
+def _closed_after(chunks: Iterator[str]) -> Iterator[Iterator[str]]:
+    """Close a backend's stream when the block ends (a generator holding an HTTP response has close())."""
+    try:
+        yield chunks
+    finally:
+        close = getattr(chunks, "close", None)
+        if callable(close):
+            close()
 
 
 def _cast(source: Document) -> dict[str, str]:
@@ -191,7 +203,7 @@ class Writing(Documents):
 
         def finish(addition: str, model: str, credits: int, stopped: bool) -> None:
             note = "continued scene (stopped early)" if stopped else "continued scene"
-            self.save(user, doc.id, doc.body.rstrip("\n") + "\n\n" + addition.strip("\n") + "\n",
+            self.save(user, doc.id, doc.body.rstrip("\n") + "\n\n" + addition.lstrip("\n").rstrip() + "\n",
                       note=note, prompt=prompt, model=model, credits=credits)
 
         yield from self._stream_draft(user, "continue_scene", prompt, finish, seed=seed, cancel=cancel,
@@ -262,11 +274,13 @@ class Writing(Documents):
         backend = self.backend
         with self._accounts.spend(user, action, idempotency_key=idempotency_key) as reservation:
             parts: list[str] = []
-            for chunk in backend.stream(SYSTEM_PROMPT, prompt, seed=seed, cancel=cancel):
-                parts.append(chunk)
-                yield chunk
-                if cancel is not None and cancel.is_set():
-                    break  # a backend may hand over one more chunk after Stop; the writer never sees it
+            # closing(): leaving the loop at Stop closes the provider's stream (its HTTP response) at once.
+            with _closed_after(backend.stream(SYSTEM_PROMPT, prompt, seed=seed, cancel=cancel)) as chunks:
+                for chunk in chunks:
+                    parts.append(chunk)
+                    yield chunk
+                    if cancel is not None and cancel.is_set():
+                        break  # a backend may hand over one more chunk after Stop; the writer never sees it
             stopped = cancel is not None and cancel.is_set()
             text = "".join(parts)
             if stopped and not (keep_partial and text.strip()):
