@@ -145,3 +145,98 @@ def test_the_cli_backs_up_and_restores(tmp_path: Path, monkeypatch: pytest.Monke
     assert cli(["restore", str(tmp_path / "snap")]) == 0
     with Workbench(Settings()) as wb:
         assert [b.title for b in wb.boards.list(wb.accounts.local_user())] == ["From the command line"]
+
+
+# -- Azure Blob storage (Azurite): the stores and the backup itself on az:// ----------------
+def _azure(home: Path, connection: str, container: str) -> Settings:
+    return Settings(home=home, library={"load_samples": False}, azure_connection_string=connection,  # type: ignore[arg-type]
+                    storage={"blob_url": f"az://{container}/blobs", "vector_url": f"az://{container}/vectors"})
+
+
+def _stored(settings: Settings) -> tuple[dict[str, list[tuple[str, list[float]]]], list[str]]:
+    """Every vector (by table and id) and every blob key of a home, read through its own stores."""
+    with Workbench(settings) as wb:
+        db = lancedb.connect(wb.vectors.uri, storage_options=wb.vectors.storage_options or None)
+        vectors = {}
+        for name in wb.vectors.table_names():
+            rows = db.open_table(name).to_arrow().to_pylist()
+            vectors[name] = sorted((r["id"], [round(x, 6) for x in r["vector"]]) for r in rows)
+        return vectors, sorted(wb.blobs.keys())
+
+
+@pytest.fixture(scope="module")
+def on_azure(backed_up, azurite: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """The local workspace restored into a home whose pictures and vectors live on Azurite, then backed
+    up from there to an az:// prefix (no second embedder load: the pictures were embedded once)."""
+    import uuid
+
+    source, facts, local_backup = backed_up
+    container = "bk" + uuid.uuid4().hex[:16]
+    home = _azure(tmp_path_factory.mktemp("az-home"), azurite, container)
+    restore(local_backup, home)
+    url = f"az://{container}/backups/monday"
+    with Workbench(home) as wb:
+        manifest = backup(wb, url)
+    return {"source": source, "facts": facts, "home": home, "url": url, "manifest": manifest,
+            "container": container}
+
+
+@pytest.mark.azure
+def test_a_workspace_on_azure_round_trips_through_an_az_backup(on_azure, azurite: str, tmp_path: Path) -> None:
+    import uuid
+
+    source, facts = on_azure["source"], on_azure["facts"]
+    manifest = on_azure["manifest"]
+    assert manifest.tables["images"] == 6 and manifest.tables["boards"] == 1 and manifest.tables["documents"] >= 1
+    assert manifest.tables["credit_ledger"] >= 2 and manifest.blobs >= 12
+    assert any(name.startswith("vectors/") for name in manifest.files)  # vector files carry checksums too
+    target = _azure(tmp_path / "restored", azurite, "rs" + uuid.uuid4().hex[:16])
+    restored = restore(str(on_azure["url"]), target)
+    assert restored.tables == manifest.tables
+    with Workbench(target) as wb:
+        me = wb.accounts.local_user()
+        assert wb.boards.get(me, str(facts["board"])).board.title == "Night shoot"  # type: ignore[index]
+        first = str(facts["images"][0])  # type: ignore[index]
+        assert [h.image.id for h in wb.search.similar_to(me, first, limit=4)] == facts["hits"]  # type: ignore[index]
+        assert [d.title for d in wb.writing.list(me)] == ["Diner"]
+    # Every row, every vector and every blob, compared with the original local workspace.
+    assert _rows(target.storage.metadata_path) == _rows(source.storage.metadata_path)  # type: ignore[union-attr]
+    vectors, keys = _stored(target)
+    assert vectors == _vectors(source.storage.vector_url)  # type: ignore[union-attr]
+    assert keys == blobs(source) and len(keys) == manifest.blobs  # type: ignore[arg-type]
+
+
+@pytest.mark.azure
+def test_an_az_backup_refuses_a_newer_schema_a_damaged_file_and_a_used_prefix(on_azure, azurite: str,
+                                                                              tmp_path: Path) -> None:
+    import fsspec
+
+    fs = fsspec.filesystem("az", connection_string=azurite)
+    root = str(on_azure["url"]).removeprefix("az://")
+    copy = f"{on_azure['container']}/backups/copy"
+    for path in fs.find(root):
+        fs.pipe_file(copy + path[len(root):], fs.cat_file(path))
+    manifest = json.loads(fs.cat_file(f"{copy}/{MANIFEST}"))
+    manifest["schema_version"] = 999
+    fs.pipe_file(f"{copy}/{MANIFEST}", json.dumps(manifest).encode())
+    fresh = _settings(tmp_path / "new")
+    with pytest.raises(InvalidInput, match="newer workbench"):
+        restore(f"az://{copy}", _azure(tmp_path / "new", azurite, str(on_azure["container"])))
+    assert not Path(fresh.storage.metadata_path).exists()
+    manifest["schema_version"] = on_azure["manifest"].schema_version  # type: ignore[attr-defined]
+    fs.pipe_file(f"{copy}/{MANIFEST}", json.dumps(manifest).encode())
+    parquet = next(p for p in fs.find(f"{copy}/metadata") if p.endswith(".parquet") and "/images" in p)
+    fs.pipe_file(parquet, fs.cat_file(parquet)[:-10] + b"0123456789")
+    with pytest.raises(BackupDamaged, match="changed since the backup"):
+        verify(f"az://{copy}", _azure(tmp_path / "v", azurite, str(on_azure["container"])))
+    fs.rm(f"{copy}/{MANIFEST}")
+    with pytest.raises(InvalidInput, match="not a workbench backup"):
+        verify(f"az://{copy}", _azure(tmp_path / "v", azurite, str(on_azure["container"])))
+    # A prefix that holds files is never written into, and a home whose az:// stores hold a library is
+    # never restored over without --force.
+    with Workbench(on_azure["home"]) as wb:  # type: ignore[arg-type]
+        with pytest.raises(InvalidInput, match="already holds files"):
+            backup(wb, str(on_azure["url"]))
+    reused = _azure(tmp_path / "reused", azurite, str(on_azure["container"]))
+    with pytest.raises(InvalidInput, match="already holds a library"):
+        restore(str(on_azure["url"]), reused)
