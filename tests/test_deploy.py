@@ -174,7 +174,12 @@ def test_production_scales_web_and_workers_behind_a_sticky_tls_ingress() -> None
     assert notes["nginx.ingress.kubernetes.io/affinity"] == "cookie"
     assert int(notes["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600
     assert ingress["spec"]["tls"][0]["hosts"] == ["workbench.example.com"]
-    assert kinds["CronJob"][0]["spec"]["concurrencyPolicy"] == "Forbid"
+    [cron] = kinds["CronJob"]
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    backup_pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert "az://workbench-backups/studio/" in backup_pod["containers"][0]["args"][0]  # straight to Azure Blob
+    assert all(v["name"] != "backups" for v in backup_pod["volumes"])
+    assert all(c["metadata"]["name"] != "wb-workbench-backups" for c in kinds.get("PersistentVolumeClaim", []))
     [account] = kinds["ServiceAccount"]
     assert "azure.workload.identity/client-id" in account["metadata"]["annotations"]
     [policy] = kinds["NetworkPolicy"]
