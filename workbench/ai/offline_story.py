@@ -168,14 +168,17 @@ def _compose_idea(request: TaskRequest, rng: random.Random, index: int) -> dict[
     genre_name, genre = genre_of(request, rng)
     tone = tone_of(request, rng, genre_name)
     keywords = request_keywords(request, genre)
-    kw = [keywords[(index + i) % len(keywords)] for i in range(4)]
+    premise_role = keywords_from(request.get("premise") or request.body, 1) if index == 0 else []
+    # The hero is not the world they live in: "a ferry captain finds…" gives the role, and the other
+    # words (the stowaway, the night crossing) give the title, the setting and the twist.
+    things = [k for k in keywords if k not in premise_role] or keywords
+    kw = [things[(index + i) % len(things)] for i in range(4)]
     engine_name = pick(rng, genre.engines)
     engine = craft.PLOT_ENGINES[engine_name]
     slots = {"goal": pick(rng, genre.goals), "opponent": pick(rng, genre.opponents),
              "stakes": pick(rng, genre.stakes), "kw": kw[1]}
     first, last = person(rng)
     adjective = pick(rng, craft.TONES[tone]["adjectives"])
-    premise_role = keywords_from(request.get("premise") or request.body, 1) if index == 0 else []
     role = premise_role[0] if premise_role else pick(rng, genre.roles)
     need, flaw = pick(rng, craft.NEEDS)
     want = engine.want.format(**slots)

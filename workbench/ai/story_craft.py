@@ -3,7 +3,8 @@
 Genre conventions, plot engines (Booker's basic plots and Save the Cat's story
 genres), inner needs, tones, names, and the two beat structures the outline
 task fills in. Plain data, so a writer can extend it without touching the
-generator code in :mod:`workbench.ai.offline_tasks`.
+generator code in :mod:`workbench.ai.offline_story`, :mod:`~workbench.ai.offline_pages` and
+:mod:`~workbench.ai.offline_edits`.
 """
 
 from __future__ import annotations
