@@ -431,3 +431,13 @@ def test_clip_reads_hf_hub_ids_from_the_local_cache_only(tiny_clip: dict[str, Pa
     sha = build_embedder(tiny_settings(tiny_clip["seed0"])).model_id.rsplit(":", 1)[1]
     assert model_id == f"clip:hf-hub:wbtest/tiny-clip:{sha}"
     assert (dimension, norm) == ("32", "1.0")
+
+
+def test_every_everyday_word_belongs_to_a_real_imagenet_class() -> None:
+    from workbench.embed.imagenet_words import EVERYDAY_WORDS, class_descriptions, class_names, class_terms
+
+    names = class_names()
+    assert len(names) == len(class_terms()) == len(class_descriptions()) == 1000
+    assert set(EVERYDAY_WORDS) <= set(names), sorted(set(EVERYDAY_WORDS) - set(names))
+    jeans = names.index("jeans")
+    assert "trousers" in class_terms()[jeans] and "denim" in class_descriptions()[jeans]

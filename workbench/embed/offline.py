@@ -138,7 +138,7 @@ class OfflineEmbedder(Embedder):
         from sentence_transformers import SentenceTransformer
         from torchvision import transforms
 
-        from workbench.embed.imagenet_words import class_descriptions, class_names
+        from workbench.embed.imagenet_words import class_descriptions, class_names, class_terms
 
         limit_torch_threads()
         device = pick_device(self.device_setting)
@@ -161,7 +161,7 @@ class OfflineEmbedder(Embedder):
         read = [
             reader.encode(texts, batch_size=128, convert_to_tensor=True, normalize_embeddings=True,
                           show_progress_bar=False)
-            for texts in (names, class_descriptions())
+            for texts in (class_terms(), class_descriptions())
         ]
         class_vectors = torch.nn.functional.normalize(read[0] + read[1], dim=-1).to(device)
         with torch.no_grad():
