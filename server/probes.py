@@ -48,7 +48,7 @@ from tornado.web import RequestHandler
 
 from workbench.app import Workbench
 from workbench.logs import new_request_id, request_id, user_id
-from workbench.stats import ai_usage, embedding_latency
+from workbench.stats import ai_usage, embedding_latency, jobs, oldest_pending_job_age, row_counts
 
 __all__ = ["probe_patterns", "log_request", "ReadyHandler", "MetricsHandler", "readiness", "CHECK_TIMEOUT_SECONDS",
            "HTTP_REGISTRY", "observe_search", "timed_search", "count_error"]
@@ -245,14 +245,9 @@ class _WorkbenchCollector(Collector):
         self._lock = threading.Lock()
 
     def _read(self) -> dict[str, Any]:
-        db = self.wb.db
-        queue = db.query("SELECT kind, status, count(*) AS n FROM outbox WHERE status IN ('pending', 'running', "
-                         "'failed') GROUP BY kind, status")
-        oldest = db.scalar("SELECT epoch(now()::TIMESTAMP - min(created_at)) FROM outbox WHERE status = 'pending'")
-        counts = {table: int(db.scalar(f'SELECT count(*) FROM "{table}"'))  # noqa: S608 - fixed names
-                  for table in ("users", "images", "boards", "board_items", "documents")}
-        return {"queue": queue, "oldest": float(oldest or 0.0), "counts": counts, "ai": ai_usage(db),
-                "embedding": embedding_latency(db)}
+        db = self.wb.db  # every read is a workbench.stats function: no SQL in server/
+        return {"queue": jobs(db), "oldest": oldest_pending_job_age(db), "counts": row_counts(db),
+                "ai": ai_usage(db), "embedding": embedding_latency(db)}
 
     def _values(self) -> dict[str, Any]:
         with self._lock:  # one scrape reads; a scrape a second later reuses it
@@ -265,8 +260,8 @@ class _WorkbenchCollector(Collector):
         values = self._values()
         queue = GaugeMetricFamily("workbench_jobs", "Background jobs waiting, running or failed, by kind and status.",
                                   labels=["kind", "status"])
-        for row in values["queue"]:
-            queue.add_metric([row["kind"], row["status"]], row["n"])
+        for job in values["queue"]:
+            queue.add_metric([job.kind, job.status], job.count)
         yield queue
         yield GaugeMetricFamily("workbench_oldest_pending_job_age_seconds",
                                 "Age of the oldest job still waiting (0 when none waits).", value=values["oldest"])

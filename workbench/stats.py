@@ -10,6 +10,8 @@ For ``/metrics`` and for a researcher who wants the same numbers in a notebook::
 - **AI calls and credits** come from the credit ledger: every AI call reserves its price,
   then commits (the AI answered) or refunds (it failed), so the ledger already tells
   how many calls each action made, how they ended and what they cost.
+- **Jobs** are the outbox's rows still to do (or given up on), and **rows** the size of the
+  main tables.
 - **Embedding latency** comes from the embed jobs in the outbox: a job is written when a
   picture is uploaded and marked done when its vector is stored, so ``updated_at -
   created_at`` of a done job is the time from upload to searchable (waiting included).
@@ -26,8 +28,11 @@ from dataclasses import dataclass
 
 from store import MetadataStore
 
-__all__ = ["AiUsage", "LatencyHistogram", "ai_usage", "embedding_latency", "EMBEDDING_BUCKETS"]
+__all__ = ["AiUsage", "JobCount", "LatencyHistogram", "ai_usage", "embedding_latency", "jobs",
+           "oldest_pending_job_age", "row_counts", "EMBEDDING_BUCKETS", "COUNTED_TABLES"]
 
+#: The tables whose size ``/metrics`` shows.
+COUNTED_TABLES = ("users", "images", "boards", "board_items", "documents")
 #: Upper bounds (seconds) of the embedding latency buckets: upload to searchable.
 EMBEDDING_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
 
@@ -45,6 +50,15 @@ class AiUsage:
     outcome: str
     calls: int
     credits: int
+
+
+@dataclass(frozen=True)
+class JobCount:
+    """Background jobs of one kind (``embed``, ...) in one state (``pending``, ``running``, ``failed``)."""
+
+    kind: str
+    status: str
+    count: int
 
 
 @dataclass(frozen=True)
@@ -97,3 +111,22 @@ def embedding_latency(db: MetadataStore, buckets: tuple[float, ...] = EMBEDDING_
     row = row or {}
     below = tuple((bound, int(row.get(f"b{i}") or 0)) for i, bound in enumerate(buckets))
     return LatencyHistogram(below, int(row.get("n") or 0), float(row.get("total") or 0.0))
+
+
+def jobs(db: MetadataStore) -> list[JobCount]:
+    """Background jobs waiting, running or given up on (``failed``), by kind and state."""
+    rows = db.query("SELECT kind, status, count(*) AS n FROM outbox WHERE status IN ('pending', 'running', 'failed') "
+                    "GROUP BY kind, status ORDER BY kind, status")
+    return [JobCount(str(row["kind"]), str(row["status"]), int(row["n"])) for row in rows]
+
+
+def oldest_pending_job_age(db: MetadataStore) -> float:
+    """Seconds the oldest waiting job has waited (0 when none waits): how far embedding lags behind uploads."""
+    age = db.scalar("SELECT epoch(now()::TIMESTAMP - min(created_at)) FROM outbox WHERE status = 'pending'")
+    return float(age or 0.0)
+
+
+def row_counts(db: MetadataStore, tables: tuple[str, ...] = COUNTED_TABLES) -> dict[str, int]:
+    """Rows in each of ``tables`` (people, pictures, boards, board items, documents by default)."""
+    return {table: int(db.scalar(f'SELECT count(*) FROM "{table}"'))  # noqa: S608 - names from our own list
+            for table in tables if table.isidentifier()}
