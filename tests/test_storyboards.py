@@ -110,6 +110,12 @@ def test_a_range_of_scenes_and_bad_requests(wb: Workbench, me) -> None:
             wb.storyboards.create(me, doc, scenes=bad)
     with pytest.raises(InvalidInput, match="frames per scene"):
         wb.storyboards.create(me, doc, frames_per_scene=0)
+    with pytest.raises(InvalidInput, match="first, last"):
+        wb.storyboards.create(me, doc, scenes=3)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="match score"):
+        wb.storyboards.estimate(me, doc, min_score=float("nan"))
+    with pytest.raises(InvalidInput, match="board title is 201"):
+        wb.storyboards.create(me, doc, title="x" * 201)
     idea = wb.writing.create(me, "idea", "An idea", "A ferry.").id
     with pytest.raises(InvalidInput, match="only screenplays"):
         wb.storyboards.create(me, idea)

@@ -136,7 +136,7 @@ class StoryboardResult:
     placeholders: int
     credits_spent: int
     credits_refunded: int
-    stopped_early: bool = False
+    stopped_early: bool = False  # generation was asked for and some frames were not made (refunded)
 
 
 def load_storyboard(db: MetadataStore, board_id: str) -> Storyboard | None:

@@ -113,7 +113,7 @@ class Storyboards:
         Only frames with no good match are generated, and only with
         ``generate=True``; retrieval is free.
         """
-        _, spans = self._plan_input(user, document_id, scenes, frames_per_scene)
+        _, spans = self._plan_input(user, document_id, scenes, frames_per_scene, min_score)
         picker = FramePicker(user, self._search, min_score)
         plans = [picker.pick(plan_frames(span, frames_per_scene)) for span in spans]
         frames = sum(len(p) for p in plans)
@@ -132,7 +132,7 @@ class Storyboards:
         >>> made = wb.storyboards.create(me, script.id, scenes=(2, 4))
         >>> made.matched, made.placeholders, made.credits_spent
         """
-        doc, spans = self._plan_input(user, document_id, scenes, frames_per_scene)
+        doc, spans = self._plan_input(user, document_id, scenes, frames_per_scene, min_score)
         name = clean_text(title, field="board title", max_chars=200) if title is not None else ""
         picker = FramePicker(user, self._search, min_score)
         rows = [picker.pick(plan_frames(span, frames_per_scene)) for span in spans]
@@ -145,6 +145,7 @@ class Storyboards:
         try:
             board = self._boards.create(user, name or f"Storyboard: {doc.title}"[:200],
                                         f"Drawn from the script '{doc.title}' (version {doc.version}).")
+            # Credits are held for every frame with no match; what the backend did not make is refunded.
             generate_frame = generator(self._library, self._images(), user, seed, made) if reservation else None
             placed = []
             for row, (span, plans) in enumerate(zip(spans, rows, strict=True)):
@@ -170,20 +171,25 @@ class Storyboards:
             kept, len(frames), sum(1 for f in frames if f.source == "library"), len(made),
             sum(1 for f in frames if f.source == "placeholder"), spent,
             (reservation.amount - spent) if reservation else 0,
-            stopped_early=bool(reservation) and len(made) < missing and not self._images().offline,
+            stopped_early=reservation is not None and len(made) < missing,
         )
 
-    def _plan_input(self, user: User, document_id: str, scenes: tuple[int, int] | None,
-                    frames_per_scene: int) -> tuple[Document, list[SceneSpan]]:
+    def _plan_input(self, user: User, document_id: str, scenes: tuple[int, int] | None, frames_per_scene: int,
+                    min_score: float) -> tuple[Document, list[SceneSpan]]:
         doc = self._script(user, document_id)
         if not isinstance(frames_per_scene, int) or not 1 <= frames_per_scene <= MAX_FRAMES_PER_SCENE:
             raise InvalidInput(f"Choose between 1 and {MAX_FRAMES_PER_SCENE} frames per scene.")
+        if not isinstance(min_score, (int, float)) or not -1.0 <= float(min_score) <= 1.0:
+            raise InvalidInput("The match score to accept a still must be a number between -1 and 1 (e.g. 0.05).")
         spans = scene_spans(doc.body)
         if not spans:
             raise InvalidInput(f"'{doc.title}' has no scene headings yet (INT. / EXT. lines); "
                                "a storyboard has one row per scene.")
         if scenes is not None:
-            first, last = scenes
+            try:
+                first, last = scenes
+            except (TypeError, ValueError):
+                raise InvalidInput(f"Give the scenes as (first, last), e.g. (2, 5), not {scenes!r}.") from None
             if not (isinstance(first, int) and isinstance(last, int)) or not 1 <= first <= last <= len(spans):
                 raise InvalidInput(f"Choose scenes between 1 and {len(spans)} (first <= last), not {scenes}.")
             spans = spans[first - 1 : last]
