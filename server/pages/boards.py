@@ -130,7 +130,7 @@ class BoardsPage(pn.viewable.Viewer):
         else:
             self.cards.objects = [self._tile(b) for b in boards]
         first, last = shelf.offset + 1, shelf.offset + len(boards)
-        self.count.object = (f'<span class="wb-hint" data-total="{shelf.total}">'
+        self.count.object = (f'<span class="wb-hint wb-board-total" data-total="{shelf.total}">'
                              + (f"{first}–{last} of {shelf.total} boards" if boards else f"{shelf.total} boards")
                              + "</span>")
         self.previous.disabled, self.next.disabled = shelf.offset == 0, not shelf.has_more
