@@ -46,8 +46,8 @@ hits = wb.search.by_text(me, "a cat on a windowsill", limit=24)
 marks["search"] = time.perf_counter() - t
 marks["answered"] = time.time() - started
 marks["hits"] = len(hits)
+print(json.dumps(marks), flush=True)
 wb.close()
-print(json.dumps(marks))
 """
 
 

@@ -197,8 +197,11 @@ class Workbench:
         self.pipeline.start()
 
     def close(self) -> None:
-        """Stop the worker and close the database."""
+        """Stop the worker (and let a running warm-up finish), then close the database."""
         self.pipeline.stop()
+        if self._warming is not None:
+            # A warm-up still inside torch or LanceDB when the process exits aborts it.
+            self._warming.join(timeout=120)
         self.db.close()
 
     def __enter__(self) -> Workbench:
