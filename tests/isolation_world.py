@@ -135,6 +135,9 @@ _FINGERPRINT_TABLES = {
     "board_members": f"board_id IN ({_MINE})",
     "share_links": f"board_id IN ({_MINE})",
     "board_events": f"board_id IN ({_MINE})",
+    "storyboards": f"board_id IN ({_MINE})",
+    "storyboard_scenes": f"board_id IN ({_MINE})",
+    "storyboard_frames": f"board_id IN ({_MINE})",
 }
 # One UNION ALL of plain aggregates: DuckDB plans it in about a millisecond a table, where
 # the same aggregates as scalar subqueries of one SELECT take ten times as long.

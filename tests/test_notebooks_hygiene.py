@@ -18,7 +18,7 @@ import pytest
 import workbench
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-EXPECTED = ("01-quickstart", "02-embedding-atlas", "03-search-quality", "04-writing-lab")
+EXPECTED = ("01-quickstart", "02-embedding-atlas", "03-search-quality", "04-writing-lab", "05-script-to-board")
 PUBLIC = frozenset(workbench.__all__)
 # Layers a notebook must not reach into: the store sits under the service layer, the server above it.
 OTHER_LAYERS = ("store", "server")
