@@ -12,6 +12,7 @@ import param
 from server.components.grid import ImageGrid, grid_entry, hit_entries
 from server.components.upload import BoundedFileDropper
 from server.pages.common import PANEL_CSS, board_options, section
+from server.probes import timed_search
 from server.session import Session, friendly, launch
 
 __all__ = ["LibraryPage", "UploadQueue"]
@@ -192,15 +193,16 @@ class LibraryPage(pn.viewable.Viewer):
                     if scope == "mine" else "Nothing here yet. Upload a few stills to start.",
                     "summary": f'{total} image{"s" if total != 1 else ""}', "clear": False}
         limit = min(shown, 500)
-        if mode == "text":
-            hits = wb.search.by_text(me, self.query, limit=limit, scope=scope)
-            what = f"“{html.escape(self.query)}”"
-        elif mode == "similar":
-            hits = wb.search.similar_to(me, self.similar_to, limit=limit, scope=scope)
-            what = "images like the one you picked"
-        else:
-            hits = wb.search.by_image(me, self._picture or b"", limit=limit, scope=scope)
-            what = "the picture you dropped"
+        with timed_search("text" if mode == "text" else "similar" if mode == "similar" else "image"):  # /metrics
+            if mode == "text":
+                hits = wb.search.by_text(me, self.query, limit=limit, scope=scope)
+                what = f"“{html.escape(self.query)}”"
+            elif mode == "similar":
+                hits = wb.search.similar_to(me, self.similar_to, limit=limit, scope=scope)
+                what = "images like the one you picked"
+            else:
+                hits = wb.search.by_image(me, self._picture or b"", limit=limit, scope=scope)
+                what = "the picture you dropped"
         return {"images": hit_entries(hits), "has_more": len(hits) >= limit and limit < 500,
                 "empty_text": "No match among the images you can see. Try other words or a picture.",
                 "summary": f'{len(hits)} result{"s" if len(hits) != 1 else ""} for {what}', "clear": True}

@@ -185,14 +185,23 @@ def test_an_offline_idea_goes_onto_a_board(visit: Visit, served) -> None:  # noq
     board = served.wb.boards.create(_me(served), "Idea wall")
     visit.open("/writing", ready=".wb-premise textarea")
     visit.page.locator(".wb-premise textarea").fill("A projectionist finds a reel that shows tomorrow")
+    # Earlier tests may have left idea cards: this test works on the cards its own click makes.
+    before = {d.id for d in served.wb.writing.list(_me(served)) if d.kind == "idea"}
     visit.page.get_by_text("Generate ideas", exact=False).click()
-    card = visit.page.locator(".wb-idea").first
+    wait_for(lambda: any(d.kind == "idea" and d.id not in before for d in served.wb.writing.list(_me(served))),
+             timeout=30, message="new idea cards")
+    new = next(d.id for d in served.wb.writing.list(_me(served)) if d.kind == "idea" and d.id not in before)
+    card = visit.page.locator(f'.wb-idea[data-doc="{new}"]')
     card.wait_for(timeout=30_000)
     assert card.locator(".wb-badge.offline").count() == 1
-    title = served.wb.writing.get(_me(served), card.get_attribute("data-doc")).title
+    title = served.wb.writing.get(_me(served), new).title
     visit.screenshot("writing-ideas")
-    visit.page.locator(".wb-idea-target select").first.select_option(label="Idea wall")
-    visit.page.locator(".wb-send").first.click()
+    # One board picker and one Send button per card, in the cards' order.
+    docs = [visit.page.locator(".wb-idea").nth(i).get_attribute("data-doc")
+            for i in range(visit.page.locator(".wb-idea").count())]
+    index = docs.index(new)
+    visit.page.locator(".wb-idea-target select").nth(index).select_option(label="Idea wall")
+    visit.page.locator(".wb-send").nth(index).click()
     wait_for(lambda: any(title in i.text for i in served.wb.boards.get(_me(served), board.id).items),
               message="the idea to be pinned on the board")
 
