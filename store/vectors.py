@@ -297,8 +297,9 @@ class VectorStore:
             probes = probes_for(kind, partitions)
             if where:
                 # A narrow filter (one person's few images) may leave too few rows in the
-                # probed partitions: LanceDB then probes further, as far as it must.
-                query = query.minimum_nprobes(probes).maximum_nprobes(0)
+                # probed partitions: LanceDB then probes further, up to 4x. Not without a cap:
+                # at 1M rows an unbounded maximum made filtered searches 3x slower (100 vs 33 ms).
+                query = query.minimum_nprobes(probes).maximum_nprobes(min(partitions, 4 * probes))
             else:
                 query = query.nprobes(probes)  # fixes the maximum too, or it scans every partition
             if kind == "IVF_PQ":
