@@ -56,6 +56,7 @@ def prepare(settings: Settings) -> Workbench:
     """Open the workbench, repair what a crash left, start the embed worker, load samples once."""
     check_exposure(settings)
     wb = Workbench(settings)
+    wb.warm_up()  # the embedder loads in the background while the rest starts: the first search does not wait
     checked = wb.db.integrity
     rebuilt = [c.describe() for c in checked if c.missing]
     log.log(logging.ERROR if rebuilt else logging.INFO, "metadata: %d index(es) checked against their tables%s%s",
@@ -65,7 +66,6 @@ def prepare(settings: Settings) -> Workbench:
     if report.repaired:
         log.warning("reconcile repaired %s item(s) at start-up: %s", report.repaired, report)
     wb.start_worker()
-    wb.warm_up()  # the embedder loads in the background: the first search does not wait for it
     if settings.library.load_samples:
         from workbench.samples import load_samples
 

@@ -17,7 +17,7 @@ import json
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import IO, Any
 
@@ -193,15 +193,24 @@ class Library:
         """
         batch = list(files)
         result = IngestResult()
-        for done, (name, source) in enumerate(batch, start=1):
-            try:
-                image, new = self.ingest_new(user, source, filename=name, tags=tags, visibility=visibility,
-                                             wait=wait, origin=origin)
-                (result.added if new else result.duplicates).append(image)
-            except InvalidInput as error:
-                result.errors[name] = str(error)
-            if progress:
-                progress(done, len(batch), name)
+        # wait=True embeds in batches on a second thread while the files are stored, instead
+        # of one image at a time after each (see Pipeline.embedding_alongside).
+        waiting = self.pipeline.embedding_alongside() if wait and self.pipeline is not None else nullcontext(set())
+        with waiting as ids:
+            for done, (name, source) in enumerate(batch, start=1):
+                try:
+                    image, new = self.ingest_new(user, source, filename=name, tags=tags, visibility=visibility,
+                                                 origin=origin)
+                    (result.added if new else result.duplicates).append(image)
+                    ids.add(image.id)
+                except InvalidInput as error:
+                    result.errors[name] = str(error)
+                if progress:
+                    progress(done, len(batch), name)
+        if wait:  # as they are now: ready (or failed, with the reason in the caption)
+            now = self.get_many([i.id for i in result.added + result.duplicates])
+            result.added = [now.get(i.id, i) for i in result.added]
+            result.duplicates = [now.get(i.id, i) for i in result.duplicates]
         return result
 
     def ingest_folder(
