@@ -12,7 +12,8 @@ import panel as pn
 
 from server.session import Session
 
-__all__ = ["PANEL_CSS", "section", "board_options", "picker_options", "empty_state", "set_options"]
+__all__ = ["PANEL_CSS", "section", "board_options", "recent_board_options", "picker_options", "empty_state",
+           "set_options"]
 
 PANEL_CSS = """
 :host { font-family: var(--wb-font); color: #111; }
@@ -86,6 +87,21 @@ def board_options(session: Session) -> dict[str, str]:
     # The service refuses the rest; do not offer them.
     return picker_options((b.title, b.id, b.created_at) for b in session.wb.boards.list(session.me)
                           if b.role != "view")
+
+
+def recent_board_options(session: Session, *, limit: int = 12) -> dict[str, str]:
+    """The boards the acting user can add to, last edited first (at most ``limit``), as Select options."""
+    if not session.has("boards") or session.user is None:
+        return {}
+    shelf = session.wb.boards.browse(session.me, sort="edited", limit=limit * 2)
+    boards = [b for b in shelf.boards if b.role != "view"][:limit]
+    options: dict[str, str] = {}
+    for board in boards:
+        label = board.title
+        if label in options:  # two boards with one title: tell them apart by when they were made
+            label = f"{board.title} ({board.created_at:%d %b %H:%M})"
+        options[label] = board.id
+    return options
 
 
 def set_options(select: pn.widgets.Select, options: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import html
+from collections import Counter
 from typing import Any
 
 import panel as pn
@@ -11,7 +12,7 @@ import param
 
 from server.components.grid import ImageGrid, grid_entry, hit_entries
 from server.components.upload import BoundedFileDropper
-from server.pages.common import PANEL_CSS, board_options, section
+from server.pages.common import PANEL_CSS, recent_board_options, section
 from server.probes import timed_search
 from server.session import Session, friendly, launch
 
@@ -21,6 +22,9 @@ PAGE = 48
 SCOPES = {"Everything I can see": "all", "My uploads": "mine", "Shared with me": "shared"}
 
 
+NEW_BOARD = "new-board"
+
+
 class UploadQueue(pn.viewable.Viewer):
     """Drag-and-drop upload of many stills, with a status line per file."""
 
@@ -28,6 +32,7 @@ class UploadQueue(pn.viewable.Viewer):
     done = param.Integer(default=0, doc="Files finished in the current batch.")
     total = param.Integer(default=0, doc="Files in the current batch.")
     finished = param.Event(doc="Fires after each file, so the grid can show it.")
+    already = param.String(default="", doc="Id of the library picture a dropped file turned out to be.")
 
     def __init__(self, session: Session, **params: Any) -> None:
         super().__init__(**params)
@@ -102,10 +107,11 @@ class UploadQueue(pn.viewable.Viewer):
         self.statuses = {**self.statuses, name: ("adding", "")}
         wb, me = self.session.wb, self.session.me
         try:
-            before = await self.session.run(wb.library.count, me)
-            await self.session.run(wb.library.ingest, me, raw, filename=name)
-            after = await self.session.run(wb.library.count, me)
-            state = ("added", "") if after > before else ("duplicate", "The same picture is already in your library.")
+            image, new = await self.session.run(wb.library.ingest_new, me, raw, filename=name)
+            state = ("added", "") if new else (
+                "duplicate", f"Already in your library as {image.filename}: it is selected on the right.")
+            if not new:
+                self.already = image.id
         except WorkbenchError as error:
             state = ("error", str(error))
         self.statuses = {**self.statuses, name: state}
@@ -149,11 +155,18 @@ class LibraryPage(pn.viewable.Viewer):
         self.clear.on_click(self._browse)
         self.uploads = UploadQueue(session)
         self.uploads.param.watch(self._upload_finished, "finished")
+        self.uploads.param.watch(self._show_already, "already")
         self.detail = pn.Column(sizing_mode="stretch_width", margin=0)
         self._generation = 0  # the newest grid request; an older answer arriving late is dropped
         self._apply(self._fetch(self.mode, self.scope.value, self.shown))
 
     # -- loading the grid ----------------------------------------------------------------
+    def _show_already(self, event: Any) -> None:
+        """A dropped file that is already in the library: select that picture, so its details show."""
+        if event.new:
+            self.grid.selected = [event.new]
+            self.uploads.already = ""
+
     async def _upload_finished(self, event: Any = None) -> None:
         if self.mode == "browse":
             await self._reload(keep=True)
@@ -260,7 +273,7 @@ class LibraryPage(pn.viewable.Viewer):
     def _selection_facts(self, ids: list[str]) -> tuple[Any, dict[str, str]]:
         """(the image when one is selected, the boards it could go on): reads, in a thread."""
         image = self.session.wb.library.get(self.session.me, ids[0]) if len(ids) == 1 else None
-        return image, board_options(self.session) if self.session.has("boards") else {}
+        return image, recent_board_options(self.session) if self.session.has("boards") else {}
 
     def _detail(self, ids: list[str], image: Any, boards: dict[str, str]) -> list[Any]:
         if not ids:
@@ -298,12 +311,29 @@ class LibraryPage(pn.viewable.Viewer):
     def _board_picker(self, ids: list[str], options: dict[str, str]) -> list[Any]:
         if not self.session.has("boards"):
             return []
-        target = pn.widgets.Select(label="Add to board", options={"New board…": "", **options},
+        # The boards edited last come first (and the newest is chosen), a new board last.
+        # (A sentinel, not "": Panel's Select did not send a change to the empty value from the browser.)
+        target = pn.widgets.Select(label="Add to board", options={**options, "New board…": NEW_BOARD},
                                    sizing_mode="stretch_width", margin=(10, 0, 4, 0), css_classes=["wb-board-target"])
+        name = pn.widgets.TextInput(label="Name, for a new board", value=self._suggested_title(ids),
+                                    sizing_mode="stretch_width", margin=(0, 0, 4, 0), css_classes=["wb-new-board-name"])
         add = pn.widgets.Button(label=f"Add {len(ids)} to board", color="primary", margin=(4, 0),
                                css_classes=["wb-add-to-board"])
-        add.on_click(lambda e: launch(self._add_to_board(target.value, list(ids))))
-        return [target, add]
+        add.on_click(lambda e: launch(self._add_to_board(target.value, list(ids), name.value_input or name.value)))
+        return [target, name, add]
+
+    def _suggested_title(self, ids: list[str]) -> str:
+        """A name for a new board from what is selected: the tag most of them share, else the first file's name."""
+        images = [i for i in self.session.wb.library.get_many(ids).values() if i.owner == self.session.me.id]
+        tags = Counter(tag for image in images for tag in image.tags)
+        if tags:
+            tag, count = tags.most_common(1)[0]
+            if count * 2 >= len(ids):
+                return tag[:1].upper() + tag[1:]
+        if images:
+            stem = images[0].filename.rsplit(".", 1)[0].replace("_", " ").replace("-", " ").strip()
+            return (stem[:1].upper() + stem[1:])[:80] or "New board"
+        return "New board"
 
     async def _save_tags_from(self, image_id: str, field: pn.widgets.TextInput, event: Any = None) -> None:
         await self._save_tags(image_id, field.value_input or field.value or "")
@@ -318,17 +348,17 @@ class LibraryPage(pn.viewable.Viewer):
         self.session.info(f"Tags saved: {', '.join(image.tags) or 'none'}")
         await self._reload(keep=True)
 
-    def _put_on_board(self, board_id: str, ids: list[str]) -> tuple[str, str]:
+    def _put_on_board(self, board_id: str, ids: list[str], title: str = "") -> tuple[str, str]:
         wb, me = self.session.wb, self.session.me
-        if not board_id:
-            board_id = wb.boards.create(me, "Untitled board").id
+        if not board_id or board_id == NEW_BOARD:
+            board_id = wb.boards.create(me, title.strip() or "Untitled board").id
         for image_id in ids:
             wb.boards.add_image(me, board_id, image_id)
         return board_id, wb.boards.get(me, board_id).board.title
 
     @friendly
-    async def _add_to_board(self, board_id: str, ids: list[str]) -> None:
-        board_id, title = await self.session.run(self._put_on_board, board_id, ids)
+    async def _add_to_board(self, board_id: str, ids: list[str], title: str = "") -> None:
+        board_id, title = await self.session.run(self._put_on_board, board_id, ids, title)
         self.session.info(f'Added {len(ids)} to <a href="/board?id={html.escape(board_id, quote=True)}">'
                           f'{html.escape(title)}</a>', escaped=True)
 
