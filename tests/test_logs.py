@@ -7,6 +7,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -68,7 +69,9 @@ def test_concurrent_requests_keep_their_own_ids(lines) -> None:
     async def main() -> None:
         await asyncio.gather(*(asyncio.create_task(request(n)) for n in range(3)))
 
-    asyncio.run(main())
+    # On a thread of its own: a browser test in this process may own a running event loop (Playwright).
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, main()).result(timeout=60)
     seen = {r["message"]: (r["request_id"], r["user_id"]) for r in _records(lines)}
     assert seen == {f"answered {n}": (f"req-{n}", f"u_{n}") for n in range(3)}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.helpers import open_wb, png_bytes
@@ -48,7 +49,9 @@ def test_a_search_before_the_model_is_ready_says_preparing_then_answers(tmp_path
             await asyncio.wait_for(task, timeout=120)
             return shown
 
-        shown = asyncio.run(search())
+        # On a thread of its own: a browser test in this process may own a running event loop (Playwright).
+        with ThreadPoolExecutor(1) as pool:
+            shown = pool.submit(asyncio.run, search()).result(timeout=120)
         assert "Preparing search…" in shown
         assert wb.search_ready
         assert "result" in page.summary.object and "Preparing" not in page.summary.object

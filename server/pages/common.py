@@ -89,12 +89,12 @@ def board_options(session: Session) -> dict[str, str]:
                           if b.role != "view")
 
 
-def recent_board_options(session: Session, *, limit: int = 12) -> dict[str, str]:
+def recent_board_options(session: Session, *, limit: int = 200) -> dict[str, str]:
     """The boards the acting user can add to, last edited first (at most ``limit``), as Select options."""
     if not session.has("boards") or session.user is None:
         return {}
-    shelf = session.wb.boards.browse(session.me, sort="edited", limit=limit * 2)
-    boards = [b for b in shelf.boards if b.role != "view"][:limit]
+    shelf = session.wb.boards.browse(session.me, sort="edited", limit=limit)
+    boards = [b for b in shelf.boards if b.role != "view"]
     options: dict[str, str] = {}
     for board in boards:
         label = board.title

@@ -19,7 +19,7 @@ from urllib.parse import quote
 import pytest
 
 from server.identity import Gate
-from tests.browser.conftest import CHROMIUM_ARGS, free_port, wait_healthy
+from tests.browser.conftest import free_port, wait_healthy
 from tests.clerk_kit import FakeClerk, Person, clerk_auth, mint, serve_fake
 from tests.helpers import png_bytes, wait_for
 
@@ -66,21 +66,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             running.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    import shutil
-
-    from playwright.sync_api import sync_playwright
-
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    if executable is None:
-        pytest.skip("Debian's chromium is not installed")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
 class Person_page:
     """One browser context signed in as one person."""
 
@@ -119,8 +104,9 @@ class Person_page:
         }"""))
 
 
-def test_each_person_sees_only_their_library_and_a_revoked_session_stops(browser: Any, world: World) -> None:
-    ana, ben = Person_page(browser, world, ANA), Person_page(browser, world, BEN)
+def test_each_person_sees_only_their_library_and_a_revoked_session_stops(chromium: Any, world: World) -> None:
+    # The session's Chromium (tests/browser/conftest.py): one Playwright per process.
+    ana, ben = Person_page(chromium, world, ANA), Person_page(chromium, world, BEN)
     try:
         wait_for(lambda: "Ana-still.png" in ana.text(), timeout=30, message="Ana's still in her library")
         wait_for(lambda: "Ben-still.png" in ben.text(), timeout=30, message="Ben's still in his library")
