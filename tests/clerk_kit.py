@@ -155,6 +155,25 @@ def serve_fake(fake: FakeClerk) -> Iterator[FakeClerk]:
         server.server_close()
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def clerk_settings(home: Any, fake: FakeClerk, **auth: Any) -> Any:
+    """Settings of a workbench served in Clerk mode on a free loopback port, trusting ``fake`` (no samples)."""
+    from workbench.settings import Settings
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    return Settings(home=home, server={"port": port, "public_url": url}, library={"load_samples": False},
+                    auth=clerk_auth(fake, url, **auth))
+
+
 def clerk_auth(fake: FakeClerk, public_url: str, **overrides: Any) -> dict[str, Any]:
     """``Settings(auth=...)`` for a workbench that trusts the local key and asks ``fake``."""
     return {"mode": "clerk", "clerk_jwt_key": PUBLIC_PEM, "clerk_issuer": ISSUER,

@@ -26,7 +26,7 @@ import pytest
 from bokeh.util.token import generate_jwt_token, get_session_id
 
 from server.identity import Gate, safe_next
-from tests.clerk_kit import OTHER_KEY, FakeClerk, Person, clerk_auth, mint, serve_fake
+from tests.clerk_kit import OTHER_KEY, FakeClerk, Person, clerk_settings, mint, serve_fake
 from tests.helpers import png_bytes
 from workbench import Settings, Workbench
 
@@ -65,11 +65,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     for person in (ANA, BEN, CLEO):
         fake.add(Person(**vars(person)))
     for running_fake in serve_fake(fake):
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        settings = Settings(home=tmp_path_factory.mktemp("clerk"), server={"port": port, "public_url": url},
-                            library={"load_samples": False},
-                            auth=clerk_auth(running_fake, url, clerk_revalidate_seconds=1))
+        settings = clerk_settings(tmp_path_factory.mktemp("clerk"), running_fake, clerk_revalidate_seconds=1)
+        port, url = settings.server.port, settings.server.public_url
         wb = Workbench(settings)
         ana = wb.accounts.sign_in(ANA.user_id, ANA.email, "Ana Film")
         image = wb.library.ingest(ana, png_bytes((10, 120, 200)), filename="ana.png", wait=True)

@@ -19,8 +19,8 @@ from urllib.parse import quote
 import pytest
 
 from server.identity import Gate
-from tests.browser.conftest import free_port, wait_healthy
-from tests.clerk_kit import FakeClerk, Person, clerk_auth, mint, serve_fake
+from tests.browser.conftest import wait_healthy
+from tests.clerk_kit import FakeClerk, Person, clerk_settings, mint, serve_fake
 from tests.helpers import png_bytes, wait_for
 
 pytestmark = pytest.mark.browser
@@ -42,17 +42,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     os.environ["HF_HUB_OFFLINE"] = "1"
     from server.main import start
     from workbench.app import Workbench
-    from workbench.settings import Settings
 
     fake = FakeClerk()
     fake.add(Person(**vars(ANA)))
     fake.add(Person(**vars(BEN)))
     for running_fake in serve_fake(fake):
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        settings = Settings(home=tmp_path_factory.mktemp("clerk-browser"), server={"port": port, "public_url": url},
-                            library={"load_samples": False},
-                            auth=clerk_auth(running_fake, url, clerk_revalidate_seconds=2))
+        settings = clerk_settings(tmp_path_factory.mktemp("clerk-browser"), running_fake, clerk_revalidate_seconds=2)
+        url = settings.server.public_url
         wb = Workbench(settings)
         for person, color in ((ANA, (200, 40, 40)), (BEN, (40, 40, 200))):
             user = wb.accounts.sign_in(person.user_id, person.email, person.first_name)
