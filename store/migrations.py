@@ -241,6 +241,9 @@ _STORYBOARDS = (
         PRIMARY KEY (board_id, item_id))""",
 )
 
+# What the offline embedder saw in a still, with its confidence ("tabby 0.62"), for "why this result".
+_LABEL_SCORES = ("ALTER TABLE images ADD COLUMN label_scores VARCHAR DEFAULT '[]'",)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "accounts", _ACCOUNTS),
     Migration(2, "library", _LIBRARY),
@@ -249,4 +252,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "outbox", _OUTBOX),
     Migration(6, "no secondary indexes", _NO_SECONDARY_INDEXES),
     Migration(7, "storyboards", _STORYBOARDS),
+    Migration(8, "label scores", _LABEL_SCORES),
 )

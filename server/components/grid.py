@@ -25,6 +25,8 @@ def grid_entry(image: LibraryImage, *, score: float | None = None, thumb: str | 
         "tags": list(image.tags[:4]),
         "status": image.status,
         "score": score,
+        # "Why this result": what the embedder saw, on hover ("macaw 0.97, lorikeet 0.01").
+        "why": ", ".join(f"{name} {value:.2f}" for name, value in image.label_scores[:3]),
     }
 
 

@@ -39,6 +39,7 @@ export function render({ model, el }) {
     fig.tabIndex = 0;
     fig.setAttribute("role", "listitem");
     fig.setAttribute("aria-label", image.title || "image");
+    if (image.why) { fig.title = `${image.title || ""}\nLooks like: ${image.why}` }
     if (model.draggable) {
       fig.draggable = true;
       fig.addEventListener("dragstart", (e) => {

@@ -34,6 +34,15 @@ def test_a_duplicate_upload_says_so_and_shows_the_picture(visit: Visit, served: 
     row.wait_for(timeout=30_000)
     assert "Already in your library as harbour-dusk.png" in row.inner_text()
     visit.page.locator(".wb-detail-name", has_text="harbour-dusk.png").wait_for(timeout=15_000)
+    # Why this result (#17 part 6): hovering a still says what the embedder saw, with its confidence.
+    stored = next(i for i in served.wb.library.list(_me(served), limit=500) if i.filename == "harbour-dusk.png")
+    wait_for(lambda: served.wb.library.get(_me(served), stored.id).ready, message="the still embedded")
+    visit.page.reload()
+    thumb = visit.page.locator(f'.wb-thumb[data-id="{stored.id}"]')
+    thumb.wait_for(timeout=20_000)
+    title = thumb.get_attribute("title") or ""
+    name, score = served.wb.library.get(_me(served), stored.id).label_scores[0]
+    assert f"Looks like: {name} {score:.2f}" in title, title
     names = [i.filename for i in served.wb.library.list(_me(served), limit=500)]
     assert names.count("harbour-dusk.png") == 1 and "copy-of-harbour.png" not in names
     visit.screenshot("library-duplicate")

@@ -38,6 +38,8 @@ class LibraryImage:
     status: str  # pending -> stored -> ready; failed; deleting
     embed_model: str | None
     created_at: datetime
+    # The labels with the embedder's confidence, best first: (name, score), e.g. ("tabby", 0.62).
+    label_scores: tuple[tuple[str, float], ...] = ()
 
     @property
     def ready(self) -> bool:
@@ -53,6 +55,7 @@ class LibraryImage:
             caption=row["caption"], labels=json.loads(row["labels"]), visibility=row["visibility"],
             source=row["source"], status=row["status"], embed_model=row["embed_model"],
             created_at=row["created_at"],
+            label_scores=tuple((str(n), float(p)) for n, p in json.loads(row.get("label_scores") or "[]")),
         )
 
 

@@ -228,10 +228,11 @@ class Pipeline:
                 image = images[job["subject"]]
                 words = [name for name, _ in names[:5]]
                 caption = image.caption or (("Looks like " + ", ".join(words[:3])) if words else "")
+                scores = [[name, round(float(score), 3)] for name, score in names[:5]]
                 cur.execute(
-                    "UPDATE images SET status = 'ready', embed_model = ?, labels = ?, caption = ?, updated_at = now()"
-                    " WHERE id = ? AND status IN ('stored', 'ready')",
-                    [embedder.model_id, json.dumps(words), caption, image.id],
+                    "UPDATE images SET status = 'ready', embed_model = ?, labels = ?, label_scores = ?, caption = ?,"
+                    " updated_at = now() WHERE id = ? AND status IN ('stored', 'ready')",
+                    [embedder.model_id, json.dumps(words), json.dumps(scores), caption, image.id],
                 )
             cur.execute("UPDATE outbox SET status = 'done', updated_at = now() WHERE list_contains(?, id)",
                         [[job["id"] for job, _, _ in embedded]])
