@@ -65,7 +65,15 @@ class UploadQueue(pn.viewable.Viewer):
             rows.append(f'<li class="wb-file wb-file-{state}" data-file="{html.escape(name, quote=True)}">'
                         f'<span class="wb-file-name">{html.escape(name)}</span>'
                         f'<span class="wb-file-state">{label}</span>{detail}</li>')
-        return f'<ul class="wb-files">{"".join(rows)}</ul>'
+        # One line over the list: where a batch of forty stands at a glance (the grid stays usable meanwhile).
+        counts = Counter(state for state, _ in statuses.values())
+        parts = [f"{counts[key]} {label}" for key, label in (("added", "added"), ("duplicate", "already here"),
+                                                               ("error", "not added")) if counts[key]]
+        going = counts["queued"] + counts["adding"]
+        if going:
+            parts.append(f"{going} to go")
+        summary = f'<p class="wb-upload-summary">{" · ".join(parts)}</p>'
+        return f'{summary}<ul class="wb-files">{"".join(rows)}</ul>'
 
     def _on_refused(self, event: param.parameterized.Event) -> None:
         for name, why in (event.new or {}).items():

@@ -33,6 +33,9 @@ def test_a_duplicate_upload_says_so_and_shows_the_picture(visit: Visit, served: 
     row = visit.page.locator('.wb-file-duplicate[data-file="copy-of-harbour.png"]')
     row.wait_for(timeout=30_000)
     assert "Already in your library as harbour-dusk.png" in row.inner_text()
+    summary = visit.page.locator(".wb-upload-summary")
+    summary.wait_for(timeout=10_000)
+    assert summary.inner_text() == "1 added · 1 already here"  # the batch at a glance (#18 item 3)
     visit.page.locator(".wb-detail-name", has_text="harbour-dusk.png").wait_for(timeout=15_000)
     # Why this result (#17 part 6): hovering a still says what the embedder saw, with its confidence.
     stored = next(i for i in served.wb.library.list(_me(served), limit=500) if i.filename == "harbour-dusk.png")
