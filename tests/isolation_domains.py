@@ -7,7 +7,6 @@ or her writing, so a link holder is as much a stranger here as C.
 from __future__ import annotations
 
 import io
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,9 @@ def _theirs(w: World, x: Actor, image: Any) -> None:
 
 
 def _folder(w: World, x: Actor) -> Path:
-    root = Path(tempfile.mkdtemp(prefix="isolation-"))
+    # Under the world's own (pytest-managed) home, so nothing is left in the system's temp folder.
+    root = Path(w.wb.settings.home) / "folders" / uuid.uuid4().hex[:8]
+    root.mkdir(parents=True)
     (root / "copy.png").write_bytes(w.hidden_bytes)
     return root
 
