@@ -36,6 +36,15 @@ def open_wb(tmp_path: Path, **overrides: object) -> Workbench:
     return Workbench(settings)
 
 
+def sampled_wb(tmp_path: Path) -> Workbench:
+    """A workbench on the embedded default with the sample photos embedded (for search-driven tests)."""
+    from workbench.samples import load_samples
+
+    wb = open_wb(tmp_path)
+    load_samples(wb.accounts, wb.library, wait=True)
+    return wb
+
+
 def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, message: str = "condition") -> None:
     """Poll ``predicate`` every 0.1 s until it holds; fail the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from tests.helpers import open_wb
+from tests.helpers import sampled_wb
 from workbench import Conflict, InsufficientCredits, InvalidInput, Workbench
 from workbench.boards import ItemMove
-from workbench.samples import load_samples
 from workbench.storyboard_frames import row_y
 from workbench.storyboard_model import CUT_COLOR, ROW_H
 from workbench.writing import fountain
@@ -31,8 +30,7 @@ pytestmark = pytest.mark.timeout(120)
 
 @pytest.fixture(scope="module")
 def wb(tmp_path_factory: pytest.TempPathFactory) -> Workbench:
-    bench = open_wb(tmp_path_factory.mktemp("storyboards"))
-    load_samples(bench.accounts, bench.library, wait=True)
+    bench = sampled_wb(tmp_path_factory.mktemp("storyboards"))
     yield bench
     bench.close()
 

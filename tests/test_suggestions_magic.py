@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import open_wb, png_bytes, sample_bytes
+from tests.helpers import open_wb, png_bytes, sample_bytes, sampled_wb
 from tests.openai_server import ImageReply, OpenAIServer, tiny_png
 from workbench import Forbidden, InsufficientCredits, InvalidInput, NotFound, PremiumRequired, Workbench
-from workbench.samples import load_samples
 
 PITCH = ("A retired astronaut returns to the launch site where her rocket failed. "
          "She finds a stray cat living in the old control room. "
@@ -20,8 +19,7 @@ PITCH = ("A retired astronaut returns to the launch site where her rocket failed
 
 @pytest.fixture(scope="module")
 def wb(tmp_path_factory: pytest.TempPathFactory) -> Workbench:
-    bench = open_wb(tmp_path_factory.mktemp("magic"))
-    load_samples(bench.accounts, bench.library, wait=True)
+    bench = sampled_wb(tmp_path_factory.mktemp("magic"))
     yield bench
     bench.close()
 
