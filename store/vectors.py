@@ -2,8 +2,14 @@
 
 A local directory by default, ``az://container/prefix`` on Azure (the
 container is created first through adlfs, because LanceDB will not). Every
-row carries the owner and visibility, so a search prefilters with a ``where``
-clause and never even scores another user's private rows.
+row carries the owner and visibility, so a search prefilters with a
+:class:`VectorFilter` (rendered here into LanceDB's SQL, every value quoted)
+and never even scores another user's private rows.
+
+Several processes share a store (web replicas, embedding workers): a connection
+checks for their commits at most ``read_consistency_seconds`` after its last
+look (LanceDB's ``read_consistency_interval``), so a new image is searchable
+everywhere within that bound; 0 checks on every read.
 
 How a table is searched follows its size (:func:`index_plan`, measured in
 ``bench/search.py``): below ``index_threshold`` rows a search is exact; above
@@ -25,8 +31,10 @@ import math
 import os
 import re
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 # lancedb 0.40 logs a deprecation WARN on every projected search (lancedb#2810)
@@ -38,7 +46,9 @@ import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 from lancedb.index import Bitmap, IvfFlat, IvfPq  # noqa: E402
 
-__all__ = ["VectorStore", "IndexPlan", "index_plan", "probes_for", "sql_quote"]
+from store.vector_filter import VectorFilter  # noqa: E402
+
+__all__ = ["VectorStore", "VectorFilter", "IndexPlan", "index_plan", "probes_for"]
 
 # Measured on clustered 512-d vectors (bench/search.py), recall@10 against exact search,
 # no filter / owner prefilter, p50 on a busy 2-core machine:
@@ -115,8 +125,64 @@ def _sub_vectors(dimension: int) -> int:
 
 
 def sql_quote(value: str) -> str:
-    """Quote a string literal for a LanceDB ``where`` clause."""
+    """Quote a string literal for a LanceDB ``where`` clause (store-internal: callers pass a VectorFilter).
+
+    LanceDB's SQL takes backslashes in a plain literal as themselves; only ``'`` needs doubling.
+    """
     return "'" + str(value).replace("'", "''") + "'"
+
+
+# -- VectorFilter -> LanceDB SQL -------------------------------------------------------
+def _quoted_list(values: Iterable[str]) -> str:
+    return ", ".join(sql_quote(v) for v in sorted(values))
+
+
+def _in(column: str, values: frozenset[str], *, negate: bool = False) -> str:
+    if len(values) == 1:  # "=" keeps the plain form the bitmap index on owner/visibility is known to serve
+        return f"{column} {'<>' if negate else '='} {sql_quote(next(iter(values)))}"
+    return f"{column} {'NOT IN' if negate else 'IN'} ({_quoted_list(values)})"
+
+
+def _like_literal(text: str) -> str:
+    # LanceDB's LIKE takes only the backslash as its escape character.
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _timestamp(moment: datetime) -> str:
+    return f"TIMESTAMP {sql_quote(moment.strftime('%Y-%m-%d %H:%M:%S'))}"
+
+
+def _lance_terms(where: VectorFilter) -> list[str]:
+    terms: list[str] = []
+    for column, only, never in (("id", where.ids, where.exclude_ids), ("owner", where.owners, where.not_owners),
+                                ("visibility", where.visibility, ())):
+        if only is not None:
+            terms.append(_in(column, frozenset(only)) if only else "FALSE")
+        if never:
+            terms.append(_in(column, frozenset(never), negate=True))
+    if where.owner_or_visible is not None:
+        owner, visibilities = where.owner_or_visible
+        mine = f"owner = {sql_quote(owner)}"
+        terms.append(f"({mine} OR {_in('visibility', frozenset(visibilities))})" if visibilities else mine)
+    for tag in where.tags_all:
+        terms.append(f"tags LIKE {sql_quote('%|' + _like_literal(tag) + '|%')} ESCAPE '\\'")
+    if where.since is not None:
+        terms.append(f"created_at >= {_timestamp(where.since)}")
+    if where.until is not None:
+        terms.append(f"created_at <= {_timestamp(where.until)}")
+    for part in where.all_of:
+        terms.extend(_lance_terms(part))
+    return terms
+
+
+def _lance_where(where: VectorFilter | None) -> str | None:
+    """The LanceDB SQL for a filter, or None when it leaves every row in."""
+    if where is None:
+        return None
+    if not isinstance(where, VectorFilter):
+        raise TypeError(f"A vector filter is a store.VectorFilter, not {type(where).__name__}: "
+                        "the store writes the SQL so every value is quoted.")
+    return " AND ".join(_lance_terms(where)) or None
 
 
 def azure_storage_options(container_url: str, creds: dict[str, str]) -> dict[str, str]:
@@ -141,7 +207,11 @@ def azure_storage_options(container_url: str, creds: dict[str, str]) -> dict[str
 class VectorStore:
     """Named LanceDB tables with upsert, delete and prefiltered search.
 
+    ``read_consistency_seconds``: how stale a read may be against other processes'
+    writes (0: every read checks for them; this process's own writes are always seen).
+
     >>> vs = VectorStore("/tmp/vectors-doc")
+    >>> vs.count("images", VectorFilter(owners={"u1"}))
     """
 
     def __init__(
@@ -152,17 +222,26 @@ class VectorStore:
         index_threshold: int = 5000,
         fsspec_options: dict[str, Any] | None = None,
         quantize_from: int = _PQ_FROM_ROWS,
+        read_consistency_seconds: float = 5.0,
     ) -> None:
+        if not read_consistency_seconds >= 0:  # also refuses NaN
+            raise ValueError(f"read_consistency_seconds must be 0 or more, not {read_consistency_seconds}.")
         self.uri = uri
+        self.read_consistency_seconds = float(read_consistency_seconds)
         self.quantize_from = quantize_from  # rows from which the index is IVF_PQ (see index_plan)
         self.storage_options = storage_options or {}
         self.index_threshold = index_threshold
         self.fsspec_options = fsspec_options or {}
         if uri.startswith(("az://", "abfs://", "abfss://")):
             self._ensure_container(uri, self.fsspec_options)
-        self._db = lancedb.connect(uri, storage_options=self.storage_options or None)
+        # The interval makes every open table handle (cached below) look for other processes'
+        # commits once it is older than the bound, so caching handles hides nothing for longer.
+        self._db = lancedb.connect(uri, storage_options=self.storage_options or None,
+                                   read_consistency_interval=timedelta(seconds=self.read_consistency_seconds))
         self._tables: dict[str, Any] = {}
-        self._indexed: dict[str, tuple[str, int]] = {}  # table -> (IVF_FLAT/IVF_PQ/other, partitions), once seen
+        # table -> (IVF_FLAT/IVF_PQ/other, partitions, when seen): another process may rebuild the
+        # index with more partitions, so what we saw is trusted only for the same bound.
+        self._indexed: dict[str, tuple[str, int, float]] = {}
         # Opening a table and merging into it from two threads at once makes
         # two commits race; LanceDB retries, but serializing our own writes
         # keeps the ordering simple and the error paths clear.
@@ -235,37 +314,51 @@ class VectorStore:
         with self._lock:
             table.add(rows.select(table.schema.names).cast(table.schema))
 
-    def delete(self, name: str, ids: Sequence[str]) -> None:
-        """Remove the rows with these ids (missing ids are ignored)."""
-        if not ids:
+    def delete(self, name: str, ids: Sequence[str] | VectorFilter) -> None:
+        """Remove the rows with these ids, or the rows a filter matches (missing ids are ignored)."""
+        where = ids if isinstance(ids, VectorFilter) else VectorFilter(ids=ids)
+        if where.ids is not None and not where.ids:
             return
+        sql = self._writable_where(where, "delete")
         table = self._table(name)
         with self._lock:
-            table.delete("id IN (" + ", ".join(sql_quote(i) for i in ids) + ")")
+            table.delete(sql)
 
-    def update(self, name: str, where: str, values: dict[str, Any]) -> None:
-        """Set column values on the rows matching ``where`` (e.g. a new visibility)."""
+    def update(self, name: str, where: VectorFilter, values: dict[str, Any]) -> None:
+        """Set column values on the rows matching ``where`` (e.g. a new visibility).
+
+        >>> vs.update("images", VectorFilter(ids={"img1"}), {"visibility": "public"})
+        """
+        sql = self._writable_where(where, "update")
         table = self._table(name)
         with self._lock:
-            table.update(where=where, values=values)
+            table.update(where=sql, values=values)
+
+    @staticmethod
+    def _writable_where(where: VectorFilter, verb: str) -> str:
+        sql = _lance_where(where)
+        if sql is None:  # a forgotten filter must not rewrite a whole table
+            raise ValueError(f"Refusing to {verb} every row: pass a VectorFilter that says which.")
+        return sql
 
     # -- reads -------------------------------------------------------------
-    def count(self, name: str, where: str | None = None) -> int:
+    def count(self, name: str, where: VectorFilter | None = None) -> int:
         """Number of rows (matching ``where``)."""
-        return int(self._table(name).count_rows(where))
+        return int(self._table(name).count_rows(_lance_where(where)))
 
-    def ids(self, name: str, where: str | None = None) -> set[str]:
+    def ids(self, name: str, where: VectorFilter | None = None) -> set[str]:
         """The ids of all rows (matching ``where``)."""
+        sql = _lance_where(where)
         query = self._table(name).search().select(["id"])
-        if where:
-            query = query.where(where)
+        if sql:
+            query = query.where(sql)
         return {row["id"] for row in query.limit(None).to_list()} if self.count(name) else set()
 
     def get(self, name: str, ids: Sequence[str], columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """Rows by id (in no particular order)."""
         if not ids:
             return []
-        query = self._table(name).search().where("id IN (" + ", ".join(sql_quote(i) for i in ids) + ")")
+        query = self._table(name).search().where(_lance_where(VectorFilter(ids=ids)))
         if columns:
             query = query.select(list(columns))
         return list(query.limit(len(ids)).to_list())
@@ -275,7 +368,7 @@ class VectorStore:
         name: str,
         vector: Sequence[float] | np.ndarray,
         *,
-        where: str | None = None,
+        where: VectorFilter | None = None,
         limit: int = 10,
         columns: Sequence[str] | None = None,
         exact: bool = False,
@@ -283,19 +376,22 @@ class VectorStore:
         """Nearest rows by cosine distance, prefiltered by ``where``; each row has ``_distance``.
 
         ``exact=True`` scans every row even when an index exists (the ground truth for recall).
+
+        >>> vs.search("images", query, where=VectorFilter(owner_or_visible=("u1", {"team", "public"})))
         """
+        sql = _lance_where(where)
         table = self._table(name)
         query = table.search(np.asarray(vector, dtype=np.float32)).distance_type("cosine")
-        if where:
-            query = query.where(where, prefilter=True)
+        if sql:
+            query = query.where(sql, prefilter=True)
         if columns:
             query = query.select([*columns, "_distance"])
         if exact:
             query = query.bypass_vector_index()
         elif self.has_index(name):
-            kind, partitions = self._indexed[name]
+            kind, partitions, _ = self._indexed[name]
             probes = probes_for(kind, partitions)
-            if where:
+            if sql:
                 # A narrow filter (one person's few images) may leave too few rows in the
                 # probed partitions: LanceDB then probes further, up to 4x. Not without a cap:
                 # at 1M rows an unbounded maximum made filtered searches 3x slower (100 vs 33 ms).
@@ -314,13 +410,16 @@ class VectorStore:
 
     def has_index(self, name: str) -> bool:
         """Whether the table has an ANN index on its vector column."""
-        # Asked on every search: remember a yes (maybe_index updates it when it rebuilds).
-        if name in self._indexed:
+        # Asked on every search: remember a yes for the read-consistency bound (maybe_index
+        # updates it when it rebuilds here; another process's rebuild is seen after the bound).
+        seen = self._indexed.get(name)
+        if seen is not None and time.monotonic() - seen[2] <= self.read_consistency_seconds:
             return True
         index = self._vector_index(name)
         if index is None:
+            self._indexed.pop(name, None)
             return False
-        self._indexed[name] = self._describe(name, index)
+        self._indexed[name] = (*self._describe(name, index), time.monotonic())
         return True
 
     def _describe(self, name: str, index: Any) -> tuple[str, int]:

@@ -20,7 +20,8 @@ from typing import IO, Any
 import numpy as np
 from PIL import Image
 
-from store import VectorStore, sql_quote
+from store import VectorStore
+from store.vectors import VectorFilter
 from workbench.accounts import User
 from workbench.errors import InvalidInput
 from workbench.library.catalog import Library, tag_filter
@@ -123,31 +124,29 @@ class Search:
         """The nearest visible images to a vector, with filters on scope, tags and dates."""
         if not 1 <= limit <= 500:
             raise InvalidInput("Ask for between 1 and 500 results.")
-        where = [self._library.vector_where(user, scope)]
         if isinstance(tags, str):
             tags = [tags]
-        for tag in tags:
-            tag = tag_filter(tag)
-            where.append(f"tags LIKE {sql_quote('%|' + tag + '|%')}")
         for name, moment in (("since", since), ("until", until)):
             if moment is not None and not isinstance(moment, datetime):
                 raise InvalidInput(f"'{name}' must be a date and time, e.g. datetime(2026, 11, 1).")
-        if since:
-            where.append(f"created_at >= TIMESTAMP {sql_quote(since.strftime('%Y-%m-%d %H:%M:%S'))}")
-        if until:
-            where.append(f"created_at <= TIMESTAMP {sql_quote(until.strftime('%Y-%m-%d %H:%M:%S'))}")
-        skip = set(exclude)
+        if isinstance(exclude, str):  # exclude="img1" means one image, not its letters
+            exclude = [exclude]
+        skip = frozenset(exclude)
+        if not all(isinstance(i, str) for i in skip):
+            raise InvalidInput("'exclude' takes image ids (text).")
+        # The store renders and quotes the filter: a tag like "50%" or "o'brien" matches only itself.
+        where = self._library.vector_where(user, scope) & VectorFilter(
+            tags_all=[tag_filter(tag) for tag in tags], since=since, until=until, exclude_ids=skip,
+        )
         table = self._pipeline.table
         if not self._vectors.count(table):
             return []
-        raw = self._vectors.search(table, vector, where=" AND ".join(where), limit=limit + len(skip),
-                                   columns=["id"])
-        ids = [r["id"] for r in raw if r["id"] not in skip]
-        images = self._library.get_many(ids)
+        raw = self._vectors.search(table, vector, where=where, limit=limit, columns=["id"])
+        images = self._library.get_many([r["id"] for r in raw])
         hits = []
         for row in raw:
             image = images.get(row["id"])
-            if image is None or row["id"] in skip or not self._library.can_see(user, image):
+            if image is None or not self._library.can_see(user, image):  # the row is the truth, not the vector
                 continue
             hits.append(SearchHit(image, 1.0 - float(row["_distance"]), thumbnail_url(image.id)))
         return hits[:limit]

@@ -23,7 +23,8 @@ from typing import IO, Any
 
 import duckdb
 
-from store import BlobStore, MetadataStore, VectorStore, sha256_hex, sql_quote
+from store import BlobStore, MetadataStore, VectorStore, sha256_hex
+from store.vectors import VectorFilter
 from workbench.accounts import User
 from workbench.errors import Forbidden, InvalidInput, NotFound
 from workbench.library.intake import clean_original, open_clean_original, prepare_image
@@ -332,16 +333,20 @@ class Library:
         raise InvalidInput("Scope must be 'mine', 'shared' or 'all'.")
 
     @staticmethod
-    def vector_where(user: User, scope: str = "all") -> str:
-        """The LanceDB prefilter for the same scopes (never another user's private image)."""
+    def vector_where(user: User, scope: str = "all") -> VectorFilter:
+        """The vector prefilter for the same scopes as :meth:`visibility_sql` (never another user's private image).
+
+        >>> Library.vector_where(me, "mine") == VectorFilter(owners={me.id})
+        True
+        """
         _signed_in(user)
-        me = sql_quote(user.id)
+        shared = ("team", "public")
         if scope == "mine":
-            return f"owner = {me}"
+            return VectorFilter(owners={user.id})
         if scope == "shared":
-            return f"owner <> {me} AND visibility IN ('team', 'public')"
+            return VectorFilter(not_owners={user.id}, visibility=shared)
         if scope == "all":
-            return f"(owner = {me} OR visibility IN ('team', 'public'))"
+            return VectorFilter(owner_or_visible=(user.id, shared))
         raise InvalidInput("Scope must be 'mine', 'shared' or 'all'.")
 
     def thumbnail(self, user: User | None, image_id: str) -> bytes:

@@ -24,7 +24,8 @@ from typing import Any
 
 import duckdb
 
-from store import BlobStore, MetadataStore, VectorStore, sql_quote
+from store import BlobStore, MetadataStore, VectorStore
+from store.vectors import VectorFilter
 from workbench.library.catalog import Library, StepHook
 from workbench.library.embedding import DECODE_THREADS, DamagedPicture, decode_thumbnails, embed_each_or_all
 from workbench.library.model import tag_text, vector_schema, vector_table_name
@@ -315,8 +316,8 @@ class Pipeline:
     def update_vector(self, image_id: str, values: dict[str, str]) -> None:
         """Copy changed filter fields (tags, visibility) onto the image's vector."""
         table = self.table
-        if self._vectors.count(table, f"id = {sql_quote(image_id)}"):
-            self._vectors.update(table, f"id = {sql_quote(image_id)}", values)
+        if self._vectors.count(table, VectorFilter(ids={image_id})):
+            self._vectors.update(table, VectorFilter(ids={image_id}), values)
 
     # -- deleting ------------------------------------------------------------
     def purge(self, image_id: str) -> None:
