@@ -17,11 +17,17 @@ __all__ = ["Migration", "MIGRATIONS"]
 
 @dataclass(frozen=True)
 class Migration:
-    """One schema change: a version number, a name and its SQL statements."""
+    """One schema change: a version number, a name and its SQL statements.
+
+    ``postgres``: statements only PostgreSQL runs, sent to it as they are (secondary
+    indexes: PostgreSQL keeps them right, while a DuckDB file must not have them,
+    see migration 6).
+    """
 
     version: int
     name: str
     statements: tuple[str, ...]
+    postgres: tuple[str, ...] = ()
 
 
 _ACCOUNTS = (
@@ -244,6 +250,33 @@ _STORYBOARDS = (
 # What the offline embedder saw in a still, with its confidence ("tabby 0.62"), for "why this result".
 _LABEL_SCORES = ("ALTER TABLE images ADD COLUMN label_scores VARCHAR DEFAULT '[]'",)
 
+_SHARED_WRITERS = (
+    # accounts domain: the balance as one row, updated in the same transaction as its
+    # ledger entry. Two processes reserving at once both update this row, so one of
+    # them is retried and sees the other's spend: a reservation can never overdraw.
+    """CREATE TABLE credit_balances (
+        user_id VARCHAR PRIMARY KEY,
+        credits INTEGER NOT NULL,
+        updated_at TIMESTAMP NOT NULL)""",
+    "INSERT INTO credit_balances SELECT user_id, CAST(sum(amount) AS INTEGER), now() FROM credit_ledger"
+    " GROUP BY user_id",
+    # library domain: a running job is leased by one worker until ``lease_until``; the
+    # worker extends it while it works (a heartbeat), and a job whose lease ran out
+    # (its worker died) is taken over by another.
+    "ALTER TABLE outbox ADD COLUMN lease_owner VARCHAR",
+    "ALTER TABLE outbox ADD COLUMN lease_until TIMESTAMP",
+)
+_SHARED_WRITERS_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS credit_ledger_user ON credit_ledger (user_id)",
+    "CREATE INDEX IF NOT EXISTS credit_ledger_reservation ON credit_ledger (reservation_id)",
+    "CREATE INDEX IF NOT EXISTS board_items_board ON board_items (board_id)",
+    "CREATE INDEX IF NOT EXISTS board_events_board ON board_events (board_id, seq)",
+    "CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status, available_at)",
+    "CREATE INDEX IF NOT EXISTS outbox_subject ON outbox (subject)",
+    "CREATE INDEX IF NOT EXISTS images_owner ON images (owner, created_at)",
+    "CREATE INDEX IF NOT EXISTS share_links_board ON share_links (board_id)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "accounts", _ACCOUNTS),
     Migration(2, "library", _LIBRARY),
@@ -253,4 +286,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "no secondary indexes", _NO_SECONDARY_INDEXES),
     Migration(7, "storyboards", _STORYBOARDS),
     Migration(8, "label scores", _LABEL_SCORES),
+    Migration(9, "shared writers", _SHARED_WRITERS, postgres=_SHARED_WRITERS_INDEXES),
 )

@@ -1,4 +1,4 @@
-"""Shared fixtures: a hermetic environment, Azurite, and fresh workbench homes."""
+"""Shared fixtures: a hermetic environment, Azurite, PostgreSQL, and fresh workbench homes."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.azurite import running_azurite
+from tests.postgres import Cluster, running_postgres
 
 _KEEP = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH", "TERM", "USER"}
 
@@ -34,3 +35,16 @@ def azurite() -> Iterator[str]:
 def az_container(azurite: str) -> str:
     """A fresh container name on Azurite for one test."""
     return "t" + uuid.uuid4().hex[:20]
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL 15 cluster for the whole session (started and stopped by the tests)."""
+    with running_postgres() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def pg_dsn(postgres: Cluster) -> str:
+    """The DSN of a fresh, empty PostgreSQL database for one test."""
+    return postgres.new_database()

@@ -30,7 +30,10 @@ BOARDS = 4
 
 
 def say(**line: object) -> None:
-    print(json.dumps(line), flush=True)
+    # One write per line: print() writes the text and its newline separately, so two
+    # threads saying something at once could run their lines together.
+    sys.stdout.write(json.dumps(line) + "\n")
+    sys.stdout.flush()
 
 
 def workload(wb, seed: int) -> None:  # noqa: ANN001 - a Workbench

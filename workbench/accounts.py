@@ -24,9 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import duckdb
-
-from store import MetadataStore
+from store import MetadataStore, Tx
 from workbench.errors import Forbidden, InsufficientCredits, InvalidInput, NotFound, PremiumRequired
 from workbench.limits import RateLimits
 from workbench.settings import CreditSettings
@@ -130,7 +128,7 @@ class Accounts:
         user_id = "u_" + uuid.uuid4().hex[:16]
         allowance = self.allowance(plan)
 
-        def work(cur: duckdb.DuckDBPyConnection) -> None:
+        def work(cur: Tx) -> None:
             if cur.execute("SELECT 1 FROM users WHERE email = ?", [email]).fetchone():
                 raise InvalidInput(f"A user with the email {email} already exists.")
             cur.execute(
@@ -181,7 +179,7 @@ class Accounts:
         display_name = (name.strip() or email.split("@")[0])[:200]
         new_id = "u_" + uuid.uuid4().hex[:16]
 
-        def work(cur: duckdb.DuckDBPyConnection) -> tuple[str, bool]:
+        def work(cur: Tx) -> tuple[str, bool]:
             # One transaction: two first requests of the same person racing create one user.
             row = cur.execute("SELECT id, email, display_name, plan FROM users WHERE external_id = ?",
                               [external_id]).fetchone()
@@ -250,7 +248,7 @@ class Accounts:
         """Start a billing period: top the balance up to the plan's allowance. Returns credits added."""
         target = self.allowance(user.plan)
 
-        def work(cur: duckdb.DuckDBPyConnection) -> int:
+        def work(cur: Tx) -> int:
             balance = self._balance(cur, user.id)
             top_up = max(0, target - balance)
             if top_up:
@@ -263,7 +261,8 @@ class Accounts:
     def balance(self, user: User) -> int:
         """The user's current credit balance."""
         _signed_in(user)
-        return int(self._db.scalar("SELECT coalesce(sum(amount), 0) FROM credit_ledger WHERE user_id = ?", [user.id]))
+        return int(self._db.scalar("SELECT coalesce(max(credits), 0) FROM credit_balances WHERE user_id = ?",
+                                   [user.id]))
 
     def grant(self, user: User, amount: int, *, note: str = "granted by admin") -> int:
         """Add credits (an admin action); returns the new balance."""
@@ -291,7 +290,7 @@ class Accounts:
             raise InvalidInput("A reservation must hold at least one credit.")
         reservation_id = "r_" + uuid.uuid4().hex[:16]
 
-        def work(cur: duckdb.DuckDBPyConnection) -> Reservation:
+        def work(cur: Tx) -> Reservation:
             if idempotency_key:
                 row = cur.execute(
                     "SELECT reservation_id, -amount FROM credit_ledger"
@@ -318,7 +317,7 @@ class Accounts:
     def commit(self, reservation: Reservation, *, used: int | None = None) -> None:
         """Keep ``used`` credits of a reservation (all by default) and refund the rest."""
 
-        def work(cur: duckdb.DuckDBPyConnection) -> None:
+        def work(cur: Tx) -> None:
             stored = self._stored(cur, reservation)
             if self._settled(cur, stored):
                 return
@@ -334,7 +333,7 @@ class Accounts:
     def refund(self, reservation: Reservation, *, note: str = "AI call failed") -> None:
         """Give back every credit of a reservation (idempotent)."""
 
-        def work(cur: duckdb.DuckDBPyConnection) -> None:
+        def work(cur: Tx) -> None:
             stored = self._stored(cur, reservation)
             if self._settled(cur, stored):
                 return
@@ -352,7 +351,7 @@ class Accounts:
         refunded. Returns how many were refunded.
         """
 
-        def work(cur: duckdb.DuckDBPyConnection) -> int:
+        def work(cur: Tx) -> int:
             rows = cur.execute(
                 "SELECT r.reservation_id, r.user_id, r.action, -r.amount FROM credit_ledger r"
                 " WHERE r.entry = 'reserve' AND r.created_at < ? AND NOT EXISTS ("
@@ -390,12 +389,13 @@ class Accounts:
 
     # -- internals -----------------------------------------------------------
     @staticmethod
-    def _balance(cur: duckdb.DuckDBPyConnection, user_id: str) -> int:
-        row = cur.execute("SELECT coalesce(sum(amount), 0) FROM credit_ledger WHERE user_id = ?", [user_id]).fetchone()
-        return int(row[0]) if row else 0
+    def _balance(cur: Tx, user_id: str) -> int:
+        # The balance row, not a sum of the ledger: every entry updates this row in its own
+        # transaction, so two processes spending at once conflict here and one is retried.
+        return int(cur.scalar("SELECT coalesce(max(credits), 0) FROM credit_balances WHERE user_id = ?", [user_id]))
 
     @staticmethod
-    def _stored(cur: duckdb.DuckDBPyConnection, reservation: Reservation) -> Reservation:
+    def _stored(cur: Tx, reservation: Reservation) -> Reservation:
         """The reservation as the ledger holds it: a caller's object only names it (its user, action and
         amount could be forged to mint credits)."""
         row = cur.execute("SELECT user_id, action, -amount FROM credit_ledger WHERE reservation_id = ? "
@@ -405,7 +405,7 @@ class Accounts:
         return Reservation(reservation.id, str(row[0]), str(row[1]), int(row[2]))
 
     @staticmethod
-    def _settled(cur: duckdb.DuckDBPyConnection, reservation: Reservation) -> bool:
+    def _settled(cur: Tx, reservation: Reservation) -> bool:
         row = cur.execute(
             "SELECT count(*) FROM credit_ledger WHERE reservation_id = ? AND entry IN ('commit', 'refund')",
             [reservation.id],
@@ -414,7 +414,7 @@ class Accounts:
 
     @staticmethod
     def _insert(
-        cur: duckdb.DuckDBPyConnection,
+        cur: Tx,
         user_id: str,
         entry: str,
         amount: int,
@@ -428,3 +428,9 @@ class Accounts:
             "INSERT INTO credit_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
             [_entry_id(), user_id, entry, amount, action, reservation_id, idempotency_key, note],
         )
+        # Always touch the balance row, even for a zero entry (a commit): a writer that read
+        # the balance and another that changed it cannot both commit.
+        changed = cur.scalar("UPDATE credit_balances SET credits = credits + ?, updated_at = now() WHERE user_id = ?",
+                             [amount, user_id])
+        if not changed:
+            cur.execute("INSERT INTO credit_balances VALUES (?, ?, now())", [user_id, amount])

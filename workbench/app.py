@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from store import BlobStore, MetadataStore, VectorStore, azure_storage_options
+from store import BlobStore, Engine, MetadataStore, VectorStore, azure_storage_options
 from workbench.accounts import Accounts
 from workbench.boards import Boards
 from workbench.library.catalog import Library
@@ -30,7 +30,8 @@ from workbench.storyboards import Storyboards
 from workbench.suggestions import Suggestions
 from workbench.writing.studio import Writing
 
-__all__ = ["Workbench", "open_workbench", "build_blob_store", "build_vector_store"]
+__all__ = ["Workbench", "open_workbench", "build_blob_store", "build_vector_store", "build_metadata_store",
+           "metadata_engine"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,21 @@ def _azure_fsspec_options(settings: Settings) -> dict[str, str]:
 
 def _is_azure(url: str) -> bool:
     return url.startswith(("az://", "abfs://", "abfss://"))
+
+
+def metadata_engine(settings: Settings) -> Engine:
+    """Which backend holds the metadata, from ``settings.storage`` (the embedded DuckDB file by default)."""
+    storage = settings.storage
+    dsn = storage.metadata_dsn.get_secret_value() if storage.metadata_dsn else ""
+    return Engine(backend=storage.metadata_backend, path=storage.metadata_path, dsn=dsn,
+                  data_path=storage.metadata_data_path)
+
+
+def build_metadata_store(settings: Settings, *, read_only: bool = False, migrate: bool | None = None) -> MetadataStore:
+    """The metadata store the settings name; ``migrate`` overrides ``migrate_at_start``."""
+    return MetadataStore(engine=metadata_engine(settings), read_only=read_only,
+                         checkpoint_seconds=settings.storage.checkpoint_seconds or None,
+                         migrate_at_start=settings.storage.migrate_at_start if migrate is None else migrate)
 
 
 def build_blob_store(settings: Settings) -> BlobStore:
@@ -61,9 +77,11 @@ def build_vector_store(settings: Settings) -> VectorStore:
             storage_options=azure_storage_options(url, settings.azure_credentials()),
             fsspec_options=_azure_fsspec_options(settings),
             index_threshold=settings.storage.vector_index_threshold,
+            read_consistency_seconds=settings.storage.vector_read_consistency_seconds,
         )
     Path(url).mkdir(parents=True, exist_ok=True)
-    return VectorStore(url, index_threshold=settings.storage.vector_index_threshold)
+    return VectorStore(url, index_threshold=settings.storage.vector_index_threshold,
+                       read_consistency_seconds=settings.storage.vector_read_consistency_seconds)
 
 
 class Workbench:
@@ -76,8 +94,7 @@ class Workbench:
     def __init__(self, settings: Settings | None = None, *, read_only: bool = False) -> None:
         self.settings = settings or Settings()
         self.settings.home.mkdir(parents=True, exist_ok=True)
-        self.db = MetadataStore(self.settings.storage.metadata_path, read_only=read_only,
-                                checkpoint_seconds=self.settings.storage.checkpoint_seconds or None)
+        self.db = build_metadata_store(self.settings, read_only=read_only)
         # Reservations made before this moment belong to a process that died during an AI call
         # (read from the database so it is on the same clock as the ledger's timestamps).
         self._opened_at: datetime = self.db.scalar("SELECT now()::TIMESTAMP")
@@ -99,7 +116,8 @@ class Workbench:
         )
         self.library = Library(self.db, self.blobs, self.vectors, self.settings.library, limits=self.limits)
         self.pipeline = Pipeline(self.db, self.blobs, self.vectors, self.library, self._get_embedder,
-                                 batch_size=self.settings.embedder.batch_size)
+                                 batch_size=self.settings.embedder.batch_size,
+                                 lease_seconds=self.settings.library.job_lease_seconds)
         self.search = Search(self.library, self.pipeline, self.vectors, self.settings.library)
         self.writing = Writing(self.db, self.accounts, self._get_text_backend)
         self.boards = Boards(self.db, self.library, self.writing, accounts=self.accounts, limits=self.limits)
@@ -189,7 +207,13 @@ class Workbench:
     def reconcile(self) -> ReconcileReport:
         """Finish or undo half-done work left by a crash (run at start-up and on demand)."""
         report = self.pipeline.reconcile()
-        report.reservations_refunded = self.accounts.refund_abandoned(before=self._opened_at)
+        # Alone on the database, every reservation older than this process is a dead one's. With
+        # other processes writing, only one open for longer than any AI call takes.
+        before = self._opened_at
+        if self.db.shared:
+            now: datetime = self.db.scalar("SELECT now()::TIMESTAMP")
+            before = now - timedelta(seconds=self.settings.credits.abandoned_after_seconds)
+        report.reservations_refunded = self.accounts.refund_abandoned(before=before)
         return report
 
     def start_worker(self) -> None:

@@ -48,10 +48,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import lancedb
 
-from store import MIGRATIONS, sha256_hex
+from store import MIGRATIONS, Tx, sha256_hex
+from store.portable import export_tables, import_tables
 from workbench.errors import InvalidInput, WorkbenchError
 from workbench.settings import Settings
 
@@ -108,32 +108,6 @@ def _file_sha256(path: Path) -> str:
 
 def _blob_path(root: Path, key: str) -> Path:
     return root / key[:2] / key[2:4] / key
-
-
-# -- metadata: the part that knows it is DuckDB (moves to store/ with a second backend) --
-def _export_metadata(cur: duckdb.DuckDBPyConnection, folder: Path) -> tuple[int, dict[str, int]]:
-    folder.mkdir(parents=True)
-    cur.execute(f"EXPORT DATABASE '{folder}' (FORMAT parquet)")  # path is ours, made by mkdir above
-    names = [row[0] for row in cur.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1").fetchall()]
-    counts = {name: int(cur.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]) for name in names}  # type: ignore[index]
-    version = int(cur.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])  # type: ignore[index]
-    return version, counts
-
-
-def _import_metadata(db_path: str, folder: Path, export_path: str) -> dict[str, int]:
-    load = (folder / "load.sql").read_text().replace(export_path, str(folder))
-    conn = duckdb.connect(db_path)
-    try:
-        conn.execute((folder / "schema.sql").read_text())
-        conn.execute(load)
-        names = [row[0] for row in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()]
-        counts = {name: int(conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]) for name in names}  # type: ignore[index]
-        conn.execute("CHECKPOINT")
-    finally:
-        conn.close()
-    return counts
 
 
 # -- where a backup lives: a local folder or an fsspec URL (az://) -------------------
@@ -234,9 +208,9 @@ def _snapshot(wb: Any, folder: Path, include_blobs: bool) -> BackupManifest:
                               blobs_included=include_blobs, export_path=str(folder / "metadata"))
     target = lancedb.connect(str(folder / "vectors"))
 
-    def snapshot(cur: duckdb.DuckDBPyConnection) -> None:
+    def snapshot(cur: Tx) -> None:
         # On the write path: no other change commits until the metadata and vectors are out.
-        manifest.schema_version, manifest.tables = _export_metadata(cur, folder / "metadata")
+        manifest.schema_version, manifest.tables = export_tables(cur, folder / "metadata")
         source = lancedb.connect(wb.vectors.uri, storage_options=wb.vectors.storage_options or None)
         for name in wb.vectors.table_names():
             data = source.open_table(name).to_arrow()
@@ -377,7 +351,7 @@ def _restore_folder(folder: Path, settings: Settings, force: bool) -> BackupMani
         for name in vectors.table_names():
             vectors.drop_table(name)
     Path(settings.storage.metadata_path).parent.mkdir(parents=True, exist_ok=True)
-    counts = _import_metadata(settings.storage.metadata_path, folder / "metadata", manifest.export_path)
+    counts = import_tables(settings.storage.metadata_path, folder / "metadata", manifest.export_path)
     if counts != manifest.tables:
         raise BackupDamaged(f"The restored rows do not match the backup's manifest: {counts} != {manifest.tables}.")
     from workbench.app import Workbench

@@ -72,11 +72,20 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from store import MetadataStore
+    from workbench.app import build_metadata_store
 
-    db = MetadataStore(settings.storage.metadata_path)  # opening applies every pending migration
+    # Explicit, for deployments that start replicas with WORKBENCH_STORAGE__MIGRATE_AT_START=false;
+    # several at once are safe too: they take turns under the workspace's migration lock.
+    db = build_metadata_store(settings, migrate=False)
     try:
-        print(f"schema version {db.version()} at {settings.storage.metadata_path}")
+        before = db.version()
+        applied = db.migrate()
+        where = db.engine.describe()
+        if applied:
+            print(f"applied migration(s) {', '.join(map(str, applied))}: schema version {before} -> {db.version()} "
+                  f"at {where}")
+        else:
+            print(f"schema version {db.version()} at {where}: nothing to apply")
     finally:
         db.close()
     return 0

@@ -24,18 +24,27 @@ class Check:
 
 
 def _check_metadata(settings: Settings) -> Check:
-    from store import DatabaseInUse, MetadataStore
+    from store import DatabaseInUse, SchemaBehind
+    from store.engines import answers
+    from workbench.app import build_metadata_store, metadata_engine
 
-    path = settings.storage.metadata_path
+    engine = metadata_engine(settings)
+    backend, where = engine.backend, engine.describe()
     try:
-        db = MetadataStore(path)
+        server = answers(engine) + "; " if engine.shared else ""
+        # The doctor looks and repairs indexes; it does not migrate (that is `workbench migrate`).
+        db = build_metadata_store(settings, migrate=False)
     except DatabaseInUse as error:
         # Held by the running web workbench: it checked its indexes at start-up (see its log).
-        return Check("metadata", "duckdb", path, True, str(error).split(" (usually")[0] + "; see its log")
+        return Check("metadata", backend, where, True, str(error).split(" (usually")[0] + "; see its log")
+    except SchemaBehind as error:
+        return Check("metadata", backend, where, False, str(error))
     except Exception as error:  # report, don't crash: that is the doctor's job
-        return Check("metadata", "duckdb", path, False, str(error).splitlines()[0])
+        return Check("metadata", backend, where, False, str(error).splitlines()[0])
     try:
         version = db.version()
+        if engine.shared:
+            return Check("metadata", backend, where, True, f"{server}schema version {version}")
         # Every key of every index looked up again, beyond the sampled check at start-up.
         full = db.check_indexes(full=True)
         repaired = [c for c in db.integrity + full if c.missing]
@@ -45,11 +54,27 @@ def _check_metadata(settings: Settings) -> Check:
             detail = "; ".join(c.describe() for c in repaired)
         else:
             detail = f"{len(full)} indexes match their tables (every key looked up)"
-        return Check("metadata", "duckdb", path, not broken, f"schema version {version}{recovered}; {detail}")
+        return Check("metadata", backend, where, not broken, f"schema version {version}{recovered}; {detail}")
     except Exception as error:
-        return Check("metadata", "duckdb", path, False, str(error).splitlines()[0])
+        return Check("metadata", backend, where, False, str(error).splitlines()[0])
     finally:
         db.close()
+
+
+def _check_bus(settings: Settings) -> Check:
+    """The board event bus: in-process on the embedded file, PostgreSQL LISTEN/NOTIFY with several writers."""
+    from store.engines import answers
+    from workbench.app import metadata_engine
+
+    engine = metadata_engine(settings)
+    if not engine.shared:
+        return Check("board events", "in-process", "this process", True,
+                     "one process writes the DuckDB file, so its listeners hear every change")
+    try:
+        return Check("board events", "postgres LISTEN/NOTIFY", engine.describe(), True, answers(engine))
+    except Exception as error:  # report, don't crash
+        return Check("board events", "postgres LISTEN/NOTIFY", engine.describe(), False,
+                     str(error).splitlines()[0])
 
 
 def _check_blobs(settings: Settings) -> Check:
@@ -115,13 +140,20 @@ def _check_embedder(settings: Settings) -> Check:
 def _check_auth(settings: Settings) -> Check:
     if settings.auth.mode == "local":
         return Check("auth", "local", settings.auth.local_user_email, True, "single local user")
-    return Check("auth", "clerk", "Clerk", False, "Clerk sign-in arrives with the next release")
+    auth = settings.auth
+    missing = [name for name, value in (("WORKBENCH_AUTH__CLERK_SECRET_KEY", auth.clerk_secret_key),
+                                        ("WORKBENCH_AUTH__CLERK_JWT_KEY", auth.clerk_jwt_key),
+                                        ("WORKBENCH_AUTH__CLERK_SIGN_IN_URL", auth.clerk_sign_in_url)) if not value]
+    if missing:
+        return Check("auth", "clerk", "Clerk", False, "missing " + ", ".join(missing))
+    return Check("auth", "clerk", auth.clerk_api_url or "Clerk", True,
+                 f"sessions re-checked every {auth.clerk_revalidate_seconds:g} s")
 
 
 def run_checks(settings: Settings) -> list[Check]:
     """Probe every backend the settings select."""
     return [
-        _check_metadata(settings), _check_blobs(settings), _check_vectors(settings),
+        _check_metadata(settings), _check_bus(settings), _check_blobs(settings), _check_vectors(settings),
         _check_text_ai(settings), _check_embedder(settings), _check_auth(settings),
     ]
 

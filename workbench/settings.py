@@ -36,6 +36,20 @@ class StorageSettings(BaseModel):
     """Where the three stores live. Empty means "inside ``home``"."""
 
     metadata_path: str = Field("", description="DuckDB file path; default <home>/workbench.duckdb.")
+    metadata_backend: Literal["duckdb", "postgres", "ducklake"] = Field(
+        "duckdb", description="Where the metadata lives: the local DuckDB file (one process writes), PostgreSQL "
+        "through DuckDB (several replicas and workers), or DuckLake with its catalog in PostgreSQL.")
+    metadata_dsn: SecretStr | None = Field(
+        None, description="PostgreSQL connection string for the postgres and ducklake backends "
+        "(host=... port=... dbname=... user=... password=..., or postgresql://...).")
+    metadata_data_path: str = Field(
+        "", description="DuckLake's data files: a folder or az://container/prefix; default <home>/lake.")
+    migrate_at_start: bool = Field(
+        True, description="Apply pending schema migrations when a process opens the metadata (replicas take turns "
+        "under a lock); false: refuse to start until `workbench migrate` has run.")
+    vector_read_consistency_seconds: float = Field(
+        5.0, ge=0, description="How stale a process's view of the vector tables may get before it looks for "
+        "other processes' new vectors (0: on every read).")
     blob_url: str = Field(
         "", description="Blob root URL: file:///path, az://container/prefix or memory://name."
     )
@@ -82,12 +96,18 @@ class LibrarySettings(BaseModel):
     max_pixels: int = Field(40_000_000, description="Largest accepted image in pixels (decompression-bomb guard).")
     thumbnail_px: int = Field(512, description="Longest side of stored thumbnails.")
     load_samples: bool = Field(True, description="Load the bundled sample images on first start.")
+    job_lease_seconds: float = Field(
+        60.0, gt=0, description="How long a claimed embedding job belongs to its worker without a heartbeat; "
+        "a worker that died is taken over after this.")
 
 
 class CreditSettings(BaseModel):
     """Plans and the price of each AI action in credits."""
 
     premium_allowance: int = Field(100, description="Credits a premium user gets per billing period.")
+    abandoned_after_seconds: float = Field(
+        900.0, gt=0, description="With several processes: a reservation still open after this long belongs to "
+        "a process that died during its AI call, and reconcile refunds it.")
     free_allowance: int = Field(10, description="Credits a free user gets per billing period.")
     prices: dict[str, int] = Field(
         default_factory=lambda: {
@@ -204,6 +224,11 @@ class Settings(BaseSettings):
         self.home = Path(self.home).expanduser().absolute()
         if not self.storage.metadata_path:
             self.storage.metadata_path = str(self.home / "workbench.duckdb")
+        if not self.storage.metadata_data_path:
+            self.storage.metadata_data_path = str(self.home / "lake")
+        if self.storage.metadata_backend != "duckdb" and self.storage.metadata_dsn is None:
+            raise ValueError(f"WORKBENCH_STORAGE__METADATA_BACKEND={self.storage.metadata_backend} needs "
+                             "WORKBENCH_STORAGE__METADATA_DSN (a PostgreSQL connection string)")
         if not self.storage.blob_url:
             self.storage.blob_url = (self.home / "blobs").as_uri()
         if not self.storage.vector_url:

@@ -14,9 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-import duckdb
-
-from store import MetadataStore
+from store import MetadataStore, Tx
 
 __all__ = [
     "Frame", "StoryboardScene", "Storyboard", "StoryboardEstimate", "StoryboardResult",
@@ -168,7 +166,7 @@ def boards_for_document(db: MetadataStore, owner: str, document_id: str) -> list
 def save_storyboard(db: MetadataStore, board: Storyboard) -> None:
     """Store a storyboard's link as it now is (every row of it replaced in one transaction)."""
 
-    def work(cur: duckdb.DuckDBPyConnection) -> None:
+    def work(cur: Tx) -> None:
         for table in ("storyboard_frames", "storyboard_scenes", "storyboards"):
             cur.execute(f"DELETE FROM {table} WHERE board_id = ?", [board.board_id])
         cur.execute("INSERT INTO storyboards VALUES (?, ?, ?, ?, ?, ?, now())",

@@ -17,8 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
-
+from store import Tx
 from workbench.accounts import User
 from workbench.boards.model import ROLE_RANK, utcnow
 from workbench.errors import Conflict, Forbidden, NotFound
@@ -28,7 +27,7 @@ __all__ = ["Access", "Reader", "resolve", "token_hash", "cursor_reader"]
 Reader = Callable[[str, Sequence[Any]], list[dict[str, Any]]]
 
 
-def cursor_reader(cur: duckdb.DuckDBPyConnection) -> Reader:
+def cursor_reader(cur: Tx) -> Reader:
     """Reads inside a write transaction, so a check and the change it guards see the same state."""
 
     def read(sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import duckdb
-
+from store import Tx
 from workbench.accounts import User
 from workbench.boards.access import Access
 from workbench.boards.core import Change
@@ -140,7 +139,7 @@ class Boards(BoardCanvas, BoardSharing, BoardExport, BoardImport):
 
     def _set_board(self, user: User | None, board_id: str, token: str | None, kind: str, values: dict[str, str],
                    action: str) -> Board:
-        def build(cur: duckdb.DuckDBPyConnection, access: Access, now: datetime) -> Change[None]:
+        def build(cur: Tx, access: Access, now: datetime) -> Change[None]:
             old = {k: access.board[k] for k in values}
             changed = {k: v for k, v in values.items() if old[k] != v}
             ops = [{"op": "board", "values": changed}]
@@ -187,7 +186,7 @@ class Boards(BoardCanvas, BoardSharing, BoardExport, BoardImport):
 
     def _set_status(self, user: User, board_id: str, status: str, kind: str, action: str,
                     allowed_from: tuple[str, ...]) -> Board:
-        def build(cur: duckdb.DuckDBPyConnection, access: Access, now: datetime) -> Change[None]:
+        def build(cur: Tx, access: Access, now: datetime) -> Change[None]:
             current = access.board["status"]
             if current == status:
                 return Change(None, record=False)
@@ -227,7 +226,7 @@ class Boards(BoardCanvas, BoardSharing, BoardExport, BoardImport):
         """
         cutoff = (now or utcnow()) - timedelta(days=self.grace_days)
 
-        def work(cur: duckdb.DuckDBPyConnection) -> int:
+        def work(cur: Tx) -> int:
             ids = [r[0] for r in cur.execute(
                 "SELECT id FROM boards WHERE status = 'deleted' AND deleted_at <= ?", [cutoff]).fetchall()]
             if ids:
@@ -261,7 +260,7 @@ class Boards(BoardCanvas, BoardSharing, BoardExport, BoardImport):
     def _replay(self, user: User | None, board_id: str, token: str | None, redo: bool) -> BoardEvent:
         word = "redo" if redo else "undo"
 
-        def build(cur: duckdb.DuckDBPyConnection, access: Access, now: datetime) -> Change[BoardEvent]:
+        def build(cur: Tx, access: Access, now: datetime) -> Change[BoardEvent]:
             target = _redo_target(cur, board_id) if redo else _undo_target(cur, board_id)
             if target is None:
                 raise Conflict(f"There is nothing to {word} on this board.")
@@ -324,19 +323,19 @@ class Boards(BoardCanvas, BoardSharing, BoardExport, BoardImport):
         return BoardShelf(boards, total, offset, limit)
 
 
-def _rows(cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+def _rows(cur: Tx, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     result = cur.execute(sql, params)
     columns = [d[0] for d in result.description or []]
     return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
 
 
-def _undo_target(cur: duckdb.DuckDBPyConnection, board_id: str) -> dict[str, Any] | None:
+def _undo_target(cur: Tx, board_id: str) -> dict[str, Any] | None:
     rows = _rows(cur, "SELECT * FROM board_events WHERE board_id = ? AND NOT undone AND list_contains(?, kind)"
                       " ORDER BY seq DESC LIMIT 1", [board_id, list(UNDOABLE)])
     return rows[0] if rows else None
 
 
-def _redo_target(cur: duckdb.DuckDBPyConnection, board_id: str) -> dict[str, Any] | None:
+def _redo_target(cur: Tx, board_id: str) -> dict[str, Any] | None:
     """The change the latest undo still in force took back, unless a new change came since."""
     rows = _rows(cur, "SELECT * FROM board_events WHERE board_id = ? AND list_contains(?, kind)"
                       " ORDER BY seq DESC LIMIT 2000", [board_id, [*UNDOABLE, "undo", "redo"]])

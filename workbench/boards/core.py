@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any, Generic, Protocol, TypeVar
 
-import duckdb
-
-from store import MetadataStore
+from store import MetadataStore, Tx
 from workbench.accounts import User
 from workbench.boards.access import Access, cursor_reader, resolve
 from workbench.boards.history import Listener, Listeners, Op, apply_ops, insert_ops, record_event
@@ -119,7 +117,7 @@ class BoardsBase:
         *,
         need: str,
         action: str,
-        build: Callable[[duckdb.DuckDBPyConnection, Access, datetime], Change[T]],
+        build: Callable[[Tx, Access, datetime], Change[T]],
         allow_deleted: bool = False,
     ) -> T:
         """Check the role and make one change with its event, all in one transaction."""
@@ -127,7 +125,7 @@ class BoardsBase:
         # transaction: a link revoked a moment ago must not let a change through.
         self._access(user, board_id, token, need=need, action=action, allow_deleted=allow_deleted)
 
-        def work(cur: duckdb.DuckDBPyConnection) -> tuple[T, BoardEvent | None]:
+        def work(cur: Tx) -> tuple[T, BoardEvent | None]:
             access = resolve(cursor_reader(cur), user, board_id, token, allow_deleted=allow_deleted)
             access.require(need, action)
             now = utcnow()
@@ -143,7 +141,7 @@ class BoardsBase:
         return result
 
     def _record_new_board(
-        self, cur: duckdb.DuckDBPyConnection, board_id: str, owner: str, title: str, description: str,
+        self, cur: Tx, board_id: str, owner: str, title: str, description: str,
         now: datetime,
     ) -> None:
         cur.execute(
@@ -164,7 +162,7 @@ class BoardsBase:
                      payload: dict[str, Any], kind: str = "create") -> None:
         """A new board with its first items and its first event, in one transaction."""
 
-        def work(cur: duckdb.DuckDBPyConnection) -> BoardEvent:
+        def work(cur: Tx) -> BoardEvent:
             now = utcnow()
             self._record_new_board(cur, board_id, user.id, title, description, now)
             ops, _ = insert_ops(items)

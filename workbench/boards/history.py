@@ -22,8 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-import duckdb
-
+from store import Tx
 from workbench.boards.model import ITEM_COLUMNS, BoardEvent, BoardItem
 
 __all__ = [
@@ -42,7 +41,7 @@ _SETTABLE_ITEM = set(ITEM_COLUMNS) - {"id", "board_id", "kind"}
 _SETTABLE_BOARD = {"title", "description"}
 
 
-def load_items(cur: duckdb.DuckDBPyConnection, board_id: str, ids: Iterable[str] | None = None) -> list[BoardItem]:
+def load_items(cur: Tx, board_id: str, ids: Iterable[str] | None = None) -> list[BoardItem]:
     """Items of a board (all, or the given ids), back to front."""
     sql = "SELECT * FROM board_items WHERE board_id = ?"
     params: list[Any] = [board_id]
@@ -106,7 +105,7 @@ def _groups(ops: list[Op]) -> Iterator[tuple[str, list[Op]]]:
         yield key if isinstance(key, str) else key[0], group
 
 
-def _insert(cur: duckdb.DuckDBPyConnection, board_id: str, items: list[dict[str, Any]], now: datetime) -> None:
+def _insert(cur: Tx, board_id: str, items: list[dict[str, Any]], now: datetime) -> None:
     present = {r[0] for r in cur.execute("SELECT id FROM board_items WHERE list_contains(?, id)",
                                          [[i["id"] for i in items]]).fetchall()}
     rows = [i for i in items if i["id"] not in present]
@@ -120,7 +119,7 @@ def _insert(cur: duckdb.DuckDBPyConnection, board_id: str, items: list[dict[str,
                 params)
 
 
-def _set(cur: duckdb.DuckDBPyConnection, board_id: str, group: list[Op], now: datetime) -> None:
+def _set(cur: Tx, board_id: str, group: list[Op], now: datetime) -> None:
     fields = [k for k in group[0]["values"] if k in _SETTABLE_ITEM]
     if not fields:
         return
@@ -138,7 +137,7 @@ def _set(cur: duckdb.DuckDBPyConnection, board_id: str, group: list[Op], now: da
     )
 
 
-def apply_ops(cur: duckdb.DuckDBPyConnection, board_id: str, ops: list[Op], now: datetime) -> None:
+def apply_ops(cur: Tx, board_id: str, ops: list[Op], now: datetime) -> None:
     """Apply operations to a board's rows (inside the caller's transaction), in order."""
     for kind, group in _groups(ops):
         if kind == "insert":
@@ -159,7 +158,7 @@ def apply_ops(cur: duckdb.DuckDBPyConnection, board_id: str, ops: list[Op], now:
 
 # -- events ----------------------------------------------------------------------------
 def record_event(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Tx,
     board_id: str,
     actor: str,
     kind: str,

@@ -13,8 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-import duckdb
-
+from store import Tx
 from workbench.accounts import User
 from workbench.boards.access import Access
 from workbench.boards.core import BoardsBase, Change, open_thumbnail
@@ -80,7 +79,7 @@ def _ids(item_ids: Iterable[str]) -> list[str]:
     return ids
 
 
-def _existing(cur: duckdb.DuckDBPyConnection, board_id: str, ids: list[str]) -> dict[str, BoardItem]:
+def _existing(cur: Tx, board_id: str, ids: list[str]) -> dict[str, BoardItem]:
     found = {item.id: item for item in load_items(cur, board_id, ids)}
     missing = [i for i in ids if i not in found]
     if missing:
@@ -104,7 +103,7 @@ class BoardCanvas(BoardsBase):
             spec["caption"] = clean_text(spec.get("caption", ""), field="caption", max_chars=MAX_CAPTION,
                                          multiline=True)
 
-        def build(cur: duckdb.DuckDBPyConnection, access: Access, now: datetime) -> Change[list[BoardItem]]:
+        def build(cur: Tx, access: Access, now: datetime) -> Change[list[BoardItem]]:
             existing = load_items(cur, board_id)
             if len(existing) + len(specs) > MAX_ITEMS:
                 raise InvalidInput(
@@ -241,7 +240,7 @@ class BoardCanvas(BoardsBase):
         if not values and text is None:
             raise InvalidInput("Nothing to change: give a text, caption, colour or link.")
 
-        def build(cur: duckdb.DuckDBPyConnection, access: Access, now: datetime) -> Change[BoardItem]:
+        def build(cur: Tx, access: Access, now: datetime) -> Change[BoardItem]:
             before = _existing(cur, board_id, [item_id])
             item = before[item_id]
             if url is not None and item.kind != "link":
@@ -266,7 +265,7 @@ class BoardCanvas(BoardsBase):
         ids = _ids(item_ids)
         changes = {item_id: {"color": clean_color(color)} for item_id in ids}
 
-        def build(cur: duckdb.DuckDBPyConnection, access: Access, now: datetime) -> Change[list[BoardItem]]:
+        def build(cur: Tx, access: Access, now: datetime) -> Change[list[BoardItem]]:
             payload, inverse = set_ops(_existing(cur, board_id, ids), changes)
             apply_ops(cur, board_id, payload, now)
             return Change(load_items(cur, board_id, ids), "update", {"ids": ids, "fields": ["color"], "ops": payload},
@@ -285,7 +284,7 @@ class BoardCanvas(BoardsBase):
         if image is None or image.status == "deleting" or not self._library.can_see(user, image):
             raise NotFound(f"No image {image_id} in your library.")
 
-        def build(cur: duckdb.DuckDBPyConnection, access: Access, now: datetime) -> Change[BoardItem]:
+        def build(cur: Tx, access: Access, now: datetime) -> Change[BoardItem]:
             before = _existing(cur, board_id, [item_id])
             if before[item_id].kind != "image":
                 raise InvalidInput("Only a picture card can show another still.")
@@ -312,7 +311,7 @@ class BoardCanvas(BoardsBase):
             changes[move.id] = values
         ids = _ids(changes)
 
-        def build(cur: duckdb.DuckDBPyConnection, access: Access, now: datetime) -> Change[list[BoardItem]]:
+        def build(cur: Tx, access: Access, now: datetime) -> Change[list[BoardItem]]:
             before = _existing(cur, board_id, ids)
             payload, inverse = set_ops(before, changes)
             apply_ops(cur, board_id, payload, now)
@@ -325,7 +324,7 @@ class BoardCanvas(BoardsBase):
                  front: bool) -> list[BoardItem]:
         ids = _ids(item_ids)
 
-        def build(cur: duckdb.DuckDBPyConnection, access: Access, now: datetime) -> Change[list[BoardItem]]:
+        def build(cur: Tx, access: Access, now: datetime) -> Change[list[BoardItem]]:
             before = _existing(cur, board_id, ids)
             row = cur.execute("SELECT min(z), max(z) FROM board_items WHERE board_id = ?", [board_id]).fetchone()
             low, high = (int(row[0]), int(row[1])) if row and row[0] is not None else (0, 0)
@@ -355,7 +354,7 @@ class BoardCanvas(BoardsBase):
         """Take items off the board (the library images stay in the library); returns how many."""
         ids = _ids(item_ids)
 
-        def build(cur: duckdb.DuckDBPyConnection, access: Access, now: datetime) -> Change[int]:
+        def build(cur: Tx, access: Access, now: datetime) -> Change[int]:
             before = _existing(cur, board_id, ids)
             payload, inverse = delete_ops([before[i] for i in ids])
             apply_ops(cur, board_id, payload, now)

@@ -16,8 +16,7 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
-import duckdb
-
+from store import Tx
 from workbench.accounts import User
 from workbench.boards.access import Access, link_role, token_hash
 from workbench.boards.core import BoardsBase, Change
@@ -47,7 +46,7 @@ class BoardSharing(BoardsBase):
         token = secrets.token_urlsafe(32)  # 256 random bits
         link_id = "sl_" + uuid.uuid4().hex[:16]
 
-        def build(cur: duckdb.DuckDBPyConnection, access: Access, now: datetime) -> Change[ShareLink]:
+        def build(cur: Tx, access: Access, now: datetime) -> Change[ShareLink]:
             if self._limits is not None:  # after the owner check: a stranger is refused, not slowed down
                 self._limits.check(user.id, "share_link")
             expires_at = now + expires_in if expires_in is not None else None
@@ -72,7 +71,7 @@ class BoardSharing(BoardsBase):
     def revoke_link(self, user: User, board_id: str, link_id: str) -> ShareLink:
         """Stop a share link working, immediately (revoking twice is fine)."""
 
-        def build(cur: duckdb.DuckDBPyConnection, access: Access, now: datetime) -> Change[str]:
+        def build(cur: Tx, access: Access, now: datetime) -> Change[str]:
             row = cur.execute("SELECT revoked_at FROM share_links WHERE id = ? AND board_id = ?",
                               [link_id, board_id]).fetchone()
             if row is None:
@@ -133,7 +132,7 @@ class BoardSharing(BoardsBase):
         who = self._person(person)
         member_id = who.id if isinstance(who, User) else who
 
-        def build(cur: duckdb.DuckDBPyConnection, access: Access, now: datetime) -> Change[BoardMember]:
+        def build(cur: Tx, access: Access, now: datetime) -> Change[BoardMember]:
             if member_id == access.board["owner"]:
                 raise InvalidInput("The owner already has every right on their board.")
             row = cur.execute("SELECT role, created_at FROM board_members WHERE board_id = ? AND user_id = ?",
@@ -158,7 +157,7 @@ class BoardSharing(BoardsBase):
         leaving = member_id == user.id
         need = "view" if leaving else "owner"
 
-        def build(cur: duckdb.DuckDBPyConnection, access: Access, now: datetime) -> Change[None]:
+        def build(cur: Tx, access: Access, now: datetime) -> Change[None]:
             gone = cur.execute("DELETE FROM board_members WHERE board_id = ? AND user_id = ? RETURNING user_id",
                                [board_id, member_id]).fetchall()
             return Change(None, "share", {"action": "member_removed", "user_id": member_id}, record=bool(gone))

@@ -21,9 +21,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import IO, Any
 
-import duckdb
-
-from store import BlobStore, MetadataStore, VectorStore, sha256_hex
+from store import BlobStore, MetadataStore, Tx, VectorStore, sha256_hex
 from store.vectors import VectorFilter
 from workbench.accounts import User
 from workbench.errors import Forbidden, InvalidInput, NotFound
@@ -138,16 +136,18 @@ class Library:
             data, name, max_bytes=self._settings.max_bytes, max_pixels=self._settings.max_pixels,
             thumbnail_px=self._settings.thumbnail_px,
         )
-        existing = self._db.query_one("SELECT id FROM images WHERE owner = ? AND sha256 = ?", [user.id, prepared.sha256])
-        if existing:
-            if clean_tags:
-                self.add_tags(user, existing["id"], clean_tags)
-            return self.get(user, existing["id"]), False
         image_id = "img_" + uuid.uuid4().hex[:16]
         blob_key = sha256_hex(prepared.original)
         thumb_key = sha256_hex(prepared.thumbnail)
 
-        def record(cur: duckdb.DuckDBPyConnection) -> None:
+        def record(cur: Tx) -> str | None:
+            # One image per owner and picture, decided inside the transaction: the same file
+            # uploaded twice at once (two tabs, two replicas) gets the first one's image. If the
+            # other insert commits between this read and ours, the unique key refuses ours and
+            # the store runs this again, which then finds it.
+            found = cur.scalar("SELECT id FROM images WHERE owner = ? AND sha256 = ?", [user.id, prepared.sha256])
+            if found:
+                return str(found)
             cur.execute(
                 "INSERT INTO images (id, owner, sha256, filename, mime, bytes, width, height, blob_key, thumb_key,"
                 " colors, caption, visibility, source, status, created_at, updated_at)"
@@ -159,12 +159,18 @@ class Library:
             for tag in clean_tags:
                 cur.execute("INSERT INTO image_tags VALUES (?, ?)", [image_id, tag])
             cur.execute(
-                "INSERT INTO outbox VALUES (?, 'embed', ?, '{}', 'pending', 0, '', now(), now(), now())",
+                "INSERT INTO outbox (id, kind, subject, payload, status, attempts, last_error, available_at,"
+                " created_at, updated_at) VALUES (?, 'embed', ?, '{}', 'pending', 0, '', now(), now(), now())",
                 ["job_" + uuid.uuid4().hex[:16], image_id],
             )
+            return None
 
         with self.blob_lock:
-            self._db.write(record)
+            existing = self._db.write(record)
+            if existing is not None:
+                if clean_tags:
+                    self.add_tags(user, existing, clean_tags)
+                return self.get(user, existing), False
             _step(on_step, "row_written", image_id)
             self._blobs.put(prepared.original)
             self._blobs.put(prepared.thumbnail)
@@ -403,7 +409,7 @@ class Library:
         image = self._own(user, image_id)
         clean = _clean_tags(tags)
 
-        def work(cur: duckdb.DuckDBPyConnection) -> None:
+        def work(cur: Tx) -> None:
             cur.execute("DELETE FROM image_tags WHERE image_id = ?", [image.id])
             for tag in clean:
                 cur.execute("INSERT INTO image_tags VALUES (?, ?)", [image.id, tag])

@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import duckdb
-
-from store import BlobStore, MetadataStore, VectorStore
+from store import BlobStore, MetadataStore, Tx, VectorStore
 from store.vectors import VectorFilter
 from workbench.library.catalog import Library, StepHook
 from workbench.library.embedding import DECODE_THREADS, DamagedPicture, decode_thumbnails, embed_each_or_all
@@ -68,6 +68,7 @@ class Pipeline:
         embedder: Callable[[], Any],
         *,
         batch_size: int = 16,
+        lease_seconds: float = 60.0,
     ) -> None:
         self._db = db
         self._blobs = blobs
@@ -75,6 +76,13 @@ class Pipeline:
         self._library = library
         self._embedder_factory = embedder
         self._batch_size = batch_size
+        # A claimed job is leased to this worker for ``lease_seconds``, renewed while it
+        # works: a worker that dies is taken over once its lease runs out, a live one never.
+        self.lease_seconds = lease_seconds
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._held: set[str] = set()
+        self._held_lock = threading.Lock()
+        self._heartbeat: threading.Thread | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -98,11 +106,13 @@ class Pipeline:
 
     # -- jobs ----------------------------------------------------------------
     def _claim(self, subjects: Sequence[str] | None, limit: int) -> list[dict[str, Any]]:
-        def work(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+        def work(cur: Tx) -> list[dict[str, Any]]:
             # An upload's job is written with its row, before the blobs: it becomes claimable
             # only once the row says ``stored`` (a worker that took it earlier would find no
-            # picture yet and drop the job, leaving the image unsearchable).
-            sql = ("SELECT id, kind, subject, attempts FROM outbox WHERE status = 'pending' AND available_at <= now()"
+            # picture yet and drop the job, leaving the image unsearchable). A ``running`` job
+            # whose lease ran out belongs to a worker that died: it is taken over.
+            sql = ("SELECT id, kind, subject, attempts FROM outbox WHERE ((status = 'pending' AND available_at <= now())"
+                   " OR (status = 'running' AND (lease_until IS NULL OR lease_until < now())))"
                    " AND NOT EXISTS (SELECT 1 FROM images i WHERE i.id = outbox.subject AND i.status = 'pending')")
             params: list[Any] = []
             if subjects is not None:
@@ -110,11 +120,45 @@ class Pipeline:
                 params.append(list(subjects))
             rows = cur.execute(sql + " ORDER BY created_at LIMIT ?", [*params, limit]).fetchall()
             if rows:
-                cur.execute("UPDATE outbox SET status = 'running', attempts = attempts + 1, updated_at = now()"
-                            " WHERE list_contains(?, id)", [[r[0] for r in rows]])
+                cur.execute("UPDATE outbox SET status = 'running', attempts = attempts + 1, updated_at = now(),"
+                            " lease_owner = ?, lease_until = now() + to_seconds(?) WHERE list_contains(?, id)",
+                            [self.worker_id, self.lease_seconds, [r[0] for r in rows]])
             return [{"id": r[0], "kind": r[1], "subject": r[2], "attempts": r[3] + 1} for r in rows]
 
-        return self._db.write(work)
+        jobs = self._db.write(work)
+        self._hold([job["id"] for job in jobs])
+        return jobs
+
+    # -- leases ----------------------------------------------------------------
+    def _hold(self, job_ids: list[str]) -> None:
+        if not job_ids:
+            return
+        with self._held_lock:
+            self._held.update(job_ids)
+            if self._heartbeat is None or not self._heartbeat.is_alive():
+                self._heartbeat = threading.Thread(target=self._renew_leases, name="workbench-job-leases",
+                                                   daemon=True)
+                self._heartbeat.start()
+
+    def _release(self, job_ids: Iterable[str]) -> None:
+        with self._held_lock:
+            self._held.difference_update(job_ids)
+
+    def _renew_leases(self) -> None:
+        # The heartbeat: every third of a lease, push the lease of every job still held
+        # further out. It stops when this worker holds nothing.
+        while not self._stop.wait(self.lease_seconds / 3):
+            with self._held_lock:
+                held = sorted(self._held)
+                if not held:
+                    self._heartbeat = None
+                    return
+            try:
+                self._db.execute("UPDATE outbox SET lease_until = now() + to_seconds(?) WHERE status = 'running'"
+                                 " AND lease_owner = ? AND list_contains(?, id)",
+                                 [self.lease_seconds, self.worker_id, held])
+            except Exception:  # a missed beat is retried; the lease has two more in hand
+                log.exception("could not renew the leases of %d job(s)", len(held))
 
     def run_jobs(self, *, subject: str | None = None, subjects: Sequence[str] | None = None,
                  limit: int | None = None, on_step: StepHook | None = None) -> int:
@@ -183,8 +227,10 @@ class Pipeline:
 
     def _finish(self, job_ids: list[str]) -> None:
         if job_ids:
-            self._db.execute("UPDATE outbox SET status = 'done', updated_at = now() WHERE list_contains(?, id)",
-                             [job_ids])
+            # Only jobs this worker still holds: one taken over meanwhile belongs to its new worker.
+            self._db.execute("UPDATE outbox SET status = 'done', updated_at = now(), lease_until = NULL"
+                             " WHERE list_contains(?, id) AND lease_owner = ?", [job_ids, self.worker_id])
+            self._release(job_ids)
 
     def _embed(self, jobs: list[dict[str, Any]], on_step: StepHook | None) -> None:
         """One batch: decode the thumbnails, embed them together, write every vector, then every state."""
@@ -224,7 +270,7 @@ class Pipeline:
             if on_step:
                 on_step("vector_written", job["subject"])
 
-        def mark_ready(cur: duckdb.DuckDBPyConnection) -> None:
+        def mark_ready(cur: Tx) -> None:
             for job, _, names in embedded:
                 image = images[job["subject"]]
                 words = [name for name, _ in names[:5]]
@@ -235,10 +281,12 @@ class Pipeline:
                     " updated_at = now() WHERE id = ? AND status IN ('stored', 'ready')",
                     [embedder.model_id, json.dumps(words), json.dumps(scores), caption, image.id],
                 )
-            cur.execute("UPDATE outbox SET status = 'done', updated_at = now() WHERE list_contains(?, id)",
-                        [[job["id"] for job, _, _ in embedded]])
+            cur.execute("UPDATE outbox SET status = 'done', updated_at = now(), lease_until = NULL"
+                        " WHERE list_contains(?, id) AND lease_owner = ?",
+                        [[job["id"] for job, _, _ in embedded], self.worker_id])
 
         self._db.write(mark_ready)
+        self._release(job["id"] for job, _, _ in embedded)
         # An image deleted while it was being embedded: its purge may have run before our
         # vector landed. Its row says ``deleting`` (or is gone) by now, so take the vector back.
         ids = [job["subject"] for job, _, _ in embedded]
@@ -260,22 +308,24 @@ class Pipeline:
         for job, error in failures:
             log.warning("embedding %s failed: %s", job["subject"], error)
 
-        def work(cur: duckdb.DuckDBPyConnection) -> None:
+        def work(cur: Tx) -> None:
             for job, error in failures:
                 # A damaged picture will not heal: give up at once instead of retrying five times.
                 if job["attempts"] >= MAX_ATTEMPTS or isinstance(error, DamagedPicture):
-                    cur.execute("UPDATE outbox SET status = 'failed', last_error = ?, updated_at = now() WHERE id = ?",
-                                [str(error)[:500], job["id"]])
+                    cur.execute("UPDATE outbox SET status = 'failed', last_error = ?, updated_at = now(),"
+                                " lease_until = NULL WHERE id = ? AND lease_owner = ?",
+                                [str(error)[:500], job["id"], self.worker_id])
                     cur.execute("UPDATE images SET status = 'failed', caption = ? WHERE id = ?",
                                 [f"Could not be analysed: {str(error)[:200]}", job["subject"]])
                 else:
                     cur.execute(
-                        "UPDATE outbox SET status = 'pending', last_error = ?, updated_at = now(),"
-                        " available_at = now() + to_seconds(?) WHERE id = ?",
-                        [str(error)[:500], 2 ** job["attempts"], job["id"]],
+                        "UPDATE outbox SET status = 'pending', last_error = ?, updated_at = now(), lease_until = NULL,"
+                        " available_at = now() + to_seconds(?) WHERE id = ? AND lease_owner = ?",
+                        [str(error)[:500], 2 ** job["attempts"], job["id"], self.worker_id],
                     )
 
         self._db.write(work)
+        self._release(job["id"] for job, _ in failures)
 
     # -- background worker ---------------------------------------------------
     def start(self) -> None:
@@ -334,7 +384,7 @@ class Pipeline:
                     if not users:
                         self._blobs.delete(key)
 
-            def work(cur: duckdb.DuckDBPyConnection) -> None:
+            def work(cur: Tx) -> None:
                 cur.execute("DELETE FROM image_tags WHERE image_id = ?", [image_id])
                 cur.execute("DELETE FROM outbox WHERE subject = ? AND status <> 'running'", [image_id])
                 cur.execute("DELETE FROM images WHERE id = ?", [image_id])
@@ -349,9 +399,16 @@ class Pipeline:
         """Finish or undo every half-done ingest or delete; remove orphans in any store."""
         report = ReconcileReport()
         with self._run_lock, self._library.blob_lock:
-            report.jobs_restarted = self._db.write(lambda cur: cur.execute(
-                "UPDATE outbox SET status = 'pending' WHERE status = 'running' RETURNING id").fetchall().__len__())
-            for row in self._db.query("SELECT id, blob_key, thumb_key FROM images WHERE status = 'pending'"):
+            # On a database only this process writes, everything unfinished at start-up is a dead
+            # process's. With other writers, only jobs whose lease ran out (a live worker elsewhere
+            # keeps what it holds) and uploads older than a lease (one may be under way elsewhere).
+            shared = self._db.shared
+            report.jobs_restarted = self._db.write(lambda cur: len(cur.execute(
+                "UPDATE outbox SET status = 'pending', lease_owner = NULL, lease_until = NULL WHERE status = 'running'"
+                + (" AND (lease_until IS NULL OR lease_until < now())" if shared else "") + " RETURNING id").fetchall()))
+            pending = "SELECT id, blob_key, thumb_key FROM images WHERE status = 'pending'"
+            for row in self._db.query(pending + " AND updated_at < now() - to_seconds(?)" if shared else pending,
+                                      [self.lease_seconds] if shared else []):
                 if self._blobs.exists(row["blob_key"]) and self._blobs.exists(row["thumb_key"]):
                     self._db.execute("UPDATE images SET status = 'stored' WHERE id = ?", [row["id"]])
                     report.pending_completed += 1
@@ -371,13 +428,14 @@ class Pipeline:
         have = self._vectors.ids(table) if self._vectors.count(table) else set()
         rows = self._db.query(
             "SELECT id FROM images i WHERE status IN ('stored', 'ready') AND NOT EXISTS"
-            " (SELECT 1 FROM outbox o WHERE o.subject = i.id AND o.kind = 'embed' AND o.status = 'pending')")
+            " (SELECT 1 FROM outbox o WHERE o.subject = i.id AND o.kind = 'embed' AND o.status IN ('pending', 'running'))")
         missing = [r["id"] for r in rows if r["id"] not in have]
 
-        def work(cur: duckdb.DuckDBPyConnection) -> None:
+        def work(cur: Tx) -> None:
             for image_id in missing:
                 cur.execute("UPDATE images SET status = 'stored' WHERE id = ?", [image_id])
-                cur.execute("INSERT INTO outbox VALUES (?, 'embed', ?, '{}', 'pending', 0, '', now(), now(), now())",
+                cur.execute("INSERT INTO outbox (id, kind, subject, payload, status, attempts, last_error, available_at,"
+                            " created_at, updated_at) VALUES (?, 'embed', ?, '{}', 'pending', 0, '', now(), now(), now())",
                             ["job_" + uuid.uuid4().hex[:16], image_id])
 
         if missing:
@@ -385,19 +443,26 @@ class Pipeline:
         return len(missing)
 
     def _drop_orphan_vectors(self) -> int:
+        # Vectors listed before rows: an image's row is written before its vector, so a vector
+        # listed here whose row the next query cannot find really is an orphan (the other order
+        # would drop the vector of an image another process added in between).
+        listed = {name: self._vectors.ids(name) if self._vectors.count(name) else set()
+                  for name in self._image_tables()}
         known = {r["id"] for r in self._db.query("SELECT id FROM images WHERE status <> 'deleting'")}
         dropped = 0
-        for name in self._image_tables():
-            orphans = [i for i in (self._vectors.ids(name) if self._vectors.count(name) else set()) if i not in known]
+        for name, ids in listed.items():
+            orphans = [i for i in ids if i not in known]
             self._vectors.delete(name, orphans)
             dropped += len(orphans)
         return dropped
 
     def _drop_orphan_blobs(self) -> int:
+        # Blobs listed before rows, for the same reason: a picture's row comes before its blobs.
+        listed = list(self._blobs.keys())
         used: set[str] = set()
         for row in self._db.query("SELECT blob_key, thumb_key FROM images"):
             used.update((row["blob_key"], row["thumb_key"]))
-        orphans = [k for k in self._blobs.keys() if k not in used]
+        orphans = [k for k in listed if k not in used]
         for key in orphans:
             self._blobs.delete(key)
         return len(orphans)

@@ -15,9 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-import duckdb
-
-from store import MetadataStore
+from store import MetadataStore, Tx
 from workbench.accounts import User
 from workbench.errors import Forbidden, InvalidInput, NotFound
 from workbench.text import clean_text
@@ -102,7 +100,7 @@ class Documents:
         title, body, prompt = _check(kind, title, body, prompt)
         doc_id = "doc_" + uuid.uuid4().hex[:16]
 
-        def work(cur: duckdb.DuckDBPyConnection) -> None:
+        def work(cur: Tx) -> None:
             cur.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, 1, now(), now())",
                         [doc_id, user.id, kind, title, body, json.dumps(meta or {}), offline])
             cur.execute("INSERT INTO document_versions VALUES (?, 1, ?, ?, ?, ?, ?, ?, now())",
@@ -143,7 +141,7 @@ class Documents:
         doc = self.get(user, document_id)
         new_title, body, prompt = _check(doc.kind, title if title is not None else doc.title, body, prompt)
 
-        def work(cur: duckdb.DuckDBPyConnection) -> None:
+        def work(cur: Tx) -> None:
             current = cur.execute("SELECT version FROM documents WHERE id = ?", [doc.id]).fetchone()
             version = int(current[0]) if current else 0
             if expected_version is not None and version != expected_version:
@@ -181,7 +179,7 @@ class Documents:
         """Delete a document and its history."""
         doc = self.get(user, document_id)
 
-        def work(cur: duckdb.DuckDBPyConnection) -> None:
+        def work(cur: Tx) -> None:
             cur.execute("DELETE FROM document_versions WHERE document_id = ?", [doc.id])
             cur.execute("DELETE FROM documents WHERE id = ?", [doc.id])
 
