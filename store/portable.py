@@ -1,14 +1,17 @@
-"""Metadata in and out as Parquet (``workbench backup`` / ``restore``): the part that knows it is DuckDB."""
+"""Metadata and vectors in and out of a backup folder (``workbench backup`` / ``restore``): the engine-specific part."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import duckdb
+import lancedb
+import pyarrow as pa
 
 from store.transaction import Tx
+from store.vectors import VectorStore
 
-__all__ = ["export_tables", "import_tables"]
+__all__ = ["export_tables", "import_tables", "export_vectors", "read_vectors"]
 
 
 def export_tables(tx: Tx, folder: Path) -> tuple[int, dict[str, int]]:
@@ -40,3 +43,20 @@ def import_tables(db_path: str, folder: Path, export_path: str) -> dict[str, int
     finally:
         conn.close()
     return counts
+
+
+def export_vectors(vectors: VectorStore, folder: Path) -> dict[str, int]:
+    """Copy every vector table of ``vectors`` into a local LanceDB folder; returns rows per table."""
+    source = lancedb.connect(vectors.uri, storage_options=vectors.storage_options or None)
+    target = lancedb.connect(str(folder))
+    counts: dict[str, int] = {}
+    for name in vectors.table_names():
+        data = source.open_table(name).to_arrow()
+        target.create_table(name, data=data, schema=data.schema)
+        counts[name] = data.num_rows
+    return counts
+
+
+def read_vectors(folder: Path, name: str) -> pa.Table:
+    """One table of an :func:`export_vectors` folder."""
+    return lancedb.connect(str(folder)).open_table(name).to_arrow()

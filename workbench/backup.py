@@ -48,10 +48,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import lancedb
-
 from store import MIGRATIONS, Tx, sha256_hex
-from store.portable import export_tables, import_tables
+from store.portable import export_tables, export_vectors, import_tables, read_vectors
 from workbench.errors import InvalidInput, WorkbenchError
 from workbench.settings import Settings
 
@@ -163,6 +161,11 @@ def backup(wb: Any, dest: str | Path, *, include_blobs: bool = True) -> BackupMa
     >>> manifest.tables["images"], manifest.blobs         # doctest: +SKIP
     (120, 240)
     """
+    if wb.db.shared:
+        # The tables live in PostgreSQL (or its DuckLake catalog): its own tools take a consistent
+        # copy while replicas keep writing; this backup is the embedded file's.
+        raise InvalidInput("This workbench keeps its metadata in PostgreSQL: back it up with pg_dump (or your "
+                           "managed server's backups) and the blobs and vectors with azcopy; see deploy/README.md.")
     started = time.monotonic()
     if not _is_remote(dest):
         folder = _local(dest)
@@ -206,16 +209,11 @@ def _snapshot(wb: Any, folder: Path, include_blobs: bool) -> BackupManifest:
     """Metadata and vectors of ``wb`` into ``folder``, taken on the one write path."""
     manifest = BackupManifest(created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                               blobs_included=include_blobs, export_path=str(folder / "metadata"))
-    target = lancedb.connect(str(folder / "vectors"))
 
     def snapshot(cur: Tx) -> None:
         # On the write path: no other change commits until the metadata and vectors are out.
         manifest.schema_version, manifest.tables = export_tables(cur, folder / "metadata")
-        source = lancedb.connect(wb.vectors.uri, storage_options=wb.vectors.storage_options or None)
-        for name in wb.vectors.table_names():
-            data = source.open_table(name).to_arrow()
-            target.create_table(name, data=data, schema=data.schema)
-            manifest.vectors[name] = data.num_rows
+        manifest.vectors.update(export_vectors(wb.vectors, folder / "vectors"))
 
     wb.db.write(snapshot)
     return manifest
@@ -357,9 +355,8 @@ def _restore_folder(folder: Path, settings: Settings, force: bool) -> BackupMani
     from workbench.app import Workbench
 
     with Workbench(settings) as wb:
-        source = lancedb.connect(str(folder / "vectors"))
         for name, rows in manifest.vectors.items():
-            data = source.open_table(name).to_arrow()
+            data = read_vectors(folder / "vectors", name)
             if data.num_rows != rows:
                 raise BackupDamaged(f"The vector table {name} holds {data.num_rows} rows; the manifest says {rows}.")
             wb.vectors.ensure_table(name, data.schema)
