@@ -167,12 +167,10 @@ def record_event(
     now: datetime,
 ) -> BoardEvent:
     """Write the event of a change and bump the board's revision; its ``seq`` is the new revision."""
-    row = cur.execute(
-        "UPDATE boards SET revision = revision + 1, updated_at = ? WHERE id = ? RETURNING revision",
-        [now, board_id],
-    ).fetchone()
-    assert row is not None, "the board of an event must exist"
-    seq = int(row[0])
+    # No UPDATE ... RETURNING: DuckDB cannot return rows from an update of a PostgreSQL table.
+    changed = cur.scalar("UPDATE boards SET revision = revision + 1, updated_at = ? WHERE id = ?", [now, board_id])
+    assert changed, "the board of an event must exist"
+    seq = int(cur.scalar("SELECT revision FROM boards WHERE id = ?", [board_id]))
     event_id = "ev_" + uuid.uuid4().hex
     cur.execute(
         "INSERT INTO board_events VALUES (?, ?, ?, ?, ?, ?, ?, false, ?)",

@@ -158,8 +158,7 @@ class BoardSharing(BoardsBase):
         need = "view" if leaving else "owner"
 
         def build(cur: Tx, access: Access, now: datetime) -> Change[None]:
-            gone = cur.execute("DELETE FROM board_members WHERE board_id = ? AND user_id = ? RETURNING user_id",
-                               [board_id, member_id]).fetchall()
+            gone = cur.scalar("DELETE FROM board_members WHERE board_id = ? AND user_id = ?", [board_id, member_id])
             return Change(None, "share", {"action": "member_removed", "user_id": member_id}, record=bool(gone))
 
         self._change(user, board_id, None, need=need, action="change who it is shared with", build=build)

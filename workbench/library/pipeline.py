@@ -403,9 +403,9 @@ class Pipeline:
             # process's. With other writers, only jobs whose lease ran out (a live worker elsewhere
             # keeps what it holds) and uploads older than a lease (one may be under way elsewhere).
             shared = self._db.shared
-            report.jobs_restarted = self._db.write(lambda cur: len(cur.execute(
+            report.jobs_restarted = self._db.write(lambda cur: int(cur.scalar(
                 "UPDATE outbox SET status = 'pending', lease_owner = NULL, lease_until = NULL WHERE status = 'running'"
-                + (" AND (lease_until IS NULL OR lease_until < now())" if shared else "") + " RETURNING id").fetchall()))
+                + (" AND (lease_until IS NULL OR lease_until < now())" if shared else ""))))
             pending = "SELECT id, blob_key, thumb_key FROM images WHERE status = 'pending'"
             for row in self._db.query(pending + " AND updated_at < now() - to_seconds(?)" if shared else pending,
                                       [self.lease_seconds] if shared else []):
