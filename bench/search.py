@@ -33,8 +33,8 @@ import pyarrow as pa
 from PIL import Image
 
 from bench import module_main
-from store import VectorStore, sql_quote
-from store.vectors import index_plan
+from store import VectorStore
+from store.vectors import VectorFilter, index_plan
 
 DIM = 512  # CLIP ViT-B-32's width; the offline embedder's 1664 costs more per query
 
@@ -84,7 +84,7 @@ def vectors_at_scale(rows: int, queries: int) -> list[dict]:
                             " bitmaps"})
         # The filter every library search sends (Library.vector_where, scope "all"); every row
         # here is private, so it keeps ana's half.
-        app_filter = "(owner = 'ana' OR visibility IN ('team', 'public'))"
+        app_filter = VectorFilter(owner_or_visible=("ana", ("team", "public")))
         for label, where in (("no filter", None), ("owner prefilter, 50 %", app_filter)):
             keep = np.ones(rows, bool) if where is None else owners == "ana"
             brute, truths = [], []
@@ -152,7 +152,7 @@ def library_search(images: int) -> list[dict]:
         # Recall of the index on real embeddings: the same queries, indexed vs exact.
         probes = list(wb.embedder.embed_texts(queries)) + list(wb.embedder.embed_images(
             [Image.open(io.BytesIO(data)).convert("RGB") for _, data in files[:20]]))
-        where, table, recalls = f"owner = {sql_quote(me.id)}", wb.pipeline.table, []
+        where, table, recalls = VectorFilter(owners={me.id}), wb.pipeline.table, []
         for probe in probes:
             exact = {r["id"] for r in wb.vectors.search(table, probe, where=where, limit=24, columns=["id"], exact=True)}
             found = {r["id"] for r in wb.vectors.search(table, probe, where=where, limit=24, columns=["id"])}

@@ -19,7 +19,8 @@ from store.metadata import (
 )
 from store.migrations import MIGRATIONS, Migration
 from store.transaction import Rows, Tx
-from store.vectors import VectorStore, azure_storage_options, sql_quote
+from store.vector_filter import VectorFilter
+from store.vectors import VectorStore, azure_storage_options
 
 __all__ = [
     "BACKENDS",
@@ -35,6 +36,7 @@ __all__ = [
     "Rows",
     "SchemaBehind",
     "StoreClosed",
+    "VectorFilter",
     "VectorStore",
     "Tx",
     "WriteConflict",
@@ -42,5 +44,4 @@ __all__ = [
     "migrate",
     "schema_version",
     "sha256_hex",
-    "sql_quote",
 ]

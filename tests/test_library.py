@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from store.vectors import VectorFilter
 from tests import image_builders as builders
 from tests.helpers import open_wb, png_bytes, sample_bytes
 from workbench import InvalidInput, NotFound, Workbench
@@ -43,7 +44,7 @@ def test_ingest_stores_row_blobs_and_vector(wb: Workbench, ana, photos) -> None:
     assert cat.ready and cat.owner == ana.id and cat.mime == "image/png"
     assert (cat.width, cat.height) == (451, 300)
     assert wb.blobs.exists(cat.blob_key) and wb.blobs.exists(cat.thumb_key)
-    assert wb.vectors.count(wb.pipeline.table, f"id = '{cat.id}'") == 1
+    assert wb.vectors.count(wb.pipeline.table, VectorFilter(ids={cat.id})) == 1
     thumb = Image.open(io.BytesIO(wb.library.thumbnail(ana, cat.id)))
     assert thumb.format == "WEBP" and max(thumb.size) <= 512
     assert len(cat.colors) >= 3 and all(c.startswith("#") for c in cat.colors)
@@ -188,7 +189,7 @@ def test_delete_removes_everything(wb: Workbench, ben) -> None:
     with pytest.raises(NotFound):
         wb.library.get(ben, img.id)
     assert not wb.blobs.exists(img.blob_key) and not wb.blobs.exists(img.thumb_key)
-    assert wb.vectors.count(wb.pipeline.table, f"id = '{img.id}'") == 0
+    assert wb.vectors.count(wb.pipeline.table, VectorFilter(ids={img.id})) == 0
 
 
 def test_shared_blob_survives_when_one_owner_deletes(wb: Workbench, ana, ben) -> None:
@@ -238,7 +239,7 @@ def test_a_worker_racing_an_upload_leaves_its_job_for_later(wb: Workbench, ben) 
     assert ran_early == [0] and image.status == "stored"
     assert wb.pipeline.run_jobs(subject=image.id) == 1
     assert wb.library.get(ben, image.id).ready
-    assert wb.vectors.count(wb.pipeline.table, f"id = '{image.id}'") == 1
+    assert wb.vectors.count(wb.pipeline.table, VectorFilter(ids={image.id})) == 1
 
 
 def test_an_image_deleted_while_it_is_embedded_leaves_no_vector(wb: Workbench, ben) -> None:
@@ -249,7 +250,7 @@ def test_an_image_deleted_while_it_is_embedded_leaves_no_vector(wb: Workbench, b
             wb.library.delete(ben, image_id)
 
     wb.pipeline.run_jobs(subject=image.id, on_step=user_deletes)
-    assert wb.vectors.count(wb.pipeline.table, f"id = '{image.id}'") == 0
+    assert wb.vectors.count(wb.pipeline.table, VectorFilter(ids={image.id})) == 0
     assert wb.db.scalar("SELECT count(*) FROM images WHERE id = ?", [image.id]) == 0
     with pytest.raises(NotFound):
         wb.library.get(ben, image.id)

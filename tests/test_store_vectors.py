@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from store import VectorStore, azure_storage_options
-from store.vectors import IndexPlan, index_plan, probes_for
+from store.vectors import IndexPlan, VectorFilter, index_plan, probes_for
 from tests.kits.vector_contract import VectorStoreContract
 
 
@@ -78,11 +78,11 @@ def test_an_indexed_search_finds_the_exact_nearest_neighbour_with_and_without_th
     vectors.optimize("t")  # the planted rows go into the index's partitions
     assert vectors.unindexed_rows("t") == 0
     for i, query in enumerate(queries):
-        for where in (None, "owner = 'ana'"):
+        for where in (None, VectorFilter(owners={"ana"})):
             assert vectors.search("t", query, where=where, limit=1)[0]["id"] == f"r{6000 + i}"
-        assert vectors.search("t", query, where="owner = 'ben'", limit=10)[0]["owner"] == "ben"
+        assert vectors.search("t", query, where=VectorFilter(owners={"ben"}), limit=10)[0]["owner"] == "ben"
     # Probes widen until the filter is satisfied: every one of cy's three rows comes back.
-    assert {r["id"] for r in vectors.search("t", queries[0], where="owner = 'cy'", limit=10)} == \
+    assert {r["id"] for r in vectors.search("t", queries[0], where=VectorFilter(owners={"cy"}), limit=10)} == \
         {"r17", "r2500", "r5999"}
 
 
@@ -122,4 +122,4 @@ def test_a_table_past_the_quantizing_size_moves_to_ivf_pq_and_still_finds_the_ne
         query = data[i] + 0.02 * _unit(rng, 1)[0]
         assert vectors.search("t", query, limit=1)[0]["id"] == f"r{i}"  # the exact re-rank puts it first
     ben = [i for i in range(400, 1100) if (i - 400) % 2 == 0]
-    assert vectors.search("t", data[ben[3]], where="owner = 'ben'", limit=1)[0]["id"] == f"r{ben[3]}"
+    assert vectors.search("t", data[ben[3]], where=VectorFilter(owners={"ben"}), limit=1)[0]["id"] == f"r{ben[3]}"
