@@ -55,8 +55,8 @@ def test_metadata_bench_compares_lookups_with_and_without_an_index() -> None:
         assert rows[f"{lookup}, no index (zonemaps)"]["value"] > 0
         assert rows[f"{lookup}, with ART index"]["value"] > 0
     full = rows["integrity check of every PK/UNIQUE index, full"]
-    # 2,000 items, events and ledger entries, plus 2 plans and one row per schema version, in 20 PK/UNIQUE
-    # indexes (migration 7 added the storyboard tables).
+    # 2,000 items, events and ledger entries, plus 2 plans and one row per schema version, in 21 PK/UNIQUE
+    # indexes (migration 7 added the storyboard tables, migration 9 the credit balance rows).
     from store.migrations import MIGRATIONS
 
-    assert full["note"].startswith(f"{6000 + 2 + len(MIGRATIONS)} keys in 20 indexes"), full["note"]
+    assert full["note"].startswith(f"{6000 + 2 + len(MIGRATIONS)} keys in 21 indexes"), full["note"]
