@@ -65,7 +65,8 @@ def prepare(settings: Settings) -> Workbench:
     report = wb.reconcile()
     if report.repaired:
         log.warning("reconcile repaired %s item(s) at start-up: %s", report.repaired, report)
-    wb.start_worker()
+    if settings.server.embed_in_web:
+        wb.start_worker()
     if settings.library.load_samples:
         from workbench.samples import load_samples
 

@@ -111,7 +111,13 @@ class Accounts:
         found = self.find_by_email(self._local_email)
         if found:
             return found
-        return self.create_user(self._local_email, display_name="Local filmmaker", plan=self._local_plan)
+        try:
+            return self.create_user(self._local_email, display_name="Local filmmaker", plan=self._local_plan)
+        except InvalidInput:  # another process created them a moment ago
+            found = self.find_by_email(self._local_email)
+            if found is None:
+                raise
+            return found
 
     def create_user(
         self, email: str, *, display_name: str = "", plan: str = "free", external_id: str | None = None

@@ -142,6 +142,9 @@ class ServerSettings(BaseModel):
 
     host: str = Field("127.0.0.1", description="Interface to bind.")
     port: int = Field(5006, description="HTTP port.")
+    embed_in_web: bool = Field(
+        True, description="Run the embedding worker inside the web process; false when dedicated `workbench "
+        "worker` processes embed the uploads (several replicas).")
     public_url: str = Field("", description="Base URL used in share links; default http://host:port.")
     session_secret: SecretStr | None = Field(
         None, description="Key that signs the web app's Bokeh sessions; default a random key per process (replicas "
