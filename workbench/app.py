@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from store import BlobStore, Engine, MetadataStore, VectorStore, azure_storage_options
+from store.bus import event_bus
 from workbench.accounts import Accounts
 from workbench.boards import Boards
 from workbench.library.catalog import Library
@@ -120,7 +121,10 @@ class Workbench:
                                  lease_seconds=self.settings.library.job_lease_seconds)
         self.search = Search(self.library, self.pipeline, self.vectors, self.settings.library)
         self.writing = Writing(self.db, self.accounts, self._get_text_backend)
-        self.boards = Boards(self.db, self.library, self.writing, accounts=self.accounts, limits=self.limits)
+        # Board events: in-process on the DuckDB file, PostgreSQL LISTEN/NOTIFY when replicas share the metadata.
+        self.bus = event_bus(self.db.engine)
+        self.boards = Boards(self.db, self.library, self.writing, accounts=self.accounts, limits=self.limits,
+                             bus=self.bus)
         self.suggestions = Suggestions(self.accounts, self.boards, self.search, self.library, self._get_text_backend)
         self.magic = MagicBoards(self.accounts, self.boards, self.library, self.search,
                                  self._get_text_backend, self._get_image_backend)
@@ -226,6 +230,7 @@ class Workbench:
         if self._warming is not None:
             # A warm-up still inside torch or LanceDB when the process exits aborts it.
             self._warming.join(timeout=120)
+        self.bus.close()  # before the database: the bus's thread reads events through it
         self.db.close()
 
     def __enter__(self) -> Workbench:

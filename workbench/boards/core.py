@@ -4,7 +4,9 @@ Every change to a board goes through :meth:`BoardsBase._change`: one
 transaction on the metadata store's single write path that checks the actor's
 role, makes the change and writes its one event. A failure anywhere rolls the
 whole transaction back, so a refused or broken change leaves nothing behind.
-Subscribers hear about the event only after it is committed.
+Subscribers hear about the event only after it is committed: at once in this
+process, and through the event bus in every other process that shares the
+metadata (see :mod:`workbench.boards.feed`).
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from datetime import datetime
 from typing import IO, Any, Generic, Protocol, TypeVar
 
 from store import MetadataStore, Tx
+from store.bus import EventBus, InProcessBus
 from workbench.accounts import User
 from workbench.boards.access import Access, cursor_reader, resolve
-from workbench.boards.history import Listener, Listeners, Op, apply_ops, insert_ops, record_event
+from workbench.boards.feed import BoardFeed
+from workbench.boards.history import Listener, Op, apply_ops, insert_ops, record_event
 from workbench.boards.model import GRACE_DAYS, Board, BoardEvent, BoardItem, utcnow
 from workbench.library.catalog import Library
 from workbench.library.model import LibraryImage
@@ -80,6 +84,7 @@ class BoardsBase:
         accounts: People | None = None,
         grace_days: int = GRACE_DAYS,
         limits: RateLimits | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         self._db = db
         self._limits = limits
@@ -87,16 +92,22 @@ class BoardsBase:
         self._writing = writing
         self._accounts = accounts
         self.grace_days = grace_days
-        self._listeners = Listeners()
+        # ``bus``: how other processes hear of this one's changes and it of theirs (the
+        # Workbench passes the one its metadata backend needs; none: this process only).
+        self._feed = BoardFeed(db, bus or InProcessBus())
 
     # -- real-time seam ----------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(event)`` after every committed board change; returns an unsubscribe function.
 
+        With several replicas sharing the metadata, every replica's listeners hear every
+        replica's changes, once each and in order per board. Keep a listener quick: it runs on
+        the thread that made or heard the change (one that raises is logged and skipped).
+
         >>> stop = wb.boards.subscribe(lambda event: print(event.board_id, event.kind))
         >>> stop()
         """
-        return self._listeners.add(listener)
+        return self._feed.add(listener)
 
     # -- access --------------------------------------------------------------------------
     def _access(
@@ -133,11 +144,12 @@ class BoardsBase:
             if not change.record:
                 return change.result, None
             event = record_event(cur, board_id, access.actor, change.kind, change.payload, change.inverse, now)
+            self._feed.publish(cur, event)
             return change.result, event
 
         result, event = self._db.write(work)
         if event is not None:
-            self._listeners.notify([event])
+            self._feed.committed([event])
         return result
 
     def _record_new_board(
@@ -167,12 +179,14 @@ class BoardsBase:
             self._record_new_board(cur, board_id, user.id, title, description, now)
             ops, _ = insert_ops(items)
             apply_ops(cur, board_id, ops, now)
-            return record_event(cur, board_id, user.id, kind, {**payload, "count": len(items)}, None, now)
+            event = record_event(cur, board_id, user.id, kind, {**payload, "count": len(items)}, None, now)
+            self._feed.publish(cur, event)
+            return event
 
         self._notify([self._db.write(work)])
 
     def _notify(self, events: list[BoardEvent]) -> None:
-        self._listeners.notify(events)
+        self._feed.committed(events)
 
 
 def open_thumbnail(library: Library, image: LibraryImage) -> IO[bytes]:
