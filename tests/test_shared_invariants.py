@@ -1,0 +1,327 @@
+"""Rules that hold across processes when the metadata lives in PostgreSQL (#19).
+
+Several web replicas and workers share one database and one set of blob and vector
+folders. Each test starts real replicas: ``Workbench`` objects in this process and
+subprocesses running ``tests/shared_workload.py``, all on the same DSN. Credits are
+never overdrawn, the same picture uploaded twice at once is one image, a dead worker's
+jobs are taken over once its lease runs out while a live worker keeps its own, and
+reconcile leaves another replica's work under way alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import png_bytes, wait_for
+from workbench import Settings, Workbench
+
+REPO = Path(__file__).resolve().parent.parent
+WORKLOAD = REPO / "tests" / "shared_workload.py"
+pytestmark = pytest.mark.timeout(600)
+
+
+def _storage(tmp_path: Path, dsn: str) -> dict[str, str]:
+    return {"metadata_backend": "postgres", "metadata_dsn": dsn, "blob_url": (tmp_path / "blobs").as_uri(),
+            "vector_url": str(tmp_path / "vectors")}
+
+
+@pytest.fixture
+def replica(tmp_path: Path, pg_dsn: str) -> Iterator[Callable[..., Workbench]]:
+    """Opens a replica of one shared workspace: ``replica("web-1", job_lease_seconds=2)``."""
+    opened: list[Workbench] = []
+
+    def open_replica(name: str, **library: Any) -> Workbench:
+        settings = Settings(home=tmp_path / name, storage=_storage(tmp_path, pg_dsn),  # type: ignore[arg-type]
+                            library={"load_samples": False, **library},
+                            limits={"ai_per_minute": 0, "uploads_per_minute": 0})
+        wb = Workbench(settings)
+        opened.append(wb)
+        return wb
+
+    yield open_replica
+    for wb in opened:
+        wb.close()
+
+
+class Workers:
+    """Subprocess replicas running one ``shared_workload.py`` mode each, released together."""
+
+    def __init__(self, tmp_path: Path, dsn: str) -> None:
+        self.tmp_path = tmp_path
+        self.dsn = dsn
+        self.go = tmp_path / f"go-{os.getpid()}"
+        self.procs: list[subprocess.Popen[str]] = []
+
+    def env(self, name: str, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
+        env.update({"WORKBENCH_HOME": str(self.tmp_path / name), "WORKBENCH_LIBRARY__LOAD_SAMPLES": "false",
+                    "WORKBENCH_LIMITS__AI_PER_MINUTE": "0", "WORKBENCH_LIMITS__UPLOADS_PER_MINUTE": "0",
+                    "WORKBENCH_TEST_GO": str(self.go)})
+        env.update({f"WORKBENCH_STORAGE__{k.upper()}": v for k, v in _storage(self.tmp_path, self.dsn).items()})
+        env.update(extra)
+        return env
+
+    def start(self, *args: str, **extra: str) -> subprocess.Popen[str]:
+        proc = subprocess.Popen([sys.executable, str(WORKLOAD), *args], cwd=REPO, text=True,
+                                env=self.env(f"proc-{len(self.procs)}", **extra),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.procs.append(proc)
+        return proc
+
+    def line(self, proc: subprocess.Popen[str]) -> dict[str, Any]:
+        """The next JSON line of a worker (a hang guard: the test's timeout)."""
+        assert proc.stdout is not None
+        text = proc.stdout.readline()
+        if not text:
+            proc.wait(timeout=60)
+            raise AssertionError(f"worker exited {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}")
+        return dict(json.loads(text))
+
+    def release(self) -> None:
+        for proc in self.procs:
+            assert self.line(proc).get("ready")
+        self.go.touch()
+
+    def results(self) -> list[dict[str, Any]]:
+        """The last line of every worker, once each has exited cleanly."""
+        answers = []
+        for proc in self.procs:
+            out, err = proc.communicate(timeout=300)
+            assert proc.returncode == 0, err[-3000:]
+            answers.append(json.loads(out.strip().splitlines()[-1]))
+        return answers
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate(timeout=60)
+
+
+@pytest.fixture
+def workers(tmp_path: Path, pg_dsn: str) -> Iterator[Workers]:
+    running = Workers(tmp_path, pg_dsn)
+    yield running
+    running.stop()
+
+
+# -- credits ----------------------------------------------------------------------------
+def test_three_processes_reserving_twenty_credits_of_ten_overdraw_nothing(
+        replica: Callable[..., Workbench], workers: Workers) -> None:
+    wb = replica("web-1")
+    user = wb.accounts.create_user("race@example.com")  # free plan: 10 credits, an idea costs 1
+    assert wb.accounts.balance(user) == 10
+    for count in (7, 7, 6):
+        workers.start("reserve", user.email, str(count))
+    workers.release()
+    outcomes = [o for result in workers.results() for o in result["outcomes"]]
+    assert len(outcomes) == 20
+    assert [o for o in outcomes if o not in ("ok", "refused")] == []
+    assert outcomes.count("ok") == 10 and outcomes.count("refused") == 10
+    assert wb.accounts.balance(user) == 0
+    assert wb.db.scalar("SELECT sum(amount) FROM credit_ledger WHERE user_id = ?", [user.id]) == 0
+    assert wb.db.scalar("SELECT credits FROM credit_balances WHERE user_id = ?", [user.id]) == 0
+    assert wb.db.scalar("SELECT count(*) FROM credit_ledger WHERE user_id = ? AND entry = 'reserve'",
+                        [user.id]) == 10
+
+
+# -- de-duplication -----------------------------------------------------------------------
+def _one_row_per_picture(wb: Workbench) -> None:
+    doubled = wb.db.query("SELECT owner, sha256, count(*) AS n FROM images GROUP BY owner, sha256 HAVING count(*) > 1")
+    assert doubled == []
+    jobs = wb.db.query("SELECT subject, count(*) AS n FROM outbox WHERE kind = 'embed' GROUP BY subject"
+                       " HAVING count(*) > 1")
+    assert jobs == []
+
+
+def test_two_replicas_uploading_the_same_picture_at_once_get_one_image(replica: Callable[..., Workbench]) -> None:
+    replicas = [replica("web-1"), replica("web-2")]
+    owner = replicas[0].accounts.create_user("dup@example.com")
+    for round_ in range(12):
+        picture = png_bytes(seed=1000 + round_)
+        barrier = threading.Barrier(2)
+        got: list[tuple[str, bool]] = []
+        errors: list[BaseException] = []
+
+        def upload(wb: Workbench, picture: bytes = picture, barrier: threading.Barrier = barrier,
+                   got: list[tuple[str, bool]] = got, errors: list[BaseException] = errors) -> None:
+            try:
+                barrier.wait(timeout=60)
+                image, new = wb.library.ingest_new(owner, picture, filename="still.png")
+                got.append((image.id, new))
+            except BaseException as error:  # collected and asserted below
+                errors.append(error)
+
+        threads = [threading.Thread(target=upload, args=(wb,)) for wb in replicas]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert errors == [] and len(got) == 2
+        assert got[0][0] == got[1][0]
+        assert sorted(new for _, new in got) == [False, True]
+        image = replicas[1].library.get(owner, got[0][0])
+        assert image.status == "stored" and replicas[1].library.files_present(image)
+    assert replicas[0].library.count(owner) == 12
+    _one_row_per_picture(replicas[0])
+
+
+def test_two_processes_uploading_the_same_picture_at_once_get_one_image(
+        replica: Callable[..., Workbench], workers: Workers, tmp_path: Path) -> None:
+    wb = replica("web-1")
+    owner = wb.accounts.create_user("dup@example.com")
+    still = tmp_path / "still.png"
+    still.write_bytes(png_bytes(seed=7))
+    for _ in range(2):
+        workers.start("ingest", owner.email, str(still))
+    workers.release()
+    results = workers.results()
+    assert [r.get("error") for r in results] == [None, None]
+    assert results[0]["image"] == results[1]["image"]
+    assert sorted(r["new"] for r in results) == [False, True]
+    assert wb.library.count(owner) == 1
+    _one_row_per_picture(wb)
+
+
+# -- job leases ----------------------------------------------------------------------------
+LEASE = 2.0
+
+
+def _jobs(wb: Workbench, ids: list[str]) -> dict[str, dict[str, Any]]:
+    return {r["subject"]: r for r in wb.db.query(
+        "SELECT subject, status, lease_owner, lease_until FROM outbox WHERE kind = 'embed'"
+        " AND list_contains(?, subject)", [ids])}
+
+
+def test_a_live_worker_keeps_its_jobs_and_a_killed_ones_are_taken_over(
+        replica: Callable[..., Workbench], workers: Workers) -> None:
+    wb = replica("web-1", job_lease_seconds=LEASE)
+    owner = wb.accounts.create_user("lease@example.com")
+    ids = [wb.library.ingest(owner, png_bytes(seed=2000 + i), filename=f"s{i}.png").id for i in range(3)]
+    holder = workers.start("hold", "3600", WORKBENCH_LIBRARY__JOB_LEASE_SECONDS=str(LEASE))
+    workers.release()
+    claimed = workers.line(holder)
+    assert len(claimed["claimed"]) == 3
+    jobs = _jobs(wb, ids)
+    assert {j["status"] for j in jobs.values()} == {"running"}
+    assert {j["lease_owner"] for j in jobs.values()} == {claimed["worker"]}
+    first_lease = max(j["lease_until"] for j in jobs.values())
+
+    # Alive and heart-beating: for well past several lease lengths, nobody else gets its jobs.
+    until = wb.db.scalar("SELECT now()::TIMESTAMP + to_seconds(?)", [4 * LEASE])
+    while wb.db.scalar("SELECT now()::TIMESTAMP") < until:
+        assert wb.pipeline.run_jobs() == 0
+        assert wb.reconcile().jobs_restarted == 0
+        assert holder.poll() is None
+    jobs = _jobs(wb, ids)
+    assert {j["lease_owner"] for j in jobs.values()} == {claimed["worker"]}
+    assert {j["status"] for j in jobs.values()} == {"running"}
+    assert min(j["lease_until"] for j in jobs.values()) > first_lease  # the heartbeat pushed it on
+
+    # Killed while holding them: once the lease runs out this replica takes them over and finishes.
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(timeout=60)
+    finished: list[int] = []
+
+    def taken_over() -> bool:
+        finished.append(wb.pipeline.run_jobs())
+        return sum(finished) >= 3
+
+    wait_for(taken_over, timeout=120, message="the killed worker's jobs to be taken over")
+    jobs = _jobs(wb, ids)
+    assert {j["status"] for j in jobs.values()} == {"done"}
+    assert {i.status for i in wb.library.get_many(ids).values()} == {"ready"}
+    attempts = wb.db.query("SELECT attempts FROM outbox WHERE list_contains(?, subject)", [ids])
+    assert {r["attempts"] for r in attempts} == {2}  # once by the dead worker, once here
+
+
+def test_a_worker_in_another_replica_is_not_robbed_while_it_works(replica: Callable[..., Workbench]) -> None:
+    busy, other = replica("worker-1", job_lease_seconds=LEASE), replica("web-1", job_lease_seconds=LEASE)
+    owner = other.accounts.create_user("lease@example.com")
+    ids = [other.library.ingest(owner, png_bytes(seed=3000 + i), filename=f"s{i}.png").id for i in range(2)]
+    jobs = busy.pipeline._claim(None, 100)  # the real claim, with the real heartbeat thread
+    assert sorted(j["subject"] for j in jobs) == sorted(ids)
+    until = other.db.scalar("SELECT now()::TIMESTAMP + to_seconds(?)", [4 * LEASE])
+    while other.db.scalar("SELECT now()::TIMESTAMP") < until:
+        assert other.pipeline._claim(None, 100) == []
+        assert other.pipeline.run_jobs() == 0
+    assert {j["lease_owner"] for j in _jobs(other, ids).values()} == {busy.pipeline.worker_id}
+
+
+# -- reconcile -------------------------------------------------------------------------------
+class Crash(Exception):
+    """Stands in for a replica dying at one step of an upload (nothing after it runs)."""
+
+
+def _crash_at(step: str) -> Callable[[str, str], None]:
+    def hook(name: str, image_id: str) -> None:
+        if name == step:
+            raise Crash(f"{step} {image_id}")
+    return hook
+
+
+def test_reconcile_on_a_shared_database_touches_only_work_older_than_its_lease(
+        replica: Callable[..., Workbench]) -> None:
+    uploader = replica("web-2", job_lease_seconds=60)
+    patient = replica("web-1", job_lease_seconds=60)  # a long lease: every upload here is fresh to it
+    quick = replica("web-3", job_lease_seconds=1)
+    owner = uploader.accounts.create_user("recon@example.com")
+
+    def pending_id() -> str:
+        return str(uploader.db.scalar("SELECT id FROM images WHERE status = 'pending' ORDER BY created_at DESC"))
+
+    # Two uploads "crashed" mid-way: one before its blobs were written, one after.
+    with pytest.raises(Crash):
+        uploader.library.ingest(owner, png_bytes(seed=4000), filename="no-blobs.png", on_step=_crash_at("row_written"))
+    no_blobs = pending_id()
+    with pytest.raises(Crash):
+        uploader.library.ingest(owner, png_bytes(seed=4001), filename="blobs.png", on_step=_crash_at("blob_written"))
+    with_blobs = pending_id()
+
+    # A third upload under way in its replica: held right after its row is written.
+    row_written, go_on = threading.Event(), threading.Event()
+    live: list[str] = []
+
+    def slow_hook(name: str, image_id: str) -> None:
+        if name == "row_written":
+            live.append(image_id)
+            row_written.set()
+            assert go_on.wait(120)
+
+    uploading = threading.Thread(target=lambda: uploader.library.ingest(
+        owner, png_bytes(seed=4002), filename="live.png", on_step=slow_hook))
+    uploading.start()
+    assert row_written.wait(120)
+
+    report = patient.reconcile()
+    assert (report.pending_completed, report.pending_removed) == (0, 0)
+    statuses = {r["id"]: r["status"] for r in patient.db.query("SELECT id, status FROM images")}
+    assert statuses == {no_blobs: "pending", with_blobs: "pending", live[0]: "pending"}
+
+    go_on.set()
+    uploading.join(timeout=120)
+    assert not uploading.is_alive()
+    image = uploader.library.get(owner, live[0])
+    assert image.status == "stored" and uploader.library.files_present(image)
+
+    # Older than the quick replica's lease: finished (blobs present) or removed (no blobs).
+    wait_for(lambda: quick.db.scalar("SELECT count(*) FROM images WHERE status = 'pending'"
+                                     " AND updated_at < now() - to_seconds(2)") == 2, timeout=60,
+             message="the crashed uploads to age past the lease")
+    report = quick.reconcile()
+    assert (report.pending_completed, report.pending_removed) == (1, 1)
+    statuses = {r["id"]: r["status"] for r in quick.db.query("SELECT id, status FROM images")}
+    assert statuses == {with_blobs: "stored", live[0]: "stored"}
+    assert quick.library.files_present(quick.library.get(owner, with_blobs))
+    assert quick.pipeline.run_jobs() == 2
+    assert {i.status for i in quick.library.get_many([with_blobs, live[0]]).values()} == {"ready"}
