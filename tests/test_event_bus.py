@@ -23,7 +23,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from store import MetadataStore
+from store import Engine, MetadataStore
 from store.bus import CHANNEL, InProcessBus, PostgresBus, parse_payload, payload
 from tests.helpers import open_wb
 from tests.postgres import Cluster, free_port
@@ -389,3 +389,28 @@ def test_closing_a_replica_stops_its_bus(pg_dsn: str, tmp_path: Path) -> None:
     assert CHANNEL in wb.bus.describe() and "password" not in wb.bus.describe()
     wb.close()
     assert not wb.bus.health().listening and wb.bus.listener_pid() is None
+
+
+
+def test_on_ducklake_the_notification_follows_the_commit(pg_dsn: str, tmp_path: Path) -> None:
+    # DuckLake's transactions cannot carry a NOTIFY, so the bus sends it right after the commit
+    # (and never for a transaction that rolled back).
+    db = MetadataStore(engine=Engine(backend="ducklake", dsn=pg_dsn, data_path=str(tmp_path / "lake")))
+    writer, listener = PostgresBus(pg_dsn), PostgresBus(pg_dsn)
+    told: list[tuple[str, int]] = []
+    try:
+        listener.subscribe(lambda board_id, seq: told.append((board_id, seq)))
+        assert listener.wait_listening(DEADLINE)
+
+        def refused(tx):  # type: ignore[no-untyped-def]
+            writer.publish(tx, "b_rolled_back", 1)
+            raise ValueError("refused inside the transaction")
+
+        with pytest.raises(ValueError, match="refused"):
+            db.write(refused)
+        db.write(lambda tx: writer.publish(tx, "b_on_the_lake", 3))
+        wait_until(lambda: told == [("b_on_the_lake", 3)], "the after-commit notification")
+    finally:
+        writer.close()
+        listener.close()
+        db.close()
