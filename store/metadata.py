@@ -158,6 +158,7 @@ class MetadataStore:
         max_retries: int = 8,
         checkpoint_seconds: float | None = None,
         migrate_at_start: bool = True,
+        refuse_old_schema: bool = True,
     ) -> None:
         self.engine = engine or Engine(path=str(path))
         if self.engine.backend == "duckdb" and not self.engine.path:
@@ -168,6 +169,9 @@ class MetadataStore:
         #: True when the last process stopped without a checkpoint and its WAL was replayed here.
         self.recovered_wal = False
         self._conn = self._connect()
+        # A missing table must be an error, never a Python variable of the same name that
+        # happens to be in scope (DuckDB's replacement scans).
+        self._conn.execute("SET python_enable_replacements = false")
         self._writer = engines.use(self._conn.cursor(), self.engine)
         self._local = threading.local()
         self._closed = False
@@ -181,7 +185,7 @@ class MetadataStore:
         if not read_only:
             if migrate_at_start:
                 self.migrate()
-            elif self.pending_migrations():
+            elif refuse_old_schema and self.pending_migrations():
                 raise SchemaBehind(f"The workbench database ({self.path}) needs migrations "
                                    f"{self.pending_migrations()}: run `workbench migrate` first.")
             if self.engine.backend == "duckdb":
@@ -229,7 +233,7 @@ class MetadataStore:
 
     def pending_migrations(self) -> list[int]:
         """Versions of the known migrations this database has not applied yet."""
-        current = self.version() if self._has_schema_table() else 0
+        current = self.version()
         return [m.version for m in self._migrations if m.version > current]
 
     def _has_schema_table(self) -> bool:
@@ -386,7 +390,9 @@ class MetadataStore:
             cursor.close()
 
     def version(self) -> int:
-        """The schema version of the open database."""
+        """The schema version of the open database (0 before the first migration)."""
+        if not self._has_schema_table():
+            return 0
         return int(self.scalar("SELECT coalesce(max(version), 0) FROM schema_version") or 0)
 
     # -- durability ----------------------------------------------------------

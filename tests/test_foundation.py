@@ -70,7 +70,7 @@ def test_doctor_on_the_embedded_default(tmp_path: Path) -> None:
     checks = run_checks(Settings(home=tmp_path))
     table = format_checks(checks)
     assert all(c.ok for c in checks), table
-    assert {c.part for c in checks} == {"metadata", "blobs", "vectors", "text AI", "embedder", "auth"}
+    assert {c.part for c in checks} == {"metadata", "board events", "blobs", "vectors", "text AI", "embedder", "auth"}
     assert "UNREACHABLE" not in table
 
 
@@ -140,4 +140,5 @@ def test_serve_answers_http_on_loopback(tmp_path: Path) -> None:
             assert page.status == 200 and b"<html" in page.read().lower()
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        # Shutdown lets a running embedder warm-up finish (Workbench.close waits up to 120 s for it).
+        proc.wait(timeout=150)

@@ -56,11 +56,17 @@ def metadata_engine(settings: Settings) -> Engine:
                   data_path=storage.metadata_data_path)
 
 
-def build_metadata_store(settings: Settings, *, read_only: bool = False, migrate: bool | None = None) -> MetadataStore:
-    """The metadata store the settings name; ``migrate`` overrides ``migrate_at_start``."""
+def build_metadata_store(settings: Settings, *, read_only: bool = False, migrate: bool | None = None,
+                         refuse_old_schema: bool = True) -> MetadataStore:
+    """The metadata store the settings name; ``migrate`` overrides ``migrate_at_start``.
+
+    ``refuse_old_schema=False`` opens a database with pending migrations without applying
+    them (``workbench migrate`` and ``doctor`` look at it first).
+    """
     return MetadataStore(engine=metadata_engine(settings), read_only=read_only,
                          checkpoint_seconds=settings.storage.checkpoint_seconds or None,
-                         migrate_at_start=settings.storage.migrate_at_start if migrate is None else migrate)
+                         migrate_at_start=settings.storage.migrate_at_start if migrate is None else migrate,
+                         refuse_old_schema=refuse_old_schema)
 
 
 def build_blob_store(settings: Settings) -> BlobStore:

@@ -76,7 +76,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
     # Explicit, for deployments that start replicas with WORKBENCH_STORAGE__MIGRATE_AT_START=false;
     # several at once are safe too: they take turns under the workspace's migration lock.
-    db = build_metadata_store(settings, migrate=False)
+    db = build_metadata_store(settings, migrate=False, refuse_old_schema=False)
     try:
         before = db.version()
         applied = db.migrate()

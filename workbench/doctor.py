@@ -32,8 +32,9 @@ def _check_metadata(settings: Settings) -> Check:
     backend, where = engine.backend, engine.describe()
     try:
         server = answers(engine) + "; " if engine.shared else ""
-        # The doctor looks and repairs indexes; it does not migrate (that is `workbench migrate`).
-        db = build_metadata_store(settings, migrate=False)
+        # On a shared database the doctor looks and does not migrate (that is `workbench migrate`,
+        # run once per release); the embedded file migrates as every process opening it does.
+        db = build_metadata_store(settings, migrate=None if not engine.shared else False, refuse_old_schema=False)
     except DatabaseInUse as error:
         # Held by the running web workbench: it checked its indexes at start-up (see its log).
         return Check("metadata", backend, where, True, str(error).split(" (usually")[0] + "; see its log")
@@ -43,6 +44,10 @@ def _check_metadata(settings: Settings) -> Check:
         return Check("metadata", backend, where, False, str(error).splitlines()[0])
     try:
         version = db.version()
+        pending = db.pending_migrations()
+        if pending:
+            return Check("metadata", backend, where, False,
+                         f"{server}schema version {version}; migrations {pending} pending: run `workbench migrate`")
         if engine.shared:
             return Check("metadata", backend, where, True, f"{server}schema version {version}")
         # Every key of every index looked up again, beyond the sampled check at start-up.
