@@ -6,7 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench import format_table, ingest, search
+from tests.postgres import Cluster
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,3 +63,19 @@ def test_metadata_bench_compares_lookups_with_and_without_an_index() -> None:
     from store.migrations import MIGRATIONS
 
     assert full["note"].startswith(f"{6000 + 2 + len(MIGRATIONS)} keys in 21 indexes"), full["note"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_backends_bench_reports_every_row_for_every_backend(postgres: Cluster) -> None:
+    from bench import backends
+
+    rows = {r["benchmark"]: r for r in backends.run(images=50, drags=20, uploads=2, reservations=3, concurrent=3,
+                                                     searches=2, new_database=postgres.new_database)}
+    for label in ("DuckDB file", "PostgreSQL", "DuckLake"):
+        for name in backends.ROWS:
+            assert isinstance(rows[f"{label}: {name}"]["value"], float), (label, name)
+    assert "count of 52 among 102" in rows["PostgreSQL: list: full count"]["note"]  # 50 + 2 uploads mine, 50 not
+    for count in ("data files after 20 drags", "data files after CHECKPOINT", "data files after expiring snapshots"):
+        assert rows[f"DuckLake: {count}"]["unit"] == "files"
+    assert rows["pick for several replicas"]["value"] in ("PostgreSQL", "DuckLake")
