@@ -325,3 +325,59 @@ def test_reconcile_on_a_shared_database_touches_only_work_older_than_its_lease(
     assert quick.library.files_present(quick.library.get(owner, with_blobs))
     assert quick.pipeline.run_jobs() == 2
     assert {i.status for i in quick.library.get_many([with_blobs, live[0]]).values()} == {"ready"}
+
+
+# -- deleting and uploading at once ------------------------------------------------------------
+def test_deleting_on_one_replica_while_another_uploads_the_same_picture_keeps_every_stored_file(
+        replica: Callable[..., Workbench]) -> None:
+    # Two people's copies of one picture share its blobs (stored by content). While one
+    # replica deletes the first copy, another stores the second: the files must survive.
+    deleter, uploader = replica("web-1"), replica("web-2")
+    first = deleter.accounts.create_user("first@example.com")
+    second = deleter.accounts.create_user("second@example.com")
+    kept: list[str] = []
+    errors: list[BaseException] = []
+    pairs = 4  # pictures per round: each is one delete racing one upload
+
+    def race(work: Callable[[], object], barrier: threading.Barrier) -> None:
+        try:
+            barrier.wait(timeout=60)
+            work()
+        except BaseException as error:  # collected and asserted below
+            errors.append(error)
+
+    for round_ in range(40):
+        pictures = [png_bytes(seed=5000 + pairs * round_ + i) for i in range(pairs)]
+        doomed = [deleter.library.ingest(first, p, filename="first.png").id for p in pictures]
+        barrier = threading.Barrier(2 * pairs)
+        work: list[Callable[[], object]] = []
+        for picture, image_id in zip(pictures, doomed, strict=True):
+            work.append(lambda image_id=image_id: deleter.library.delete(first, image_id))
+            work.append(lambda picture=picture: kept.append(
+                uploader.library.ingest(second, picture, filename="second.png").id))
+        threads = [threading.Thread(target=race, args=(w, barrier)) for w in work]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert errors == []
+    assert len(kept) == 40 * pairs
+    missing = [image.id for image in uploader.library.get_many(kept).values()
+               if not uploader.library.files_present(image)]
+    assert missing == [], f"{len(missing)} of {len(kept)} stored images lost their files"
+
+
+def test_a_picture_uploaded_again_while_another_replica_deletes_it_is_in_the_library(
+        replica: Callable[..., Workbench]) -> None:
+    deleter, uploader = replica("web-1"), replica("web-2")
+    owner = deleter.accounts.create_user("again@example.com")
+    picture = png_bytes(seed=6000)
+    earlier = deleter.library.ingest(owner, picture, filename="still.png")
+    # The first step of Library.delete on the other replica, whose purge has not run yet.
+    deleter.db.execute("UPDATE images SET status = 'deleting', updated_at = now() WHERE id = ?", [earlier.id])
+    again = uploader.library.ingest(owner, picture, filename="still.png")
+    assert uploader.library.get(owner, again.id).status in ("stored", "ready")
+    deleter.reconcile()  # finishes the delete that was under way
+    image = uploader.library.get(owner, again.id)
+    assert uploader.library.files_present(image)
+    assert uploader.library.count(owner) == 1
