@@ -29,6 +29,8 @@ class TestDuckDBFileMetadata(MetadataContract):
 
 
 class TestPostgresMetadata(MetadataContract, SharedMetadataContract):
+    server_statements = True
+
     @pytest.fixture
     def metadata(self, pg_dsn: str, tmp_path: Path) -> Iterator[MetadataFactory]:
         factory = MetadataFactory(Engine(backend="postgres", dsn=pg_dsn), tmp_path / "home")

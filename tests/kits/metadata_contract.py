@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from store import MIGRATIONS, Duplicate, Engine, MetadataStore, SchemaBehind, Tx
+from store import MIGRATIONS, Duplicate, Engine, MetadataStore, SchemaBehind, StoreClosed, Tx
 
 REPO = Path(__file__).resolve().parent.parent.parent
 WORKLOAD = REPO / "tests" / "shared_workload.py"
@@ -118,6 +118,9 @@ def run_threads(count: int, target: Callable[[int], None], timeout: float = 120)
 
 class MetadataContract:
     """The behaviour every metadata backend shares."""
+
+    #: Whether ``Tx.on_server`` reaches a PostgreSQL server (``NOTIFY`` for the board bus).
+    server_statements = False
 
     @pytest.fixture
     def metadata(self) -> MetadataFactory:  # pragma: no cover - overridden
@@ -284,6 +287,21 @@ class MetadataContract:
         assert len(hooks) == total  # once per committed write, however often it was retried
         assert len(attempts) >= total
 
+    def test_a_closed_store_refuses_writes_and_keeps_what_it_committed(self, metadata: MetadataFactory) -> None:
+        db = metadata.open()
+        db.write(lambda tx: insert_user(tx, "kept@example.com"))
+        db.close()
+        with pytest.raises(StoreClosed):
+            db.write(lambda tx: insert_user(tx, "late@example.com"))
+        db.close()  # idempotent
+        again = metadata.open()
+        assert [r["email"] for r in again.query("SELECT email FROM users")] == ["kept@example.com"]
+
+    def test_statements_for_the_server_run_only_where_there_is_one(self, metadata: MetadataFactory) -> None:
+        db = metadata.open()
+        sent = db.write(lambda tx: tx.on_server("NOTIFY workbench_contract, 'hello'"))
+        assert sent is self.server_statements
+
     # -- uniqueness rules -----------------------------------------------------------
     def _blind_duplicates(self, db: MetadataStore) -> dict[str, Callable[[], object]]:
         owner = db.write(lambda tx: insert_user(tx, "owner@example.com"))
@@ -308,6 +326,15 @@ class MetadataContract:
             with pytest.raises(Duplicate):
                 insert()
             assert rule
+        hooks: list[int] = []
+
+        def duplicate_with_a_hook(tx: Tx) -> None:
+            tx.after_commit(lambda: hooks.append(1))
+            insert_user(tx, "owner@example.com")
+
+        with pytest.raises(Duplicate):
+            db.write(duplicate_with_a_hook)
+        assert hooks == []  # however often the work was re-run, it never committed
         assert self._unique_counts(db) == {"users.email": 1, "images owner+sha256": 1,
                                            "share_links.token_hash": 1, "users primary key": 1}
 
