@@ -381,3 +381,17 @@ def test_a_picture_uploaded_again_while_another_replica_deletes_it_is_in_the_lib
     image = uploader.library.get(owner, again.id)
     assert uploader.library.files_present(image)
     assert uploader.library.count(owner) == 1
+
+
+def test_reconcile_leaves_an_image_another_replica_just_embedded_ready(replica: Callable[..., Workbench]) -> None:
+    # Replicas see each other's new vectors within vector_read_consistency_seconds (5 s by
+    # default); reconcile must not take "not in my view of the vectors yet" for "never embedded".
+    web, worker = replica("web-1"), replica("worker-1")
+    owner = web.accounts.create_user("fresh@example.com")
+    web.library.ingest(owner, png_bytes(seed=8000), filename="first.png", wait=True)  # web's table is open
+    fresh = worker.library.ingest(owner, png_bytes(seed=8001), filename="fresh.png", wait=True)
+    assert worker.library.get(owner, fresh.id).status == "ready"
+    report = web.reconcile()
+    assert report.requeued == 0
+    assert web.library.get(owner, fresh.id).status == "ready"
+    assert web.db.scalar("SELECT count(*) FROM outbox WHERE subject = ? AND status = 'pending'", [fresh.id]) == 0
