@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -56,8 +57,10 @@ class Engine:
     path: str = ""
     dsn: str = field(default="", repr=False)  # may hold a password
     data_path: str = ""
-    #: DuckLake: rows a small insert keeps inline in the catalog instead of a new data file.
-    inline_rows: int = 1000
+    #: DuckLake: rows a small insert keeps inline in the catalog instead of a new data file. Off:
+    #: with it on, DuckLake 1.4.4 fails to commit a transaction that inserts a row and then
+    #: updates it (every new board does), so small writes make files and need compaction.
+    inline_rows: int = 0
 
     @property
     def shared(self) -> bool:
@@ -105,9 +108,11 @@ def attach(conn: duckdb.DuckDBPyConnection, engine: Engine) -> None:
             conn.execute(f"LOAD {_sql_text(extension_file('azure'))}")
         else:
             Path(engine.data_path).mkdir(parents=True, exist_ok=True)
-        conn.execute(
-            f"ATTACH {_sql_text('ducklake:postgres:' + engine.dsn)} AS {CATALOG}"
-            f" (DATA_PATH {_sql_text(engine.data_path)}, DATA_INLINING_ROW_LIMIT {int(engine.inline_rows)})")
+        # The first ATTACH creates DuckLake's catalog tables: replicas starting together take turns.
+        with migration_lock(engine):
+            conn.execute(
+                f"ATTACH {_sql_text('ducklake:postgres:' + engine.dsn)} AS {CATALOG}"
+                f" (DATA_PATH {_sql_text(engine.data_path)}, DATA_INLINING_ROW_LIMIT {int(engine.inline_rows)})")
     else:
         raise ValueError(f"nothing to attach for the {engine.backend} backend")
     # Statements sent to PostgreSQL are pushed down with their filters (an equality on a
@@ -134,7 +139,9 @@ def classify(error: BaseException) -> str | None:
     text = str(error)
     if isinstance(error, duckdb.ConstraintException) or _DUPLICATE.search(text):
         return "duplicate"
-    if isinstance(error, duckdb.TransactionException) or _CONFLICT.search(text):
+    # Only a real conflict is retried: a commit that fails for another reason fails the same
+    # way every time (DuckDB raises TransactionException for both).
+    if _CONFLICT.search(text):
         return "conflict"
     return None
 
@@ -177,7 +184,10 @@ def migration_lock(engine: Engine) -> Iterator[None]:
     A DuckDB file needs none (one process owns it for writing).
     """
     if not engine.shared:
-        yield
+        # One process owns the file, but several stores inside it share one DuckDB database
+        # (a notebook opening a second workbench): they take turns too.
+        with _file_lock(engine.path):
+            yield
         return
     connection = _psycopg_connect(engine.dsn)
     try:
@@ -188,6 +198,16 @@ def migration_lock(engine: Engine) -> Iterator[None]:
             connection.execute("SELECT pg_advisory_unlock(%s)", [_MIGRATION_LOCK_KEY])
     finally:
         connection.close()
+
+
+_FILE_LOCKS: dict[str, threading.Lock] = {}
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
+def _file_lock(path: str) -> threading.Lock:
+    key = path if path == ":memory:" else str(Path(path).resolve())
+    with _FILE_LOCKS_GUARD:
+        return _FILE_LOCKS.setdefault(key, threading.Lock())
 
 
 def _psycopg_connect(dsn: str) -> Any:
