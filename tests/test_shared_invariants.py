@@ -135,6 +135,86 @@ def test_three_processes_reserving_twenty_credits_of_ten_overdraw_nothing(
                         [user.id]) == 10
 
 
+def _together(*work: Callable[[], object]) -> list[object]:
+    """Run each callable on its own thread, released at once; their results (or raised errors)."""
+    barrier = threading.Barrier(len(work))
+    results: list[object] = [None] * len(work)
+
+    def run(i: int) -> None:
+        barrier.wait(timeout=60)
+        try:
+            results[i] = work[i]()
+        except Exception as error:  # returned to the caller, which asserts on it
+            results[i] = error
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(work))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a replica hung"
+    return results
+
+
+def _ledger_agrees(wb: Workbench, user_id: str) -> int:
+    balance = wb.db.scalar("SELECT credits FROM credit_balances WHERE user_id = ?", [user_id])
+    assert wb.db.scalar("SELECT sum(amount) FROM credit_ledger WHERE user_id = ?", [user_id]) == balance
+    return int(balance)
+
+
+def test_one_idempotency_key_from_two_replicas_charges_once(replica: Callable[..., Workbench]) -> None:
+    web1, web2 = replica("web-1"), replica("web-2")
+    user = web1.accounts.create_user("idem@example.com", plan="premium")  # 100 credits
+    for round_ in range(10):
+        key = f"retry-{round_}"
+        first, second = _together(lambda k=key: web1.accounts.reserve(user, "idea", idempotency_key=k),
+                                  lambda k=key: web2.accounts.reserve(user, "idea", idempotency_key=k))
+        assert first == second, (first, second)
+    assert _ledger_agrees(web1, user.id) == 90
+
+
+def test_commit_and_refund_of_one_reservation_on_two_replicas_settle_it_once(
+        replica: Callable[..., Workbench]) -> None:
+    web1, web2 = replica("web-1"), replica("web-2")
+    user = web1.accounts.create_user("settle@example.com", plan="premium")
+    for _ in range(10):
+        held = web1.accounts.reserve(user, "idea")
+        results = _together(lambda held=held: web1.accounts.commit(held),
+                            lambda held=held: web2.accounts.refund(held))
+        assert results == [None, None]
+        settled = web1.db.scalar("SELECT count(*) FROM credit_ledger WHERE reservation_id = ?"
+                                 " AND entry IN ('commit', 'refund')", [held.id])
+        assert settled == 1
+    balance = _ledger_agrees(web1, user.id)
+    kept = web1.db.scalar("SELECT count(*) FROM credit_ledger WHERE user_id = ? AND entry = 'commit'", [user.id])
+    assert balance == 100 - kept
+
+
+def test_two_replicas_reconciling_at_once_refund_an_abandoned_reservation_once(
+        replica: Callable[..., Workbench], pg_dsn: str, tmp_path: Path) -> None:
+    web1, web2 = replica("web-1"), replica("web-2")
+    user = web1.accounts.create_user("gone@example.com")  # 10 credits
+    # Reservations of a replica that died during its AI calls: never committed nor refunded.
+    for _ in range(3):
+        web1.accounts.reserve(user, "idea")
+    # Still young: a replica that waits the usual 15 minutes refunds none of them.
+    assert web2.reconcile().reservations_refunded == 0
+    quick = [Workbench(Settings(home=tmp_path / f"quick-{i}", storage=_storage(tmp_path, pg_dsn),  # type: ignore[arg-type]
+                                library={"load_samples": False}, credits={"abandoned_after_seconds": 1}))
+             for i in range(2)]
+    try:
+        wait_for(lambda: quick[0].db.scalar("SELECT count(*) FROM credit_ledger WHERE entry = 'reserve'"
+                                            " AND created_at < now() - to_seconds(2)") == 3, timeout=60,
+                 message="the reservations to be abandoned")
+        reports = _together(quick[0].reconcile, quick[1].reconcile)
+        assert sum(r.reservations_refunded for r in reports) == 3, reports  # type: ignore[union-attr]
+    finally:
+        for wb in quick:
+            wb.close()
+    assert _ledger_agrees(web1, user.id) == 10
+    assert web1.accounts.balance(user) == 10
+
+
 # -- de-duplication -----------------------------------------------------------------------
 def _one_row_per_picture(wb: Workbench) -> None:
     doubled = wb.db.query("SELECT owner, sha256, count(*) AS n FROM images GROUP BY owner, sha256 HAVING count(*) > 1")
