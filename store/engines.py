@@ -118,6 +118,9 @@ def attach(conn: duckdb.DuckDBPyConnection, engine: Engine) -> None:
     # Statements sent to PostgreSQL are pushed down with their filters (an equality on a
     # key becomes a WHERE on the server, not a copy of the table).
     conn.execute("SET pg_experimental_filter_pushdown = true")
+    # Every replica stamps rows on one clock face, whatever its node's time zone (leases and
+    # "older than" comparisons mix timestamps written by different processes).
+    conn.execute("SET TimeZone = 'UTC'")
 
 
 def use(cursor: duckdb.DuckDBPyConnection, engine: Engine) -> duckdb.DuckDBPyConnection:
