@@ -10,11 +10,7 @@ reconcile leaves another replica's work under way alone.
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,16 +19,10 @@ from typing import Any
 import pytest
 
 from tests.helpers import png_bytes, wait_for
-from workbench import Settings, Workbench
+from tests.shared_replicas import Workers, ledger_agrees, open_replica, together
+from workbench import Workbench
 
-REPO = Path(__file__).resolve().parent.parent
-WORKLOAD = REPO / "tests" / "shared_workload.py"
 pytestmark = pytest.mark.timeout(600)
-
-
-def _storage(tmp_path: Path, dsn: str) -> dict[str, str]:
-    return {"metadata_backend": "postgres", "metadata_dsn": dsn, "blob_url": (tmp_path / "blobs").as_uri(),
-            "vector_url": str(tmp_path / "vectors")}
 
 
 @pytest.fixture
@@ -40,72 +30,13 @@ def replica(tmp_path: Path, pg_dsn: str) -> Iterator[Callable[..., Workbench]]:
     """Opens a replica of one shared workspace: ``replica("web-1", job_lease_seconds=2)``."""
     opened: list[Workbench] = []
 
-    def open_replica(name: str, **library: Any) -> Workbench:
-        settings = Settings(home=tmp_path / name, storage=_storage(tmp_path, pg_dsn),  # type: ignore[arg-type]
-                            library={"load_samples": False, **library},
-                            limits={"ai_per_minute": 0, "uploads_per_minute": 0})
-        wb = Workbench(settings)
-        opened.append(wb)
-        return wb
+    def open_one(name: str, **library: Any) -> Workbench:
+        opened.append(open_replica(tmp_path, pg_dsn, name, library=library))
+        return opened[-1]
 
-    yield open_replica
+    yield open_one
     for wb in opened:
         wb.close()
-
-
-class Workers:
-    """Subprocess replicas running one ``shared_workload.py`` mode each, released together."""
-
-    def __init__(self, tmp_path: Path, dsn: str) -> None:
-        self.tmp_path = tmp_path
-        self.dsn = dsn
-        self.go = tmp_path / f"go-{os.getpid()}"
-        self.procs: list[subprocess.Popen[str]] = []
-
-    def env(self, name: str, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
-        env.update({"WORKBENCH_HOME": str(self.tmp_path / name), "WORKBENCH_LIBRARY__LOAD_SAMPLES": "false",
-                    "WORKBENCH_LIMITS__AI_PER_MINUTE": "0", "WORKBENCH_LIMITS__UPLOADS_PER_MINUTE": "0",
-                    "WORKBENCH_TEST_GO": str(self.go)})
-        env.update({f"WORKBENCH_STORAGE__{k.upper()}": v for k, v in _storage(self.tmp_path, self.dsn).items()})
-        env.update(extra)
-        return env
-
-    def start(self, *args: str, **extra: str) -> subprocess.Popen[str]:
-        proc = subprocess.Popen([sys.executable, str(WORKLOAD), *args], cwd=REPO, text=True,
-                                env=self.env(f"proc-{len(self.procs)}", **extra),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.procs.append(proc)
-        return proc
-
-    def line(self, proc: subprocess.Popen[str]) -> dict[str, Any]:
-        """The next JSON line of a worker (a hang guard: the test's timeout)."""
-        assert proc.stdout is not None
-        text = proc.stdout.readline()
-        if not text:
-            proc.wait(timeout=60)
-            raise AssertionError(f"worker exited {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}")
-        return dict(json.loads(text))
-
-    def release(self) -> None:
-        for proc in self.procs:
-            assert self.line(proc).get("ready")
-        self.go.touch()
-
-    def results(self) -> list[dict[str, Any]]:
-        """The last line of every worker, once each has exited cleanly."""
-        answers = []
-        for proc in self.procs:
-            out, err = proc.communicate(timeout=300)
-            assert proc.returncode == 0, err[-3000:]
-            answers.append(json.loads(out.strip().splitlines()[-1]))
-        return answers
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate(timeout=60)
 
 
 @pytest.fixture
@@ -135,42 +66,15 @@ def test_three_processes_reserving_twenty_credits_of_ten_overdraw_nothing(
                         [user.id]) == 10
 
 
-def _together(*work: Callable[[], object]) -> list[object]:
-    """Run each callable on its own thread, released at once; their results (or raised errors)."""
-    barrier = threading.Barrier(len(work))
-    results: list[object] = [None] * len(work)
-
-    def run(i: int) -> None:
-        barrier.wait(timeout=60)
-        try:
-            results[i] = work[i]()
-        except Exception as error:  # returned to the caller, which asserts on it
-            results[i] = error
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(work))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a replica hung"
-    return results
-
-
-def _ledger_agrees(wb: Workbench, user_id: str) -> int:
-    balance = wb.db.scalar("SELECT credits FROM credit_balances WHERE user_id = ?", [user_id])
-    assert wb.db.scalar("SELECT sum(amount) FROM credit_ledger WHERE user_id = ?", [user_id]) == balance
-    return int(balance)
-
-
 def test_one_idempotency_key_from_two_replicas_charges_once(replica: Callable[..., Workbench]) -> None:
     web1, web2 = replica("web-1"), replica("web-2")
     user = web1.accounts.create_user("idem@example.com", plan="premium")  # 100 credits
     for round_ in range(10):
         key = f"retry-{round_}"
-        first, second = _together(lambda k=key: web1.accounts.reserve(user, "idea", idempotency_key=k),
+        first, second = together(lambda k=key: web1.accounts.reserve(user, "idea", idempotency_key=k),
                                   lambda k=key: web2.accounts.reserve(user, "idea", idempotency_key=k))
         assert first == second, (first, second)
-    assert _ledger_agrees(web1, user.id) == 90
+    assert ledger_agrees(web1, user.id) == 90
 
 
 def test_commit_and_refund_of_one_reservation_on_two_replicas_settle_it_once(
@@ -179,13 +83,13 @@ def test_commit_and_refund_of_one_reservation_on_two_replicas_settle_it_once(
     user = web1.accounts.create_user("settle@example.com", plan="premium")
     for _ in range(10):
         held = web1.accounts.reserve(user, "idea")
-        results = _together(lambda held=held: web1.accounts.commit(held),
+        results = together(lambda held=held: web1.accounts.commit(held),
                             lambda held=held: web2.accounts.refund(held))
         assert results == [None, None]
         settled = web1.db.scalar("SELECT count(*) FROM credit_ledger WHERE reservation_id = ?"
                                  " AND entry IN ('commit', 'refund')", [held.id])
         assert settled == 1
-    balance = _ledger_agrees(web1, user.id)
+    balance = ledger_agrees(web1, user.id)
     kept = web1.db.scalar("SELECT count(*) FROM credit_ledger WHERE user_id = ? AND entry = 'commit'", [user.id])
     assert balance == 100 - kept
 
@@ -199,19 +103,17 @@ def test_two_replicas_reconciling_at_once_refund_an_abandoned_reservation_once(
         web1.accounts.reserve(user, "idea")
     # Still young: a replica that waits the usual 15 minutes refunds none of them.
     assert web2.reconcile().reservations_refunded == 0
-    quick = [Workbench(Settings(home=tmp_path / f"quick-{i}", storage=_storage(tmp_path, pg_dsn),  # type: ignore[arg-type]
-                                library={"load_samples": False}, credits={"abandoned_after_seconds": 1}))
-             for i in range(2)]
+    quick = [open_replica(tmp_path, pg_dsn, f"quick-{i}", credits={"abandoned_after_seconds": 1}) for i in range(2)]
     try:
         wait_for(lambda: quick[0].db.scalar("SELECT count(*) FROM credit_ledger WHERE entry = 'reserve'"
                                             " AND created_at < now() - to_seconds(2)") == 3, timeout=60,
                  message="the reservations to be abandoned")
-        reports = _together(quick[0].reconcile, quick[1].reconcile)
+        reports = together(quick[0].reconcile, quick[1].reconcile)
         assert sum(r.reservations_refunded for r in reports) == 3, reports  # type: ignore[union-attr]
     finally:
         for wb in quick:
             wb.close()
-    assert _ledger_agrees(web1, user.id) == 10
+    assert ledger_agrees(web1, user.id) == 10
     assert web1.accounts.balance(user) == 10
 
 
