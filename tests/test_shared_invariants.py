@@ -22,7 +22,8 @@ from tests.helpers import png_bytes, wait_for
 from tests.shared_replicas import Workers, ledger_agrees, open_replica, together
 from workbench import Workbench
 
-pytestmark = pytest.mark.timeout(600)
+# Each test starts replicas (several processes for some) and waits out leases: seconds, not milliseconds.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 @pytest.fixture

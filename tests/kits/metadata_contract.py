@@ -147,6 +147,7 @@ class MetadataContract:
         assert behind.version() == MIGRATIONS[-3].version
         assert set(applied(behind)) == {m.version for m in MIGRATIONS[:-2]}
 
+    @pytest.mark.slow  # a `workbench migrate` subprocess
     def test_workbench_migrate_brings_a_behind_database_up_to_date(self, metadata: MetadataFactory) -> None:
         metadata.open(migrations=MIGRATIONS[:-2]).close()
         done = subprocess.run([sys.executable, "-m", "workbench.cli", "migrate"], env=metadata.env(), cwd=REPO,
@@ -363,6 +364,7 @@ class SharedMetadataContract:
     def metadata(self) -> MetadataFactory:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    @pytest.mark.slow  # three subprocesses
     def test_three_processes_opening_a_fresh_database_apply_each_migration_once(
             self, metadata: MetadataFactory, tmp_path: Path) -> None:
         go = tmp_path / "go"
