@@ -187,8 +187,8 @@ def test_production_scales_web_and_workers_behind_a_sticky_tls_ingress() -> None
     assert "azure.workload.identity/client-id" in account["metadata"]["annotations"]
     policies = {p["metadata"]["name"]: p["spec"] for p in kinds["NetworkPolicy"]}
     assert policies["wb-workbench"]["policyTypes"] == ["Ingress", "Egress"]
-    assert _egress(policies["wb-workbench"])[5432] == ["10.10.2.0/28"]  # the server's subnet, not the world
-    assert _egress(policies["wb-workbench-migrate"]) == {53: [], 5432: ["10.10.2.0/28"]}  # the hook: DNS, PostgreSQL
+    assert _egress(policies["wb-workbench"])[5432] == ["10.10.4.0/28"]  # the server's subnet, not the world
+    assert _egress(policies["wb-workbench-migrate"]) == {53: [], 5432: ["10.10.4.0/28"]}  # the hook: DNS, PostgreSQL
     env = deployments["wb-workbench-web"]["spec"]["template"]["spec"]["containers"][0]["env"]
     secret_refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in env if "secretKeyRef" in e.get(
         "valueFrom", {})}
