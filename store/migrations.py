@@ -277,6 +277,50 @@ _SHARED_WRITERS_INDEXES = (
     "CREATE INDEX IF NOT EXISTS share_links_board ON share_links (board_id)",
 )
 
+_CO_EDITING = (
+    # boards domain: comments pinned to a card (``item_id``) or a canvas spot (``x``, ``y``);
+    # a reply names its thread's first comment in ``parent_id``. ``author`` is who the history
+    # names (a user id, or "link:<link id>" for a guest), ``author_name`` what the guest signed
+    # with. ``mentions``: a JSON list of the board members' user ids the text @mentions.
+    """CREATE TABLE board_comments (
+        id VARCHAR PRIMARY KEY,
+        board_id VARCHAR NOT NULL,
+        parent_id VARCHAR,
+        item_id VARCHAR,
+        x DOUBLE,
+        y DOUBLE,
+        author VARCHAR NOT NULL,
+        author_id VARCHAR,
+        author_name VARCHAR NOT NULL,
+        guest BOOLEAN NOT NULL,
+        body VARCHAR NOT NULL,
+        mentions VARCHAR NOT NULL DEFAULT '[]',
+        resolved_at TIMESTAMP,
+        resolved_by VARCHAR,
+        created_at TIMESTAMP NOT NULL,
+        updated_at TIMESTAMP NOT NULL)""",
+    # boards domain: who has a board open now, one row per open view (``session_id``), in the
+    # database so every replica lists everyone. ``seen_at`` moves with each heartbeat; a row
+    # not seen for 10 s is no longer listed and is deleted by the next join on that board.
+    """CREATE TABLE board_presence (
+        session_id VARCHAR PRIMARY KEY,
+        board_id VARCHAR NOT NULL,
+        user_id VARCHAR,
+        link_id VARCHAR,
+        name VARCHAR NOT NULL,
+        colour VARCHAR NOT NULL,
+        guest BOOLEAN NOT NULL,
+        selection VARCHAR NOT NULL DEFAULT '[]',
+        cursor_x DOUBLE,
+        cursor_y DOUBLE,
+        joined_at TIMESTAMP NOT NULL,
+        seen_at TIMESTAMP NOT NULL)""",
+)
+_CO_EDITING_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS board_comments_board ON board_comments (board_id, created_at)",
+    "CREATE INDEX IF NOT EXISTS board_presence_board ON board_presence (board_id, seen_at)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "accounts", _ACCOUNTS),
     Migration(2, "library", _LIBRARY),
@@ -287,4 +331,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "storyboards", _STORYBOARDS),
     Migration(8, "label scores", _LABEL_SCORES),
     Migration(9, "shared writers", _SHARED_WRITERS, postgres=_SHARED_WRITERS_INDEXES),
+    Migration(10, "co-editing", _CO_EDITING, postgres=_CO_EDITING_INDEXES),
 )

@@ -137,6 +137,7 @@ class MagicBoards:
         reservation = self._accounts.reserve(user, "magic_board", amount=self._cost(frames),
                                              idempotency_key=idempotency_key)
         used = 0
+        cards: list[dict[str, Any]] = []
         try:
             _report(progress, 0, frames, "Splitting the pitch into beats")
             plan = self._text().structured(SYSTEM_PROMPT, task_prompt("beats", pitch.strip(), count=frames),
@@ -154,7 +155,7 @@ class MagicBoards:
                     result.stopped_early = True
                     break
                 try:
-                    source, score = self._place_frame(user, board.id, index, beat, seed, used_images)
+                    source, score = self._frame_cards(user, index, beat, seed, used_images, cards)
                 except ProviderError:
                     result.stopped_early = True
                     break
@@ -162,9 +163,17 @@ class MagicBoards:
                 result.scores.append(score)
                 result.frames += 1
                 used += self._accounts.price("magic_board_frame")
+            # Every frame and caption card in one change: co-editors see the storyboard
+            # arrive at once, and one undo takes it all back.
+            self._place(user, board.id, cards)
             _report(progress, result.frames, len(beats), "Done" if not result.stopped_early else "Stopped early")
         except BaseException:
             if used:
+                if cards:  # the frames paid for stay on the board, as when each was placed at once
+                    try:
+                        self._place(user, board.id, cards)
+                    except Exception:  # the failure was the placing itself; the first error is the one to raise
+                        pass
                 self._accounts.commit(reservation, used=used)
             else:
                 self._accounts.refund(reservation, note="Magic Board failed before any work")
@@ -175,19 +184,26 @@ class MagicBoards:
         result.board = self._boards.get(user, board.id).board
         return result
 
-    def _place_frame(self, user: User, board_id: str, index: int, beat: PitchBeat, seed: int | None,
-                     used: set[str]) -> tuple[str, float | None]:
+    def _place(self, user: User, board_id: str, cards: list[dict[str, Any]]) -> None:
+        if cards:
+            self._boards.add_items(user, board_id, cards)
+            cards.clear()
+
+    def _frame_cards(self, user: User, index: int, beat: PitchBeat, seed: int | None, used: set[str],
+                     cards: list[dict[str, Any]]) -> tuple[str, float | None]:
+        """Pick (or generate) the frame's still and add its two cards to ``cards``."""
         image_id, source, score = self._frame_image(user, beat, index, seed, used)
         col, row = index % _COLUMNS, index // _COLUMNS
         x = col * (_FRAME_W + _GAP)
         y = row * (_FRAME_H + _CARD_H + 2 * _GAP)
         caption = f"{index + 1}. {beat.text}"[:500]
+        place = {"x": x, "y": y, "w": _FRAME_W, "h": _FRAME_H}
         if image_id:
-            self._boards.add_image(user, board_id, image_id, x=x, y=y, w=_FRAME_W, h=_FRAME_H, caption=caption)
+            cards.append({"kind": "image", "image_id": image_id, "caption": caption, **place})
         else:
-            self._boards.add_heading(user, board_id, f"Frame {index + 1}", x=x, y=y, w=_FRAME_W, h=_FRAME_H)
-        self._boards.add_note(user, board_id, f"{caption}\n\nShot: {beat.shot}"[:2000], x=x, y=y + _FRAME_H + 10,
-                              w=_FRAME_W, h=_CARD_H)
+            cards.append({"kind": "heading", "text": f"Frame {index + 1}", **place})
+        cards.append({"kind": "note", "text": f"{caption}\n\nShot: {beat.shot}"[:2000], "x": x,
+                      "y": y + _FRAME_H + 10, "w": _FRAME_W, "h": _CARD_H})
         return source, score
 
     def _frame_image(self, user: User, beat: PitchBeat, index: int, seed: int | None,

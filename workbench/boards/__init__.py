@@ -6,6 +6,7 @@
 """
 
 from workbench.boards.boards import Boards
+from workbench.boards.comments import Comment
 from workbench.boards.core import DocumentSource
 from workbench.boards.export import archive_name, export_name
 from workbench.boards.history import UNDOABLE
@@ -22,19 +23,24 @@ from workbench.boards.model import (
     ItemMove,
     ShareLink,
 )
+from workbench.boards.presence import Presence
+from workbench.boards.watch import ACCESS_ENDED
 
 __all__ = [
+    "ACCESS_ENDED",
     "Board",
     "BoardEvent",
     "BoardItem",
     "BoardMember",
     "BoardView",
     "Boards",
+    "Comment",
     "DocumentSource",
     "GRACE_DAYS",
     "ITEM_KINDS",
     "ItemMove",
     "MAX_ITEMS",
+    "Presence",
     "ROLES",
     "ShareLink",
     "UNDOABLE",

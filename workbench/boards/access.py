@@ -1,6 +1,6 @@
 """Who may do what on a board: the owner, named members, and share-link holders.
 
-Roles rank ``owner > edit > view``. A person's role on a board is the highest
+Roles rank ``owner > edit > comment > view``. A person's role on a board is the highest
 of: being its owner, being a member, and holding a valid share link for it.
 Someone with no role gets :class:`NotFound`, exactly as if the board did not
 exist, so board ids cannot be probed; someone who may look but not do the thing
@@ -51,6 +51,8 @@ class Access:
     role: str
     user: User | None
     link_id: str | None
+    #: The role the person holds themselves (owner or member), whatever a link adds; None: the link only.
+    person_role: str | None = None
 
     @property
     def board_id(self) -> str:
@@ -66,6 +68,19 @@ class Access:
     @property
     def is_owner(self) -> bool:
         return self.role == "owner"
+
+    @property
+    def may_comment(self) -> bool:
+        """Comment and edit link holders, and every named member (a view member too), may comment."""
+        return self.person_role is not None or ROLE_RANK[self.role] >= ROLE_RANK["comment"]
+
+    def receives(self, kind: str) -> bool:
+        """Whether this viewer may see a board event of ``kind`` (history, catch-up, the live stream).
+
+        Sharing events (who holds which link, who was added) are the owner's business;
+        everything else, comments included, goes to everyone who may view the board.
+        """
+        return kind != "share" or self.is_owner
 
     def require(self, need: str, action: str) -> None:
         """Raise unless this role may do ``action`` (``need`` is 'view', 'edit' or 'owner')."""
@@ -109,6 +124,7 @@ def resolve(
             member = read("SELECT role FROM board_members WHERE board_id = ? AND user_id = ?", [board_id, user.id])
             if member:
                 roles.append(member[0]["role"])
+    person_role = roles[0] if roles else None
     link_id = None
     link = link_role(read, board_id, token) if token else None
     if link is not None:
@@ -125,4 +141,4 @@ def resolve(
             raise NotFound(f"No board {board_id}.")
         if not allow_deleted:
             raise NotFound(f"The board '{board['title']}' is in the trash; restore it first.")
-    return Access(board=board, role=role, user=user, link_id=link_id)
+    return Access(board=board, role=role, user=user, link_id=link_id, person_role=person_role)

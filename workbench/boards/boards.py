@@ -22,11 +22,12 @@ from typing import Any
 from store import Tx
 from workbench.accounts import User
 from workbench.boards.access import Access
+from workbench.boards.batch import BoardBatch
+from workbench.boards.comments import BoardComments
 from workbench.boards.core import Change
 from workbench.boards.export import BoardExport
 from workbench.boards.history import UNDOABLE, apply_ops, event_from_row, load_items
 from workbench.boards.importing import BoardImport
-from workbench.boards.items import BoardCanvas
 from workbench.boards.model import (
     MAX_DESCRIPTION,
     MAX_ITEMS,
@@ -37,7 +38,9 @@ from workbench.boards.model import (
     BoardView,
     utcnow,
 )
+from workbench.boards.presence import BoardPresence
 from workbench.boards.sharing import BoardSharing
+from workbench.boards.watch import BoardWatching, _Watchers
 from workbench.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workbench.text import clean_text
 
@@ -96,13 +99,23 @@ class BoardShelf:
         return self.offset + len(self.boards) < self.total
 
 
-class Boards(BoardCanvas, BoardSharing, BoardExport, BoardImport):
+class Boards(BoardBatch, BoardWatching, BoardSharing, BoardExport, BoardImport):
     """Everyone's boards. Reached as ``wb.boards``.
 
     Built as ``Boards(db, library, writing, accounts=accounts)``: ``writing`` supplies
     script excerpts (anything with ``get(user, document_id)``), ``accounts`` lets
     boards be shared by email (without it, by user id only).
+
+    Co-editing: :meth:`watch` (the filtered live stream of one board), ``comments``
+    (:class:`~workbench.boards.comments.BoardComments`) and ``presence``
+    (:class:`~workbench.boards.presence.BoardPresence`).
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._watchers = _Watchers(self._feed)
+        self.comments = BoardComments(self)
+        self.presence = BoardPresence(self)
 
     # -- reading --------------------------------------------------------------------------
     def get(self, user: User | None, board_id: str, *, token: str | None = None) -> BoardView:
@@ -230,7 +243,8 @@ class Boards(BoardCanvas, BoardSharing, BoardExport, BoardImport):
             ids = [r[0] for r in cur.execute(
                 "SELECT id FROM boards WHERE status = 'deleted' AND deleted_at <= ?", [cutoff]).fetchall()]
             if ids:
-                for table in ("board_items", "board_members", "share_links", "board_events"):
+                for table in ("board_items", "board_members", "share_links", "board_events", "board_comments",
+                              "board_presence"):
                     cur.execute(f"DELETE FROM {table} WHERE list_contains(?, board_id)", [ids])
                 cur.execute("DELETE FROM boards WHERE list_contains(?, id)", [ids])
             return len(ids)
@@ -242,16 +256,19 @@ class Boards(BoardCanvas, BoardSharing, BoardExport, BoardImport):
                 token: str | None = None) -> list[BoardEvent]:
         """The board's activity, newest first (sharing changes are shown to the owner only)."""
         access = self._access(user, board_id, token)
-        hide = "" if access.is_owner else " AND kind <> 'share'"
+        hide = "" if access.receives("share") else " AND kind <> 'share'"
         rows = self._db.query(f"SELECT * FROM board_events WHERE board_id = ?{hide} ORDER BY seq DESC LIMIT ?",
                               [board_id, max(1, min(limit, 1000))])
         return [event_from_row(r) for r in rows]
 
     def events_since(self, user: User | None, board_id: str, seq: int, *, limit: int = 1000,
                      token: str | None = None) -> list[BoardEvent]:
-        """Events after ``seq``, oldest first: what a client that last saw ``seq`` has missed."""
+        """Events after ``seq``, oldest first: what a client that last saw ``seq`` has missed.
+
+        The same events, filtered by the same rule, as :meth:`watch` delivers.
+        """
         access = self._access(user, board_id, token)
-        hide = "" if access.is_owner else " AND kind <> 'share'"
+        hide = "" if access.receives("share") else " AND kind <> 'share'"
         rows = self._db.query(
             f"SELECT * FROM board_events WHERE board_id = ? AND seq > ?{hide} ORDER BY seq LIMIT ?",
             [board_id, int(seq), max(1, min(limit, 10_000))])
@@ -261,9 +278,10 @@ class Boards(BoardCanvas, BoardSharing, BoardExport, BoardImport):
         word = "redo" if redo else "undo"
 
         def build(cur: Tx, access: Access, now: datetime) -> Change[BoardEvent]:
-            target = _redo_target(cur, board_id) if redo else _undo_target(cur, board_id)
+            actor = access.actor
+            target = _redo_target(cur, board_id, actor) if redo else _undo_target(cur, board_id, actor)
             if target is None:
-                raise Conflict(f"There is nothing to {word} on this board.")
+                raise Conflict(f"You have nothing to {word} on this board (undo takes back your own changes only).")
             payload = json.loads(target["payload"])
             ops = payload.get("ops", []) if redo else json.loads(target["inverse"] or "[]")
             apply_ops(cur, board_id, ops, now)
@@ -276,15 +294,21 @@ class Boards(BoardCanvas, BoardSharing, BoardExport, BoardImport):
         return self._change(user, board_id, token, need="edit", action=f"{word} changes", build=build)
 
     def undo(self, user: User | None, board_id: str, *, token: str | None = None) -> BoardEvent:
-        """Take back the board's latest change that is not undone yet; returns that change.
+        """Take back your own latest change that is not undone yet; returns that change.
 
-        Undo works on the board's shared history (anyone with edit rights undoes the
-        last change, whoever made it). Conflict when there is nothing to undo.
+        Each person has their own undo: Ana's undo never takes back Ben's move, however
+        recent. "You" is the signed-in person, or for an anonymous link holder the link
+        (everyone holding one edit link shares its undo). What others changed since stays:
+        a card someone else deleted meanwhile is not brought back by undoing your move of it.
+        Conflict when you have nothing to undo.
         """
         return self._replay(user, board_id, token, redo=False)
 
     def redo(self, user: User | None, board_id: str, *, token: str | None = None) -> BoardEvent:
-        """Make again the change the last undo took back (until a new change is made)."""
+        """Make again the change your last undo took back (until you make a new change).
+
+        Others' changes in between do not clear your redo; yours do.
+        """
         return self._replay(user, board_id, token, redo=True)
 
     # Defined last: inside this class body the name ``list`` means this method.
@@ -329,16 +353,17 @@ def _rows(cur: Tx, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
 
 
-def _undo_target(cur: Tx, board_id: str) -> dict[str, Any] | None:
-    rows = _rows(cur, "SELECT * FROM board_events WHERE board_id = ? AND NOT undone AND list_contains(?, kind)"
-                      " ORDER BY seq DESC LIMIT 1", [board_id, list(UNDOABLE)])
+def _undo_target(cur: Tx, board_id: str, actor: str) -> dict[str, Any] | None:
+    """The actor's own latest change that is still in force."""
+    rows = _rows(cur, "SELECT * FROM board_events WHERE board_id = ? AND actor = ? AND NOT undone"
+                      " AND list_contains(?, kind) ORDER BY seq DESC LIMIT 1", [board_id, actor, list(UNDOABLE)])
     return rows[0] if rows else None
 
 
-def _redo_target(cur: Tx, board_id: str) -> dict[str, Any] | None:
-    """The change the latest undo still in force took back, unless a new change came since."""
-    rows = _rows(cur, "SELECT * FROM board_events WHERE board_id = ? AND list_contains(?, kind)"
-                      " ORDER BY seq DESC LIMIT 2000", [board_id, [*UNDOABLE, "undo", "redo"]])
+def _redo_target(cur: Tx, board_id: str, actor: str) -> dict[str, Any] | None:
+    """The change the actor's latest undo still in force took back, unless they made a new change since."""
+    rows = _rows(cur, "SELECT * FROM board_events WHERE board_id = ? AND actor = ? AND list_contains(?, kind)"
+                      " ORDER BY seq DESC LIMIT 2000", [board_id, actor, [*UNDOABLE, "undo", "redo"]])
     by_seq = {int(r["seq"]): r for r in rows}
     for row in rows:
         if row["kind"] == "redo":

@@ -28,7 +28,7 @@ from workbench.library.catalog import Library
 from workbench.library.model import LibraryImage
 from workbench.limits import RateLimits
 
-__all__ = ["BoardsBase", "Change", "DocumentSource", "People", "open_thumbnail"]
+__all__ = ["BoardsBase", "Change", "DocumentSource", "People", "actor_name", "open_thumbnail"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -143,7 +143,9 @@ class BoardsBase:
             change = build(cur, access, now)
             if not change.record:
                 return change.result, None
-            event = record_event(cur, board_id, access.actor, change.kind, change.payload, change.inverse, now)
+            # "by": the name a co-editor's view shows ("Ana changed this note while you were editing").
+            payload = {**change.payload, "by": actor_name(access)}
+            event = record_event(cur, board_id, access.actor, change.kind, payload, change.inverse, now)
             self._feed.publish(cur, event)
             return change.result, event
 
@@ -187,6 +189,13 @@ class BoardsBase:
 
     def _notify(self, events: list[BoardEvent]) -> None:
         self._feed.committed(events)
+
+
+def actor_name(access: Access) -> str:
+    """The name a change is shown under: the person's display name, or "Guest" for a link holder."""
+    if access.user is not None:
+        return access.user.display_name or access.user.email.split("@")[0] or "Someone"
+    return "Guest"
 
 
 def open_thumbnail(library: Library, image: LibraryImage) -> IO[bytes]:

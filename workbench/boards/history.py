@@ -27,7 +27,7 @@ from workbench.boards.model import ITEM_COLUMNS, BoardEvent, BoardItem
 
 __all__ = [
     "UNDOABLE", "Listener", "Listeners", "apply_ops", "insert_ops", "delete_ops", "set_ops",
-    "record_event", "event_from_row", "load_items",
+    "record_event", "event_from_row", "load_items", "deleted_by",
 ]
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,23 @@ def load_items(cur: Tx, board_id: str, ids: Iterable[str] | None = None) -> list
     result = cur.execute(sql + " ORDER BY z, created_at, id", params)
     columns = [d[0] for d in result.description or []]
     return [BoardItem.from_row(dict(zip(columns, row, strict=True))) for row in result.fetchall()]
+
+
+def deleted_by(cur: Tx, board_id: str, item_id: str) -> str | None:
+    """Who took ``item_id`` off this board (the actor of the latest change that deleted it), or None.
+
+    None when the board's history never had such an item (an id from another board, or
+    made up). Only asked when an item is missing, so reading the board's history is fine.
+    """
+    rows = cur.execute(
+        "SELECT actor, payload FROM board_events WHERE board_id = ? AND contains(payload, ?)"
+        " ORDER BY seq DESC LIMIT 50", [board_id, item_id]).fetchall()
+    for actor, payload in rows:
+        # An undo applies the inverse of its target, which the undo event also records as its ops.
+        ops = json.loads(payload).get("ops", [])
+        if any(op.get("op") == "delete" and op.get("id") == item_id for op in ops):
+            return str(actor)
+    return None
 
 
 # -- building operations -------------------------------------------------------------

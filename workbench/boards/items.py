@@ -17,7 +17,7 @@ from store import Tx
 from workbench.accounts import User
 from workbench.boards.access import Access
 from workbench.boards.core import BoardsBase, Change, open_thumbnail
-from workbench.boards.history import apply_ops, delete_ops, insert_ops, load_items, set_ops
+from workbench.boards.history import apply_ops, delete_ops, deleted_by, insert_ops, load_items, set_ops
 from workbench.boards.model import (
     MAX_CAPTION,
     MAX_HEADING,
@@ -30,7 +30,7 @@ from workbench.boards.model import (
     clean_color,
     clean_url,
 )
-from workbench.errors import Forbidden, InvalidInput, NotFound
+from workbench.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workbench.library.model import LibraryImage
 from workbench.text import clean_text
 
@@ -79,11 +79,20 @@ def _ids(item_ids: Iterable[str]) -> list[str]:
     return ids
 
 
-def _existing(cur: Tx, board_id: str, ids: list[str]) -> dict[str, BoardItem]:
+def _existing(cur: Tx, board_id: str, ids: list[str], actor: str = "") -> dict[str, BoardItem]:
+    """The items, or Conflict when one was deleted meanwhile (NotFound when it was never on this board)."""
     found = {item.id: item for item in load_items(cur, board_id, ids)}
     missing = [i for i in ids if i not in found]
     if missing:
-        raise NotFound(f"Item {missing[0]} is not on this board (someone may have removed it).")
+        by = deleted_by(cur, board_id, missing[0])
+        if by is None:
+            raise NotFound(f"Item {missing[0]} is not on this board.")
+        count = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        if by == actor:
+            raise Conflict(f"This card{count} was already deleted (perhaps in another window), so it cannot be "
+                           "changed; undo the deletion to bring it back.")
+        raise Conflict(f"This card{count} was deleted by someone else while you were working on it, so your "
+                       "change was not saved; ask them to undo the deletion, or add it again.")
     return found
 
 
@@ -241,7 +250,7 @@ class BoardCanvas(BoardsBase):
             raise InvalidInput("Nothing to change: give a text, caption, colour or link.")
 
         def build(cur: Tx, access: Access, now: datetime) -> Change[BoardItem]:
-            before = _existing(cur, board_id, [item_id])
+            before = _existing(cur, board_id, [item_id], access.actor)
             item = before[item_id]
             if url is not None and item.kind != "link":
                 raise InvalidInput("Only link items have a web address.")
@@ -266,7 +275,7 @@ class BoardCanvas(BoardsBase):
         changes = {item_id: {"color": clean_color(color)} for item_id in ids}
 
         def build(cur: Tx, access: Access, now: datetime) -> Change[list[BoardItem]]:
-            payload, inverse = set_ops(_existing(cur, board_id, ids), changes)
+            payload, inverse = set_ops(_existing(cur, board_id, ids, access.actor), changes)
             apply_ops(cur, board_id, payload, now)
             return Change(load_items(cur, board_id, ids), "update", {"ids": ids, "fields": ["color"], "ops": payload},
                           inverse, record=bool(payload))
@@ -285,7 +294,7 @@ class BoardCanvas(BoardsBase):
             raise NotFound(f"No image {image_id} in your library.")
 
         def build(cur: Tx, access: Access, now: datetime) -> Change[BoardItem]:
-            before = _existing(cur, board_id, [item_id])
+            before = _existing(cur, board_id, [item_id], access.actor)
             if before[item_id].kind != "image":
                 raise InvalidInput("Only a picture card can show another still.")
             payload, inverse = set_ops(before, {item_id: {"image_id": image.id}})
@@ -312,7 +321,7 @@ class BoardCanvas(BoardsBase):
         ids = _ids(changes)
 
         def build(cur: Tx, access: Access, now: datetime) -> Change[list[BoardItem]]:
-            before = _existing(cur, board_id, ids)
+            before = _existing(cur, board_id, ids, access.actor)
             payload, inverse = set_ops(before, changes)
             apply_ops(cur, board_id, payload, now)
             return Change(load_items(cur, board_id, ids), "move", {"ids": ids, "ops": payload}, inverse,
@@ -325,7 +334,7 @@ class BoardCanvas(BoardsBase):
         ids = _ids(item_ids)
 
         def build(cur: Tx, access: Access, now: datetime) -> Change[list[BoardItem]]:
-            before = _existing(cur, board_id, ids)
+            before = _existing(cur, board_id, ids, access.actor)
             row = cur.execute("SELECT min(z), max(z) FROM board_items WHERE board_id = ?", [board_id]).fetchone()
             low, high = (int(row[0]), int(row[1])) if row and row[0] is not None else (0, 0)
             ordered = sorted(before.values(), key=lambda i: (i.z, i.id))  # keep their stacking among themselves
@@ -355,7 +364,7 @@ class BoardCanvas(BoardsBase):
         ids = _ids(item_ids)
 
         def build(cur: Tx, access: Access, now: datetime) -> Change[int]:
-            before = _existing(cur, board_id, ids)
+            before = _existing(cur, board_id, ids, access.actor)
             payload, inverse = delete_ops([before[i] for i in ids])
             apply_ops(cur, board_id, payload, now)
             return Change(len(ids), "remove", {"ids": ids, "count": len(ids), "ops": payload}, inverse)

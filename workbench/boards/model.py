@@ -32,8 +32,9 @@ __all__ = [
 ]
 
 ITEM_KINDS = ("image", "note", "script", "heading", "link")
-ROLES = ("view", "edit")                        # roles a member or a link can hold; the owner is above both
-ROLE_RANK = {"view": 1, "edit": 2, "owner": 3}
+# Roles a member or a link can hold; the owner is above them all. ``comment``: view, and comment.
+ROLES = ("view", "comment", "edit")
+ROLE_RANK = {"view": 1, "comment": 2, "edit": 3, "owner": 4}
 MAX_ITEMS = 2000
 GRACE_DAYS = 30
 MAX_TITLE = 200
@@ -254,5 +255,5 @@ def check_size(w: Any, h: Any) -> tuple[float, float]:
 def check_role(role: Any) -> str:
     """A role a member or link can hold."""
     if role not in ROLES:
-        raise InvalidInput(f"The role must be 'view' or 'edit', not '{role}'.")
+        raise InvalidInput(f"The role must be 'view', 'comment' or 'edit', not '{role}'.")
     return str(role)

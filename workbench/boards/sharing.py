@@ -1,4 +1,4 @@
-"""Sharing a board: share links (view or edit, optional expiry, revocable) and named members.
+"""Sharing a board: share links (view, comment or edit; optional expiry; revocable) and named members.
 
 Only the owner hands out or takes back access, so an editor cannot make
 themselves (or anyone) more than the owner chose. A link's raw token is shown
@@ -21,6 +21,7 @@ from workbench.accounts import User
 from workbench.boards.access import Access, link_role, token_hash
 from workbench.boards.core import BoardsBase, Change
 from workbench.boards.model import MAX_HEADING, BoardMember, ShareLink, check_role
+from workbench.boards.presence import BoardPresence
 from workbench.errors import InvalidInput, NotFound
 from workbench.text import clean_text
 
@@ -36,8 +37,9 @@ class BoardSharing(BoardsBase):
     ) -> tuple[ShareLink, str]:
         """Make a share link; returns the link and its token (shown this once; keep it).
 
-        Anyone holding the token gets ``role`` ('view' or 'edit') on the board until the
-        link expires or the owner revokes it.
+        Anyone holding the token gets ``role`` on the board until the link expires or the
+        owner revokes it: 'view' (look only), 'comment' (look and comment, signing with a
+        display name) or 'edit'.
         """
         role = check_role(role)
         label = clean_text(label, field="link label", max_chars=MAX_HEADING, multiline=False)
@@ -79,6 +81,7 @@ class BoardSharing(BoardsBase):
             first = row[0] is None
             if first:
                 cur.execute("UPDATE share_links SET revoked_at = ? WHERE id = ?", [now, link_id])
+                BoardPresence.forget(cur, board_id, link_id=link_id)
             return Change(link_id, "share", {"action": "link_revoked", "link_id": link_id}, record=first)
 
         self._change(user, board_id, None, need="owner", action="revoke its links", build=build)
@@ -123,7 +126,9 @@ class BoardSharing(BoardsBase):
             raise InvalidInput(f"No user with id {person}.") from None
 
     def share_with(self, user: User, board_id: str, person: User | str, role: str) -> BoardMember:
-        """Give a named person ('view' or 'edit') access to a board, or change their role.
+        """Give a named person ('view', 'comment' or 'edit') access to a board, or change their role.
+
+        Every named member may comment, whatever their role.
 
         >>> wb.boards.share_with(me, board.id, "ben@example.com", "edit")
         """
@@ -159,6 +164,8 @@ class BoardSharing(BoardsBase):
 
         def build(cur: Tx, access: Access, now: datetime) -> Change[None]:
             gone = cur.scalar("DELETE FROM board_members WHERE board_id = ? AND user_id = ?", [board_id, member_id])
+            if gone:
+                BoardPresence.forget(cur, board_id, user_id=member_id)
             return Change(None, "share", {"action": "member_removed", "user_id": member_id}, record=bool(gone))
 
         self._change(user, board_id, None, need=need, action="change who it is shared with", build=build)
