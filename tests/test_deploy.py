@@ -183,8 +183,9 @@ def test_production_scales_web_and_workers_behind_a_sticky_tls_ingress() -> None
     assert int(notes["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600
     assert ingress["spec"]["tls"][0]["hosts"] == ["workbench.example.com"]
     assert "CronJob" not in kinds and "PersistentVolumeClaim" not in kinds  # PostgreSQL and Azure Blob hold it all
-    [account] = kinds["ServiceAccount"]
-    assert "azure.workload.identity/client-id" in account["metadata"]["annotations"]
+    accounts = {a["metadata"]["name"]: a["metadata"].get("annotations", {}) for a in kinds["ServiceAccount"]}
+    assert "azure.workload.identity/client-id" in accounts["wb-workbench"]
+    assert "azure.workload.identity/client-id" not in accounts["wb-workbench-migrate"]  # it needs only PostgreSQL
     policies = {p["metadata"]["name"]: p["spec"] for p in kinds["NetworkPolicy"]}
     assert policies["wb-workbench"]["policyTypes"] == ["Ingress", "Egress"]
     assert _egress(policies["wb-workbench"])[5432] == ["10.10.4.0/28"]  # the server's subnet, not the world
@@ -346,14 +347,22 @@ def test_postgres_reads_the_dsn_from_the_secret_and_migrates_in_a_hook_first() -
     assert {k: v for k, v in job_env.items() if isinstance(v, str)} == {
         **config["data"], "WORKBENCH_SERVER__ALLOWED_HOSTS": env["WORKBENCH_SERVER__ALLOWED_HOSTS"]}
     assert job_env["WORKBENCH_STORAGE__METADATA_DSN"] == env["WORKBENCH_STORAGE__METADATA_DSN"]
-    # Hooks in order: the trial Secret, the migrate pods' NetworkPolicy, then the Job.
     [secret] = kinds["Secret"]
     assert secret["stringData"]["WORKBENCH_STORAGE__METADATA_DSN"] == DSN
-    hooks = [secret, *[p for p in kinds["NetworkPolicy"] if "helm.sh/hook" in p["metadata"].get("annotations", {})],
-             job]
-    assert [h["metadata"]["annotations"]["helm.sh/hook"] for h in hooks] == ["pre-install,pre-upgrade"] * 3
-    weights = [int(h["metadata"]["annotations"]["helm.sh/hook-weight"]) for h in hooks]
-    assert weights == sorted(weights) and len(set(weights)) == 3, weights
+    # A pre-install hook runs before the release's own resources exist: everything the Job uses is a
+    # hook of lower weight (its ServiceAccount, the trial Secret, its NetworkPolicy), or it would hang.
+    hooks = {f"{d['kind']}/{d['metadata']['name']}": (d["metadata"]["annotations"]["helm.sh/hook"],
+                                                       int(d["metadata"]["annotations"]["helm.sh/hook-weight"]))
+             for d in docs if "helm.sh/hook" in d["metadata"].get("annotations", {})}
+    assert hooks == {"ServiceAccount/wb-workbench-migrate": ("pre-install,pre-upgrade", -10),
+                     "Secret/wb-workbench-secrets": ("pre-install,pre-upgrade", -10),
+                     "NetworkPolicy/wb-workbench-migrate": ("pre-install,pre-upgrade", -5),
+                     "Job/wb-workbench-migrate": ("pre-install,pre-upgrade", 0)}
+    job_pod = job["spec"]["template"]["spec"]
+    assert f"ServiceAccount/{job_pod['serviceAccountName']}" in hooks
+    assert {f"Secret/{v['secretKeyRef']['name']}" for v in job_env.values() if isinstance(v, dict) and "secretKeyRef" in v} \
+        == {"Secret/wb-workbench-secrets"}
+    assert all("persistentVolumeClaim" not in v for v in job_pod["volumes"])
     policies = {p["metadata"]["name"]: p["spec"] for p in kinds["NetworkPolicy"]}
     assert _egress(policies["wb-workbench"]) == {53: [], 443: ["0.0.0.0/0"], 5432: ["0.0.0.0/0"]}
 

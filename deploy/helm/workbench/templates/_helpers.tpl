@@ -215,6 +215,10 @@ MPLCONFIGDIR: "/tmp/matplotlib"
 
 {{- define "workbench.podSpecCommon" -}}
 serviceAccountName: {{ include "workbench.serviceAccountName" . }}
+{{ include "workbench.podSpecRest" . }}
+{{- end -}}
+
+{{- define "workbench.podSpecRest" -}}
 automountServiceAccountToken: false
 securityContext:
   {{- toYaml .Values.podSecurityContext | nindent 2 }}
