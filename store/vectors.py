@@ -282,6 +282,13 @@ class VectorStore:
         """Number of rows (matching ``where``)."""
         return int(self._table(name).count_rows(_lance_where(where)))
 
+    def refresh(self, name: str) -> None:
+        """Look for other processes' commits to ``name`` now, not at the next read-consistency check.
+
+        For decisions that must not take "not in my view yet" for "missing" (reconcile).
+        """
+        self._table(name).checkout_latest()
+
     def ids(self, name: str, where: VectorFilter | None = None) -> set[str]:
         """The ids of all rows (matching ``where``)."""
         sql = _lance_where(where)

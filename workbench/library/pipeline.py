@@ -425,10 +425,14 @@ class Pipeline:
 
     def _requeue_unembedded(self) -> int:
         table = self.table
-        have = self._vectors.ids(table) if self._vectors.count(table) else set()
+        # Rows first, then the vectors, read fresh: an image is marked ready only after its
+        # vector is written, so one another replica embedded a moment ago is in this view (a
+        # stale view would requeue it, and its status would fall back from ready).
         rows = self._db.query(
             "SELECT id FROM images i WHERE status IN ('stored', 'ready') AND NOT EXISTS"
             " (SELECT 1 FROM outbox o WHERE o.subject = i.id AND o.kind = 'embed' AND o.status IN ('pending', 'running'))")
+        self._vectors.refresh(table)
+        have = self._vectors.ids(table) if self._vectors.count(table) else set()
         missing = [r["id"] for r in rows if r["id"] not in have]
 
         def work(cur: Tx) -> None:
