@@ -73,7 +73,8 @@ class BoardCanvas(JSComponent):
 
     items = param.List(default=[], doc="The cards, back to front, as canvas entries.")
     editable = param.Boolean(default=False, doc="Whether gestures that change the board are allowed.")
-    revision = param.Integer(default=0, doc="The board revision the items show; a new one redraws every card.")
+    revision = param.Integer(default=0, doc="The board revision the items show; a new one redraws every card "
+                             "(later changes arrive as patches, see ``patch``).")
     replaceable = param.Boolean(default=False, doc="Whether a picture's still can be swapped from the library.")
 
     _esm = STATIC / "canvas.js"
@@ -88,6 +89,13 @@ class BoardCanvas(JSComponent):
         if kind not in MESSAGE_TYPES:
             raise ValueError(f"unknown canvas message {kind!r}")
         self._handlers[kind] = callback
+
+    def patch(self, revision: int, upserts: list[dict[str, Any]], removed: list[str], order: list[str] | None,
+              *, by: str = "") -> None:
+        """Send only what changed since the cards the canvas has: new or changed cards (whole entries),
+        removed ids, and the back-to-front order when it changed; ``by`` names who changed them."""
+        self._send_msg({"type": "patch", "rev": revision, "upserts": upserts, "removed": removed, "order": order,
+                        "by": by})
 
     def fit(self) -> None:
         """Zoom and pan so every card is in view."""

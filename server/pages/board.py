@@ -20,14 +20,15 @@ import panel as pn
 import param
 
 from server.components.browser import Browser
-from server.components.canvas import BoardCanvas, canvas_entry
+from server.components.canvas import BoardCanvas
 from server.components.download import Export
+from server.live_board import Applied
 from server.media import GRANT_SECONDS, seal_grant
+from server.pages.board_live import LiveCanvas
 from server.pages.board_side import BoardDetails, FramePanel, SharePanel, SuggestionPanel, page_origin
 from server.pages.common import PANEL_CSS, empty_state
 from server.session import Session, friendly, report_error
 from workbench.boards import BoardView, ItemMove, export_name
-from workbench.boards.export import frame_numbers
 from workbench.errors import NotFound, WorkbenchError
 from workbench.magic import FrameMatch, frame_beat
 
@@ -46,16 +47,6 @@ def query_arg(name: str) -> str:
 def opened_by_link() -> bool:
     """Whether this page was opened through a share link (``?token=``)."""
     return bool(query_arg("token"))
-
-
-def _viewer_present(doc: Any) -> bool:
-    """Whether a browser is still connected to this page's session.
-
-    A closed tab's session lingers for a while before Bokeh discards it; redrawing
-    it on every change of a busy board would only slow the open ones down.
-    """
-    session = getattr(doc.session_context, "_session", None)
-    return session is None or getattr(session, "connection_count", 1) > 0
 
 
 LINK_GONE = ("This link was revoked by its owner (or has expired), so the board is read-only now. "
@@ -94,10 +85,7 @@ class BoardPage(pn.viewable.Viewer):
         # scoring embeds the beats' words, which is not worth redoing on every drag.
         self._matches: tuple[tuple[tuple[str, str, str], ...], dict[str, FrameMatch]] = ((), {})
         self.problem = ""
-        self._heard_seq = -1
-        self._catching_up = False
-        self._calling = False  # True while this page's own change is being made
-        self._own_seqs: list[int] = []
+        self.feed = LiveCanvas(self)
         # One gesture at a time, in the order they were made: a move then an undo must
         # reach the service layer in that order even though each runs in a thread.
         self._turn = asyncio.Lock()
@@ -109,7 +97,7 @@ class BoardPage(pn.viewable.Viewer):
         except WorkbenchError as error:
             self.problem = str(error)
         if self.view is not None:
-            self._follow_changes()
+            self.feed.follow()
 
     # -- loading -----------------------------------------------------------------------
     def _open(self) -> None:
@@ -135,7 +123,7 @@ class BoardPage(pn.viewable.Viewer):
             self._matches = (frames, scores)
         return view
 
-    def _grant(self) -> str | None:
+    def grant(self) -> str | None:
         """The sealed share token for this page's picture URLs (re-sealed well before it expires)."""
         if not self.token:
             return None
@@ -144,24 +132,48 @@ class BoardPage(pn.viewable.Viewer):
             self._sealed = (now, seal_grant(self.session.wb, self.token))
         return self._sealed[1]
 
+    def matches(self) -> dict[str, FrameMatch]:
+        """How close each storyboard frame's still is to its beat (scored when the frames last changed)."""
+        return self._matches[1]
+
+    async def rescore(self, frames: tuple[tuple[str, str, str], ...]) -> None:
+        """Score the storyboard frames again (their stills or beats changed since the last score)."""
+        scores = await self.session.run(self.session.wb.magic.frame_matches, self.session.user, self.board_id,
+                                        token=self.token) if frames else {}
+        self._matches = (frames, scores)
+
     def _show(self, view: BoardView) -> None:
         self.view = view
         self.param.update(heading=view.board.title, role=view.role, revision=view.board.revision)
-        # The revision goes along: a drop is not echoed back, so an undo can bring back exactly
-        # the list the browser last received, and only the new revision tells it to redraw.
-        grant = self._grant()
-        numbers, matches = frame_numbers(view.items), self._matches[1]
-        items = [canvas_entry(i, view, grant, frame=numbers.get(i.id), match=matches.get(i.id)) for i in view.items]
+        # The revision goes along: the canvas takes a full list only with a new revision, and
+        # then applies the patches it received for later revisions on top of it.
+        items = self.feed.reset(view)
         self.canvas.param.update(items=items, editable=view.can_edit, revision=view.board.revision,
                                  replaceable=view.can_edit and self.session.user is not None)
+        self._named(view)
+
+    def _named(self, view: BoardView) -> None:
         if self.details is not None:
             self.details.mirror(view.board)
         for export in self._exports:
             extension = export.filename.rpartition(".")[2] if export.filename else "pdf"
             export.filename = export_name(view.board, extension)
 
+    def followed(self, applied: Applied) -> None:
+        """The live copy took in other changes (see ``board_live``): mirror them outside the canvas."""
+        if self.feed.live is None:
+            return
+        self.view = self.feed.live.view()
+        self.param.update(heading=self.view.board.title, revision=self.view.board.revision)
+        if applied.board:
+            self._named(self.view)
+
     async def reload(self) -> None:
-        """Draw the board as the service layer has it now (read in a thread: a board may hold many items)."""
+        """Draw the board as the service layer has it now (after the changes being applied)."""
+        await self.feed.reload()
+
+    async def redraw(self) -> None:
+        """Read the whole board (in a thread: a board may hold many items) and draw it."""
         try:
             view = await self.session.run(self._read)
         except Exception as error:  # noqa: BLE001 - shown in this session, with a banner for a dead link
@@ -178,6 +190,17 @@ class BoardPage(pn.viewable.Viewer):
                 self._link_gone()
         report_error(error, self.session)
 
+    def access_ended(self, reason: str) -> None:
+        """The viewer may no longer open this board (link revoked, board deleted...): say so, stop editing."""
+        if self.token:
+            if not self.link_gone:
+                self._link_gone()
+            return
+        self.link_gone = True
+        self.canvas.editable = False
+        self.banner.param.update(object=f'<div class="wb-banner" role="alert">{html.escape(reason)}</div>',
+                                 visible=True)
+
     def _link_gone(self) -> None:
         self.link_gone = True
         self.canvas.editable = False
@@ -188,73 +211,42 @@ class BoardPage(pn.viewable.Viewer):
         self.banner.param.update(object=f'<div class="wb-banner" role="alert">{html.escape(LINK_GONE)}</div>',
                                  visible=True)
 
-    def _follow_changes(self) -> None:
-        """Redraw when someone else changes the board (the boards domain tells every subscriber)."""
-        doc = pn.state.curdoc
-        if doc is None or doc.session_context is None:
-            return
-        def heard(event: Any) -> None:
-            # Called on the thread that made the change: only note it and hand over to this session's loop.
-            if event.board_id != self.board_id or event.seq <= self.revision:
-                return
-            self._heard_seq = max(self._heard_seq, event.seq)
-            if self._calling:
-                self._own_seqs.append(event.seq)
-            if not self._catching_up and _viewer_present(doc):
-                self._catching_up = True
-                # Bokeh runs a coroutine callback too (on this session's loop, under its lock).
-                doc.add_next_tick_callback(self._catch_up)  # type: ignore[arg-type]
-
-        stop = self.session.wb.boards.subscribe(heard)
-        pn.state.on_session_destroyed(lambda context: stop())
-
-    async def _catch_up(self) -> None:
-        async with self._turn:
-            self._catching_up = False
-            if self._heard_seq <= self.revision or self.link_gone:
-                return  # this page made the change itself, or its link is dead (the banner says so)
-            # e.g. the link was revoked while the page was open: reload() says so in this session
-            await self.reload()
-
     # -- canvas gestures (one service call each) -------------------------------------------
-    async def _change(self, work: Any, *args: Any, shown: bool = False, **kwargs: Any) -> Any:
-        """Make one change as the viewer (in a thread: a write may wait or retry), then redraw.
+    async def _change(self, work: Any, *args: Any, ids: list[str] | None = None, **kwargs: Any) -> Any:
+        """Make one change as the viewer (in a thread: a write may wait or retry).
 
-        A refused change snaps back. ``shown=True``: the canvas already shows the result
-        (a drop); when the change was the board's only one meanwhile, the 200-card redraw
-        is skipped.
+        Its event comes back like anyone else's and the canvas gets the changed cards
+        (see ``board_live``). A refused change snaps back: the board is read again and
+        the cards of the gesture (``ids``) are sent as stored.
         """
         async with self._turn:
-            self._calling, self._own_seqs = True, []
             try:
-                result = await self.session.run(work, self.session.user, self.board_id, *args, token=self.token,
-                                                **kwargs)
+                return await self.session.run(work, self.session.user, self.board_id, *args, token=self.token,
+                                              **kwargs)
             except Exception as error:  # noqa: BLE001 - shown as a notification in this session
-                self._calling = False
                 await self._failed(error)
                 if not self.link_gone:
                     await self.reload()
+                    self.feed.restore(ids or [])
                 return None
-            self._calling = False
-            if shown and self._own_seqs == [self.revision + 1]:
-                self.revision = self._own_seqs[0]
-            else:
-                await self.reload()
-            return result
 
     # Each handler returns the coroutine; the canvas runs it on this session's event loop.
     async def _move(self, msg: dict[str, Any]) -> None:
         # Numbers are checked by the boards domain (check_point / check_size), not here.
+        raw = [m for m in msg.get("moves") or [] if isinstance(m, dict)]
         moves = [ItemMove(str(m.get("id")), cast(float, m.get("x")), cast(float, m.get("y")), m.get("w"), m.get("h"))
-                 for m in msg.get("moves") or [] if isinstance(m, dict)]
+                 for m in raw]
         if moves:
-            await self._change(self.session.wb.boards.move_items, moves, shown=True)
+            self.feed.expect(raw)  # the canvas shows them already: the event that comes back is not news
+            await self._change(self.session.wb.boards.move_items, moves, ids=[m.id for m in moves])
 
     async def _remove(self, msg: dict[str, Any]) -> None:
-        await self._change(self.session.wb.boards.remove_items, [str(i) for i in msg.get("ids") or []])
+        ids = [str(i) for i in msg.get("ids") or []]
+        await self._change(self.session.wb.boards.remove_items, ids, ids=ids)
 
     async def _front(self, msg: dict[str, Any]) -> None:
-        await self._change(self.session.wb.boards.bring_to_front, [str(i) for i in msg.get("ids") or []])
+        ids = [str(i) for i in msg.get("ids") or []]
+        await self._change(self.session.wb.boards.bring_to_front, ids, ids=ids)
 
     async def _undo(self, msg: dict[str, Any]) -> None:
         await self._change(self.session.wb.boards.undo)
@@ -263,7 +255,8 @@ class BoardPage(pn.viewable.Viewer):
         await self._change(self.session.wb.boards.redo)
 
     async def _edit(self, msg: dict[str, Any]) -> None:
-        await self._change(self.session.wb.boards.update_item, str(msg.get("id")), text=str(msg.get("text", "")))
+        await self._change(self.session.wb.boards.update_item, str(msg.get("id")), text=str(msg.get("text", "")),
+                           ids=[str(msg.get("id"))])
 
     async def _drop(self, msg: dict[str, Any]) -> None:
         payload: dict[str, Any] = msg["payload"] if isinstance(msg.get("payload"), dict) else {}
@@ -278,12 +271,12 @@ class BoardPage(pn.viewable.Viewer):
         await self._change(self.session.wb.boards.add_note, "New note", x=msg.get("x"), y=msg.get("y"))
 
     async def _color(self, msg: dict[str, Any]) -> None:
-        await self._change(self.session.wb.boards.color_items, [str(i) for i in msg.get("ids") or []],
-                           str(msg.get("color", "")))
+        ids = [str(i) for i in msg.get("ids") or []]
+        await self._change(self.session.wb.boards.color_items, ids, str(msg.get("color", "")), ids=ids)
 
     async def _caption(self, msg: dict[str, Any]) -> None:
         await self._change(self.session.wb.boards.update_item, str(msg.get("id")),
-                           caption=str(msg.get("caption", "")))
+                           caption=str(msg.get("caption", "")), ids=[str(msg.get("id"))])
 
     async def _replace(self, msg: dict[str, Any]) -> None:
         item = next((i for i in self.view.items if i.id == msg.get("id")), None) if self.view else None
@@ -291,7 +284,7 @@ class BoardPage(pn.viewable.Viewer):
             await self.frames.open(item.id, frame_beat(item.caption) or item.caption)
 
     async def _put_still(self, item_id: str, image_id: str) -> None:
-        await self._change(self.session.wb.boards.replace_image, item_id, image_id)
+        await self._change(self.session.wb.boards.replace_image, item_id, image_id, ids=[item_id])
 
     # -- toolbar ---------------------------------------------------------------------------
     def _toolbar(self) -> pn.viewable.Viewable:

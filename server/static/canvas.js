@@ -3,8 +3,12 @@
 //
 // The server owns the truth. A gesture moves cards locally and, when it ends, sends ONE
 // message with every new position ("move"), so a multi-select drag is one service call
-// and one undo step. The server answers by sending the items back; cards being dragged
-// at that moment keep their local position. Every user string is set with textContent.
+// and one undo step. The server sends the full list of cards when the page opens (or has
+// to read the board again) and afterwards one "patch" per change: only the cards that
+// changed, the ids removed and the new order; whoever made the change, this page or
+// someone else. Cards being dragged at that moment keep their local position; a note
+// being edited keeps its editor and says who changed it meanwhile. Every user string is
+// set with textContent.
 const DRAG_TYPE = "application/x-workbench";
 const MIN_W = 60;
 const MIN_H = 40;
@@ -41,7 +45,10 @@ export function render({ model, el }) {
   const world = h("div", "wb-world");
   const marquee = h("div", "wb-marquee");
   const empty = h("div", "wb-board-empty");
-  viewport.append(world, marquee, empty);
+  const notice = h("div", "wb-live-notice");
+  notice.setAttribute("role", "status");
+  notice.setAttribute("aria-live", "polite");
+  viewport.append(world, marquee, empty, notice);
   root.append(tools, viewport);
   el.appendChild(root);
 
@@ -53,6 +60,13 @@ export function render({ model, el }) {
   let fitted = false;
   let nudgeTimer = null;
   let lastDown = { id: null, link: null };
+  let noticeTimer = null;
+  // What the canvas shows: the last full list (model.items, at model.revision) with the
+  // patches of later revisions on top, whichever of the two reached the browser first.
+  let current = new Map(); // id -> entry, back to front
+  let shownRev = -1;
+  let patches = [];
+  const PATCHES_KEPT = 500;
   const NUMBERS_KEY = "wb-board-numbers";
   let numbered = true;
   try { numbered = localStorage.getItem(NUMBERS_KEY) !== "0"; } catch (err) { /* private mode */ }
@@ -245,36 +259,116 @@ export function render({ model, el }) {
     return card;
   }
 
-  function sync() {
-    const seen = new Set();
-    const moving = gesture && (gesture.type === "move" || gesture.type === "resize") ? gesture.ids : new Set();
-    for (const item of model.items) {
-      seen.add(item.id);
-      const card = cards.get(item.id) || makeCard(item);
-      const keep = moving.has(item.id) ? { x: card.item.x, y: card.item.y, w: card.item.w, h: card.item.h } : {};
-      card.item = { ...item, ...keep };
-      const sig = signature(card.item);
-      if (sig !== card.sig && editing?.id !== item.id) {
-        fillBody(card);
-        card.sig = sig;
-      }
-      place(card);
+  function mergePatch(p) {
+    for (const id of p.removed || []) current.delete(id);
+    for (const entry of p.upserts || []) current.set(entry.id, entry);
+    if (Array.isArray(p.order)) {
+      const next = new Map();
+      for (const id of p.order) if (current.has(id)) next.set(id, current.get(id));
+      for (const [id, entry] of current) if (!next.has(id)) next.set(id, entry);
+      current = next;
     }
-    for (const [id, card] of cards) {
-      if (!seen.has(id)) {
-        card.el.remove();
-        cards.delete(id);
-        selected.delete(id);
-      }
+    shownRev = Math.max(shownRev, p.rev);
+  }
+
+  function takeFull() {
+    const rev = model.revision;
+    patches = patches.filter((p) => p.rev > rev);
+    current = new Map((model.items || []).map((entry) => [entry.id, entry]));
+    shownRev = rev;
+    for (const p of patches) mergePatch(p);
+  }
+
+  function movingIds() {
+    return gesture && (gesture.type === "move" || gesture.type === "resize") ? gesture.ids : new Set();
+  }
+
+  function drawItem(item, moving) {
+    const card = cards.get(item.id) || makeCard(item);
+    const keep = moving.has(item.id) ? { x: card.item.x, y: card.item.y, w: card.item.w, h: card.item.h } : {};
+    card.item = { ...item, ...keep };
+    card.el.classList.remove("leaving", "gone");
+    const sig = signature(card.item);
+    if (sig !== card.sig && editing?.id !== item.id) {
+      fillBody(card);
+      card.sig = sig;
     }
+    place(card);
+  }
+
+  function dropCard(id, by) {
+    const card = cards.get(id);
+    if (!card) return;
+    if (editing?.id === id) {
+      // Keep the editor open: saving is refused with the service's message, then the card goes.
+      card.el.classList.add("gone");
+      tell(`${by || "Someone"} deleted this ${what(card)} while you were editing it.`);
+      return;
+    }
+    card.el.remove();
+    cards.delete(id);
+    selected.delete(id);
+  }
+
+  function settle() {
     markSelection();
-    refreshChrome();
     if (!fitted && cards.size) {
       fitted = true;
       requestAnimationFrame(fit);
     }
     root.dataset.count = String(cards.size);
+    root.dataset.revision = String(shownRev);
     root.dataset.ready = "1";
+  }
+
+  function sync() {
+    takeFull();
+    redraw();
+  }
+
+  function redraw() {
+    const moving = movingIds();
+    for (const item of current.values()) drawItem(item, moving);
+    for (const id of [...cards.keys()]) if (!current.has(id)) dropCard(id, "");
+    settle();
+  }
+
+  function what(card) {
+    if (editing?.what === "caption") return "caption";
+    return card.item.kind === "heading" ? "heading" : "note";
+  }
+
+  function tell(text) {
+    notice.textContent = text;
+    notice.classList.add("on");
+    clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(() => notice.classList.remove("on"), 9000);
+  }
+
+  // Someone else changed the text being edited here: last write wins, so say whose text a save replaces.
+  function warnIfEditing(entry, by) {
+    if (!editing || editing.id !== entry.id) return;
+    const theirs = editing.what === "caption" ? entry.caption || "" : entry.text || "";
+    if (theirs === editing.before || theirs === editing.field.value) return;
+    const card = editing.card;
+    card.el.classList.add("changed-elsewhere");
+    tell(`${by || "Someone"} changed this ${what(card)} while you were editing — yours will replace it if you save ` +
+         "(Escape keeps theirs).");
+  }
+
+  function onPatch(p) {
+    if (typeof p.rev !== "number" || p.rev < model.revision) return; // the last full list has it already
+    patches.push(p);
+    if (patches.length > PATCHES_KEPT) patches.shift();
+    mergePatch(p);
+    const moving = movingIds();
+    for (const entry of p.upserts || []) {
+      warnIfEditing(entry, p.by);
+      const item = current.get(entry.id);
+      if (item) drawItem(item, moving);
+    }
+    for (const id of p.removed || []) if (!current.has(id)) dropCard(id, p.by);
+    settle();
   }
 
   function markSelection() {
@@ -493,7 +587,7 @@ export function render({ model, el }) {
     if (!editing) return;
     const { id, field, card, before, what } = editing;
     editing = null;
-    card.el.classList.remove("editing");
+    card.el.classList.remove("editing", "changed-elsewhere");
     const text = field.value;
     if (save && text !== before && what === "caption") {
       card.item.caption = text;
@@ -502,9 +596,17 @@ export function render({ model, el }) {
       card.item.text = text;
       model.send_msg({ type: "edit", id, text });
     }
-    card.sig = "";
-    fillBody(card);
-    card.sig = signature(card.item);
+    if (card.el.classList.contains("gone")) {
+      // Deleted meanwhile: the save (if any) was sent and will be refused with the reason.
+      card.el.remove();
+      cards.delete(id);
+      selected.delete(id);
+      settle();
+    } else {
+      card.sig = "";
+      fillBody(card);
+      card.sig = signature(card.item);
+    }
     root.focus({ preventScroll: true });
   }
 
@@ -570,11 +672,12 @@ export function render({ model, el }) {
 
   model.on("items", sync);
   model.on("revision", sync);
-  model.on("editable", () => { sync(); });
+  model.on("editable", redraw);
   model.on("replaceable", refreshChrome);
   model.on("msg:custom", (msg) => {
     if (msg.type === "fit") fit();
     else if (msg.type === "select" && Array.isArray(msg.ids)) select(msg.ids);
+    else if (msg.type === "patch") onPatch(msg);
   });
   applyView();
   sync();
