@@ -44,6 +44,20 @@ def _note(w: World, x: Actor) -> str:
     return w.fresh_note()
 
 
+def _own_note(w: World, x: Actor) -> str:
+    """A note the actor added themselves when they may edit (undo takes back your own changes only)."""
+    if x.may("edit"):
+        return str(_boards(w).add_note(x.user, w.board, "my scratch note", token=x.token).id)
+    return w.fresh_note()
+
+
+def _own_note_undone(w: World, x: Actor) -> str:
+    note = _own_note(w, x)
+    editor = x if x.may("edit") else w.actors["owner"]
+    _boards(w).undo(editor.user, w.board, token=editor.token)
+    return note
+
+
 def _no_share_events(w: World, x: Actor, events: list[Any]) -> None:
     # Who holds which link is the owner's business: nobody else sees sharing events.
     if not x.is_owner:
@@ -177,11 +191,11 @@ BOARD_CASES: list[Case] = [
     Case("boards.events_since", H, lambda w, x, _: _boards(w).events_since(
         x.user, w.hidden_board, 0, token=x.token), owner_only),
     Case("boards.undo", S, lambda w, x, _: _boards(w).undo(x.user, w.board, token=x.token), by_role("edit"),
-         setup=_note, board_scoped=True),
+         setup=_own_note, board_scoped=True),
     Case("boards.undo", H, lambda w, x, _: _boards(w).undo(x.user, w.hidden_board, token=x.token), owner_only,
          setup=lambda w, x: _boards(w).add_note(w.a, w.hidden_board, "scratch") if x.is_owner else None),
     Case("boards.redo", S, lambda w, x, _: _boards(w).redo(x.user, w.board, token=x.token), by_role("edit"),
-         setup=lambda w, x: (w.fresh_note(), _boards(w).undo(w.a, w.board)), board_scoped=True),
+         setup=_own_note_undone, board_scoped=True),
     # -- the canvas ----------------------------------------------------------------------------------
     Case("boards.add_images", "A's public image", lambda w, x, _: _boards(w).add_images(
         x.user, w.board, [w.public_image], token=x.token), by_role("edit"), board_scoped=True),

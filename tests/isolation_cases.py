@@ -141,6 +141,17 @@ def service_domains(wb: Workbench) -> dict[str, object]:
             continue
         if type(value).__module__.startswith("workbench."):
             domains[name] = value
+    # A domain's own parts reached through it (``boards.comments``, ``boards.presence``) are
+    # domains too; one that is also the workbench's (``library.pipeline``) is covered there.
+    known = {id(obj) for obj in domains.values()}
+    for name, obj in list(domains.items()):
+        if name == "workbench":
+            continue
+        for part, value in vars(obj).items():
+            if part.startswith("_") or callable(value) or id(value) in known:
+                continue
+            if type(value).__module__.startswith("workbench.") and not isinstance(value, BaseModel):
+                domains[f"{name}.{part}"] = value
     return domains
 
 
@@ -219,6 +230,9 @@ SERVICE_EXEMPT: dict[str, str] = {
                              "the acting-user form is `vectors`, which has a case",
     # -- boards: jobs and the real-time seam ------------------------------------------------------
     "boards.purge_deleted": _JOB + " (empties the trash after the grace period)",
-    "boards.subscribe": _NO_ACTOR + "the in-process event bus; an open board view re-reads through "
-                        "get() with its own role on every event",
+    "boards.subscribe": _NO_ACTOR + "the in-process event bus; an open board view listens through "
+                        "watch(), which filters by its own role",
+    "boards.presence.beat": _NO_ACTOR + "by the view's own session id, a secret made at join(), which checks "
+                            "access (and a revoked link's rows are gone, so its beats find nothing)",
+    "boards.presence.leave": _NO_ACTOR + "by the view's own session id (see beat)",
 }

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.isolation_cases import ALLOW, DENY, Case, own_scope, owner_only
+from tests.isolation_coediting import COEDITING_CASES
 from tests.isolation_world import Actor, World
 from workbench.accounts import Reservation
 
@@ -305,3 +306,4 @@ DOMAIN_CASES: list[Case] = [
     Case("storyboards.import_fdx", "a Final Draft file of their own", lambda w, x, _:
          w.wb.storyboards.import_fdx(x.user, _FDX), own_scope, check=_document_is_own),
 ]
+DOMAIN_CASES += COEDITING_CASES  # co-editing (#20): tests/isolation_coediting.py

@@ -86,7 +86,7 @@ def _safe(name: str) -> bool:
 def test_zip_holds_the_board(wb: Workbench, boards: Boards, ana: User, board, red, blue) -> None:
     archive = _unzip(_export(boards, ana, board.id))
     names = archive.namelist()
-    assert names[:2] == ["board.json", "notes.md"]
+    assert names[:3] == ["board.json", "notes.md", "comments.json"]
     manifest = json.loads(archive.read("board.json"))
     view = boards.get(ana, board.id)
     assert manifest["board"]["title"] == "Night shoot" and manifest["board"]["description"] == "Neon and rain"
@@ -106,7 +106,7 @@ def test_zip_holds_the_board(wb: Workbench, boards: Boards, ana: User, board, re
     for text in ("# Night shoot", "## Act one", "Bring the haze machine.", "> Rain on glass.",
                  "[Lookbook](https://example.com/lookbook)", "the red room", "blue hour"):
         assert text in notes
-    assert sorted(n.split("/")[0] for n in names[2:]) == ["images"] * 2 + ["thumbnails"] * 2
+    assert sorted(n.split("/")[0] for n in names[3:]) == ["images"] * 2 + ["thumbnails"] * 2
 
 
 def test_hostile_names_and_captions_export_safely(wb: Workbench, boards: Boards, ana: User) -> None:
@@ -118,8 +118,9 @@ def test_hostile_names_and_captions_export_safely(wb: Workbench, boards: Boards,
     data = _export(boards, ana, made.id)
     archive = _unzip(data)
     assert all(_safe(n) for n in archive.namelist()), archive.namelist()
-    assert all(n.split("/")[0] in ("board.json", "notes.md", "images", "thumbnails") for n in archive.namelist())
-    for name in ("board.json", "notes.md"):
+    assert all(n.split("/")[0] in ("board.json", "notes.md", "comments.json", "images", "thumbnails")
+               for n in archive.namelist())
+    for name in ("board.json", "notes.md", "comments.json"):
         text = archive.read(name).decode()
         assert not any(unicodedata.category(c) in ("Cc", "Cf") and c not in "\n\t" for c in
                        text.replace("\n", "").replace("\t", "")), name

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from store import Tx
+from store import MetadataStore, Tx
 from workbench.accounts import User
 from workbench.boards.access import Access, cursor_reader
 from workbench.boards.core import BoardsBase, Change, actor_name
@@ -41,7 +41,7 @@ from workbench.boards.model import check_point
 from workbench.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workbench.text import clean_text
 
-__all__ = ["BoardComments", "Comment", "MAX_COMMENT", "MAX_DISPLAY_NAME", "guest_name"]
+__all__ = ["BoardComments", "Comment", "MAX_COMMENT", "MAX_DISPLAY_NAME", "guest_name", "load_threads"]
 
 MAX_COMMENT = 5000
 MAX_DISPLAY_NAME = 60
@@ -269,8 +269,7 @@ class BoardComments:
     def list(self, user: User | None, board_id: str, *, token: str | None = None) -> list[Comment]:
         """The board's threads, oldest first, each with its replies (anyone who may view the board)."""
         self._boards._access(user, board_id, token)
-        rows = self._db.query("SELECT * FROM board_comments WHERE board_id = ? ORDER BY created_at, id", [board_id])
-        return _threads([Comment.from_row(r) for r in rows])
+        return load_threads(self._db, board_id)
 
 
 def _may_comment(access: Access) -> None:
@@ -289,6 +288,12 @@ def _card_is_there(cur: Tx, board_id: str, item_id: str, actor: str) -> None:
         raise NotFound("That card is not on this board.")
     who = "already" if by == actor else "by someone else"
     raise Conflict(f"This card was deleted {who}, so it cannot take a comment; pin it to the canvas instead.")
+
+
+def load_threads(db: MetadataStore, board_id: str) -> list[Comment]:
+    """A board's threads with their replies, oldest first (access is the caller's to check)."""
+    rows = db.query("SELECT * FROM board_comments WHERE board_id = ? ORDER BY created_at, id", [board_id])
+    return _threads([Comment.from_row(r) for r in rows])
 
 
 def _threads(comments: list[Comment]) -> list[Comment]:

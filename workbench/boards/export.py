@@ -2,7 +2,8 @@
 
 The ZIP holds ``board.json`` (layout and metadata, enough to rebuild the board
 with :meth:`~workbench.boards.Boards.import_zip`), ``notes.md`` (every word on
-the board), ``images/`` (the originals) and ``thumbnails/``. It is written as a
+the board), ``comments.json`` (the comment threads, see :func:`comments_document`;
+an import leaves them out), ``images/`` (the originals) and ``thumbnails/``. It is written as a
 stream, one picture at a time, so a board of 500 stills never holds more than
 one original in memory, and ``out`` may be a file, a socket or an HTTP response.
 Each original goes through :meth:`~workbench.library.catalog.Library.clean_original`
@@ -24,12 +25,14 @@ import zipfile
 from typing import IO, Any, BinaryIO
 
 from workbench.accounts import User
+from workbench.boards.comments import Comment, load_threads
 from workbench.boards.core import BoardsBase, open_thumbnail
 from workbench.boards.model import Board, BoardItem, BoardView, utcnow
 from workbench.library.intake import safe_filename
 from workbench.library.model import LibraryImage
 
-__all__ = ["BoardExport", "ARCHIVE_FORMAT", "archive_name", "board_document", "notes_markdown", "export_name",
+__all__ = ["BoardExport", "ARCHIVE_FORMAT", "COMMENTS_FORMAT", "archive_name", "board_document",
+           "comments_document", "notes_markdown", "export_name",
            "download_name", "frame_numbers", "WINDOWS_RESERVED"]
 
 ARCHIVE_FORMAT = "filmmaker-workbench/board"
@@ -161,6 +164,18 @@ def board_document(view: BoardView, files: dict[str, tuple[str, str]]) -> dict[s
     }
 
 
+COMMENTS_FORMAT = "filmmaker-workbench/board-comments"
+
+
+def comments_document(board: Board, threads: list[Comment]) -> dict[str, Any]:
+    """The ``comments.json`` of an export: every thread (pin, author, text, replies), oldest first.
+
+    Texts are stored as typed (already cleaned when written); whoever shows them escapes them.
+    """
+    return {"format": COMMENTS_FORMAT, "version": 1, "board": board.id,
+            "threads": [thread.as_json() for thread in threads]}
+
+
 def _reading_order(items: list[BoardItem]) -> list[BoardItem]:
     return sorted(items, key=lambda i: (i.y, i.x, i.id))
 
@@ -213,6 +228,10 @@ class BoardExport(BoardsBase):
         view: BoardView = self.get(user, board_id, token=token)  # type: ignore[attr-defined]
         return view
 
+    def _threads(self, view: BoardView) -> list[Comment]:
+        """The board's comment threads (the caller has checked the viewer may open the board)."""
+        return load_threads(self._db, view.board.id)
+
     def export_zip(self, user: User | None, board_id: str, out: BinaryIO, *, token: str | None = None) -> int:
         """Write the board as a ZIP to ``out`` (streamed); returns the bytes written.
 
@@ -225,6 +244,8 @@ class BoardExport(BoardsBase):
         with zipfile.ZipFile(counter, "w", compression=zipfile.ZIP_DEFLATED) as archive:  # type: ignore[call-overload]
             archive.writestr("board.json", json.dumps(board_document(view, files), indent=2, ensure_ascii=False))
             archive.writestr("notes.md", notes_markdown(view))
+            archive.writestr("comments.json", json.dumps(comments_document(view.board, self._threads(view)),
+                                                          indent=2, ensure_ascii=False))
             for image_id, (original, thumbnail) in files.items():
                 image = view.images[image_id]
                 with self._library.clean_original_stream(image) as (size, write):
@@ -243,7 +264,8 @@ class BoardExport(BoardsBase):
 
     def export_pdf(self, user: User | None, board_id: str, out: BinaryIO, *, token: str | None = None) -> None:
         """Write the board as a PDF to ``out``: the canvas as laid out (landscape pages), a
-        contact sheet of every image with its caption, and the notes.
+        contact sheet of every image with its caption, and the notes, followed by the
+        board's comment threads.
 
         Pictures are drawn from their stored thumbnails, which keeps a PDF of a
         500-image board a few tens of megabytes to build and to send.
@@ -251,5 +273,5 @@ class BoardExport(BoardsBase):
         from workbench.boards.pdf import render_board_pdf
 
         view = self._export_view(user, board_id, token)
-        render_board_pdf(view, out, lambda image: open_thumbnail(self._library, image))
+        render_board_pdf(view, out, lambda image: open_thumbnail(self._library, image), self._threads(view))
 

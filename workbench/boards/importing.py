@@ -7,7 +7,7 @@ An import is all or nothing, and a hostile archive can only ever produce an
    contents (:mod:`workbench.boards.archive`: entry count, names, methods,
    encryption, links, sizes, zip bombs), then ``board.json`` field by field
    (:mod:`workbench.boards.manifest`), then that the archive holds exactly the
-   files ``board.json`` names (plus ``notes.md``), and finally every entry is
+   files ``board.json`` names (plus ``notes.md`` and ``comments.json``), and finally every entry is
    unpacked once through a bounded reader so a damaged one fails its CRC now.
 2. Images are then added to the importing person's library (an image they
    already have is found by its content and not stored twice; tags are merged
@@ -15,6 +15,11 @@ An import is all or nothing, and a hostile archive can only ever produce an
    transaction.
 3. If anything fails in step 2, the images this import added are removed and
    the tags it merged into existing images are put back.
+
+``comments.json`` (the conversation on the exported board) is checked like every
+entry and then deliberately not imported: comments belong to the board and the
+people they were written on and for, and an import makes a new board of one
+person's. The new board starts with no comments.
 """
 
 from __future__ import annotations
@@ -75,7 +80,8 @@ class BoardImport(BoardsBase):
         """Recreate a board from an exported ZIP, owned by ``user``; its images join their library.
 
         The archive must hold what an export writes and nothing else: ``board.json``,
-        ``notes.md`` and the ``images/`` and ``thumbnails/`` files ``board.json`` names.
+        ``notes.md``, ``comments.json`` (read for its integrity only: comments are not
+        imported) and the ``images/`` and ``thumbnails/`` files ``board.json`` names.
         An entry it does not name, an unsafe name (absolute, ``..``, backslash, NUL or
         other control characters), a symbolic link, an encrypted or bzip2/LZMA entry, a
         zip bomb or a field of the wrong type is refused with a message naming it, e.g.

@@ -4,7 +4,7 @@ Pages are landscape A4. The canvas pages show every item where it sits on
 the board, scaled to fit one page; a board too large to stay readable at one
 page is tiled over several. The contact sheet shows each picture with its
 caption; the last pages hold every note, heading, excerpt and link in reading
-order.
+order, then the comment threads (where each is pinned, who wrote what, when).
 
 Every string a person typed is drawn with ``drawString`` in a TrueType font
 that ships with reportlab (Bitstream Vera), never through paragraph markup, so
@@ -17,7 +17,7 @@ import io
 import math
 import threading
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import IO, BinaryIO
 
 from PIL import Image
@@ -27,6 +27,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from workbench.boards.comments import Comment
 from workbench.boards.model import BoardItem, BoardView
 from workbench.library.intake import safe_filename
 from workbench.library.model import LibraryImage
@@ -246,10 +247,10 @@ def _contact_sheet(c: Canvas, view: BoardView, pictures: _Pictures) -> None:
         c.showPage()
 
 
-def _notes_pages(c: Canvas, view: BoardView) -> None:
+def _notes_pages(c: Canvas, view: BoardView, threads: Sequence[Comment] = ()) -> None:
     texts = [i for i in sorted(view.items, key=lambda i: (i.y, i.x, i.id))
              if i.kind in ("note", "heading", "script", "link")]
-    if not texts:
+    if not texts and not threads:
         return
     width = PAGE_W - 2 * MARGIN
     bottom = MARGIN
@@ -281,11 +282,37 @@ def _notes_pages(c: Canvas, view: BoardView) -> None:
             write(f"— {item.caption or 'script'}", FONT, 8, indent=18, gap=8)
         elif item.kind == "link":
             write(f"{item.text or item.url}: {item.url}" if item.text else item.url, FONT, 10)
+    if threads:
+        write("Comments", BOLD, 14, gap=6)
+        numbers = {i.id: n for n, i in enumerate(sorted(view.items, key=lambda i: (i.y, i.x, i.id)), start=1)}
+        for thread in threads:
+            write(_thread_heading(thread, numbers), BOLD, 9, gap=2)
+            for comment in (thread, *thread.replies):
+                indent = 0.0 if comment is thread else 18.0
+                write(f"{comment.author_name}{' (guest)' if comment.guest else ''}, "
+                      f"{comment.created_at:%Y-%m-%d %H:%M} UTC:", BOLD, 8, indent=indent, gap=1)
+                write(comment.text, FONT, 9, indent=indent)
+            y -= 6
     c.showPage()
 
 
-def render_board_pdf(view: BoardView, out: BinaryIO, open_image: ImageOpener) -> None:
-    """Write the PDF of a board view to ``out``; ``open_image`` streams a picture to draw."""
+def _thread_heading(thread: Comment, numbers: dict[str, int]) -> str:
+    """Where a thread is pinned and whether it is resolved, e.g. "On card 3 (resolved)"."""
+    if thread.item_id is not None:
+        where = f"On card {numbers[thread.item_id]}" if thread.item_id in numbers else "On a card since deleted"
+    elif thread.x is not None and thread.y is not None:
+        where = f"On the canvas at ({thread.x:,.0f}, {thread.y:,.0f})"
+    else:
+        where = "On the board"
+    return where + (" (resolved)" if thread.resolved else "")
+
+
+def render_board_pdf(view: BoardView, out: BinaryIO, open_image: ImageOpener,
+                     threads: Sequence[Comment] = ()) -> None:
+    """Write the PDF of a board view to ``out``; ``open_image`` streams a picture to draw.
+
+    ``threads``: the board's comment threads, printed after the notes.
+    """
     _register_fonts()
     c = Canvas(out, pagesize=(PAGE_W, PAGE_H), pageCompression=1)
     c.setTitle(_plain(view.board.title, one_line=True))
@@ -293,5 +320,5 @@ def render_board_pdf(view: BoardView, out: BinaryIO, open_image: ImageOpener) ->
     pictures = _Pictures(view.images, open_image)
     _canvas_pages(c, view, pictures)
     _contact_sheet(c, view, pictures)
-    _notes_pages(c, view)
+    _notes_pages(c, view, threads)
     c.save()

@@ -37,7 +37,7 @@ from workbench.boards.core import BoardsBase, actor_name
 from workbench.boards.model import MAX_ITEMS, check_point, utcnow
 from workbench.errors import InvalidInput
 
-__all__ = ["BoardPresence", "Presence", "PALETTE", "PRESENT_FOR", "initials"]
+__all__ = ["BoardPresence", "Presence", "PALETTE", "PRESENT_FOR", "forget_presence", "initials"]
 
 #: How long after its last beat a view is still listed.
 PRESENT_FOR = timedelta(seconds=10)
@@ -179,11 +179,10 @@ class BoardPresence:
             " ORDER BY p.joined_at, p.session_id", [board_id, now - PRESENT_FOR, now])
         return [Presence.from_row(r) for r in rows]
 
-    @staticmethod
-    def forget(cur: Tx, board_id: str, *, link_id: str | None = None, user_id: str | None = None) -> None:
-        """Take the rows of a revoked link or a removed member off the board (inside their change)."""
-        if link_id is not None:
-            cur.execute("DELETE FROM board_presence WHERE board_id = ? AND link_id = ?", [board_id, link_id])
-        if user_id is not None:
-            cur.execute("DELETE FROM board_presence WHERE board_id = ? AND user_id = ?", [board_id, user_id])
 
+def forget_presence(cur: Tx, board_id: str, *, link_id: str | None = None, user_id: str | None = None) -> None:
+    """Take the rows of a revoked link or a removed member off the board (inside their change)."""
+    if link_id is not None:
+        cur.execute("DELETE FROM board_presence WHERE board_id = ? AND link_id = ?", [board_id, link_id])
+    if user_id is not None:
+        cur.execute("DELETE FROM board_presence WHERE board_id = ? AND user_id = ?", [board_id, user_id])

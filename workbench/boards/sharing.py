@@ -21,7 +21,7 @@ from workbench.accounts import User
 from workbench.boards.access import Access, link_role, token_hash
 from workbench.boards.core import BoardsBase, Change
 from workbench.boards.model import MAX_HEADING, BoardMember, ShareLink, check_role
-from workbench.boards.presence import BoardPresence
+from workbench.boards.presence import forget_presence
 from workbench.errors import InvalidInput, NotFound
 from workbench.text import clean_text
 
@@ -81,7 +81,7 @@ class BoardSharing(BoardsBase):
             first = row[0] is None
             if first:
                 cur.execute("UPDATE share_links SET revoked_at = ? WHERE id = ?", [now, link_id])
-                BoardPresence.forget(cur, board_id, link_id=link_id)
+                forget_presence(cur, board_id, link_id=link_id)
             return Change(link_id, "share", {"action": "link_revoked", "link_id": link_id}, record=first)
 
         self._change(user, board_id, None, need="owner", action="revoke its links", build=build)
@@ -165,7 +165,7 @@ class BoardSharing(BoardsBase):
         def build(cur: Tx, access: Access, now: datetime) -> Change[None]:
             gone = cur.scalar("DELETE FROM board_members WHERE board_id = ? AND user_id = ?", [board_id, member_id])
             if gone:
-                BoardPresence.forget(cur, board_id, user_id=member_id)
+                forget_presence(cur, board_id, user_id=member_id)
             return Change(None, "share", {"action": "member_removed", "user_id": member_id}, record=bool(gone))
 
         self._change(user, board_id, None, need=need, action="change who it is shared with", build=build)
