@@ -147,6 +147,7 @@ class LiveBoard:
             return applied
         for op in ops:
             self._apply_op(op, event.seq, applied)
+        applied.comments = event.kind == "comment"
         return applied
 
     def skip_to(self, seq: int) -> None:

@@ -20,7 +20,7 @@ from workbench.magic import FrameMatch
 __all__ = ["BoardCanvas", "PromptTray", "canvas_entry", "MESSAGE_TYPES"]
 
 MESSAGE_TYPES = ("move", "remove", "front", "undo", "redo", "edit", "drop", "add_note", "color", "caption",
-                 "replace")
+                 "replace", "selection", "pointer")
 
 
 def canvas_entry(item: BoardItem, view: BoardView, grant: str | None = None, *, frame: int | None = None,
@@ -96,6 +96,14 @@ class BoardCanvas(JSComponent):
         removed ids, and the back-to-front order when it changed; ``by`` names who changed them."""
         self._send_msg({"type": "patch", "rev": revision, "upserts": upserts, "removed": removed, "order": order,
                         "by": by})
+
+    def show_presence(self, people: list[dict[str, Any]]) -> None:
+        """Outline the others' selections in their colour and draw their cursors (names are set as text)."""
+        self._send_msg({"type": "presence", "people": people})
+
+    def select_cards(self, ids: list[str]) -> None:
+        """Select these cards (e.g. the card a comment is pinned to)."""
+        self._send_msg({"type": "select", "ids": ids})
 
     def fit(self) -> None:
         """Zoom and pan so every card is in view."""

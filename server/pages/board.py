@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import html
-import io
 import logging
 import time
 from typing import Any, cast
@@ -21,14 +20,22 @@ import param
 
 from server.components.browser import Browser
 from server.components.canvas import BoardCanvas
-from server.components.download import Export
+from server.components.presence import BoardPeople
 from server.live_board import Applied
 from server.media import GRANT_SECONDS, seal_grant
+from server.pages.board_comments import CommentsPanel
 from server.pages.board_live import LiveCanvas
-from server.pages.board_side import BoardDetails, FramePanel, SharePanel, SuggestionPanel, page_origin
+from server.pages.board_side import (
+    BoardDetails,
+    BoardExports,
+    FramePanel,
+    SharePanel,
+    SuggestionPanel,
+    page_origin,
+)
 from server.pages.common import PANEL_CSS, empty_state
-from server.session import Session, friendly, report_error
-from workbench.boards import BoardView, ItemMove, export_name
+from server.session import Session, friendly, launch, report_error
+from workbench.boards import BoardView, ItemMove
 from workbench.errors import NotFound, WorkbenchError
 from workbench.magic import FrameMatch, frame_beat
 
@@ -75,17 +82,19 @@ class BoardPage(pn.viewable.Viewer):
         for kind, handler in (("move", self._move), ("remove", self._remove), ("front", self._front),
                               ("undo", self._undo), ("redo", self._redo), ("edit", self._edit),
                               ("drop", self._drop), ("add_note", self._add_note_at), ("color", self._color),
-                              ("caption", self._caption), ("replace", self._replace)):
+                              ("caption", self._caption), ("replace", self._replace),
+                              ("selection", self._selected), ("pointer", self._pointed)):
             self.canvas.on(kind, handler)
         self.view: BoardView | None = None
         self.details: BoardDetails | None = None
         self.frames: FramePanel | None = None
-        self._exports: list[Export] = []
+        self.exports = BoardExports(session, self.token, self._failed)
         # Match scores of storyboard frames, kept while the frames (picture, caption) stay the same:
         # scoring embeds the beats' words, which is not worth redoing on every drag.
         self._matches: tuple[tuple[tuple[str, str, str], ...], dict[str, FrameMatch]] = ((), {})
         self.problem = ""
         self.feed = LiveCanvas(self)
+        self.comments: CommentsPanel | None = None
         # One gesture at a time, in the order they were made: a move then an undo must
         # reach the service layer in that order even though each runs in a thread.
         self._turn = asyncio.Lock()
@@ -96,8 +105,10 @@ class BoardPage(pn.viewable.Viewer):
             self._open()
         except WorkbenchError as error:
             self.problem = str(error)
+        self.people = BoardPeople(session, self.board_id, self.token, self.canvas)
         if self.view is not None:
             self.feed.follow()
+            self.people.start()
 
     # -- loading -----------------------------------------------------------------------
     def _open(self) -> None:
@@ -155,9 +166,7 @@ class BoardPage(pn.viewable.Viewer):
     def _named(self, view: BoardView) -> None:
         if self.details is not None:
             self.details.mirror(view.board)
-        for export in self._exports:
-            extension = export.filename.rpartition(".")[2] if export.filename else "pdf"
-            export.filename = export_name(view.board, extension)
+        self.exports.rename(view.board)
 
     def followed(self, applied: Applied) -> None:
         """The live copy took in other changes (see ``board_live``): mirror them outside the canvas."""
@@ -167,6 +176,8 @@ class BoardPage(pn.viewable.Viewer):
         self.param.update(heading=self.view.board.title, revision=self.view.board.revision)
         if applied.board:
             self._named(self.view)
+        if applied.comments and self.comments is not None:
+            launch(self.comments.refresh())
 
     async def reload(self) -> None:
         """Draw the board as the service layer has it now (after the changes being applied)."""
@@ -192,6 +203,7 @@ class BoardPage(pn.viewable.Viewer):
 
     def access_ended(self, reason: str) -> None:
         """The viewer may no longer open this board (link revoked, board deleted...): say so, stop editing."""
+        self.people.stop()
         if self.token:
             if not self.link_gone:
                 self._link_gone()
@@ -283,6 +295,15 @@ class BoardPage(pn.viewable.Viewer):
         if item is not None and self.frames is not None:
             await self.frames.open(item.id, frame_beat(item.caption) or item.caption)
 
+    def _selected(self, msg: dict[str, Any]) -> None:
+        ids = [str(i) for i in msg.get("ids") or []]
+        self.people.selected(ids)
+        if self.comments is not None:
+            self.comments.selected(ids)
+
+    def _pointed(self, msg: dict[str, Any]) -> None:
+        self.people.pointed(msg.get("x"), msg.get("y"))
+
     async def _put_still(self, item_id: str, image_id: str) -> None:
         await self._change(self.session.wb.boards.replace_image, item_id, image_id, ids=[item_id])
 
@@ -308,13 +329,7 @@ class BoardPage(pn.viewable.Viewer):
             duplicate = pn.widgets.Button(label="Duplicate", color="default", width=92)
             duplicate.on_click(self._duplicate)
             act.append(duplicate)
-        self._exports = [
-            Export(self._export_pdf, busy_label="Preparing PDF…", filename=self._export_filename("pdf"),
-                   label="Export PDF", color="default", width=130, css_classes=["wb-export-pdf"]),
-            Export(self._export_zip, busy_label="Preparing ZIP…", filename=self._export_filename("zip"),
-                   label="Export ZIP", color="default", width=130, css_classes=["wb-export-zip"]),
-        ]
-        act += self._exports
+        act += self.exports.buttons(self.view.board if self.view else None)
         self._add_row, self._act_row = pn.Row(*add, margin=0), pn.Row(*act, margin=0)
         return pn.FlexBox(self._add_row, self._act_row, justify_content="space-between",
                           flex_wrap="wrap", sizing_mode="stretch_width", margin=(0, 0, 2, 0))
@@ -345,27 +360,6 @@ class BoardPage(pn.viewable.Viewer):
         self.session.info(f"Made “{copy.title}”. Opening it…")
         self.browser.navigate(f"/board?id={quote(copy.id)}")
 
-    def _export_filename(self, extension: str) -> str:
-        return export_name(self.view.board, extension) if self.view else f"board.{extension}"
-
-    def _write(self, write: Any) -> bytes:
-        out = io.BytesIO()
-        write(self.session.user, self.board_id, out, token=self.token)
-        return out.getvalue()
-
-    async def _export(self, write: Any) -> bytes | None:
-        try:
-            return await self.session.run(self._write, write)
-        except Exception as error:  # noqa: BLE001 - the download button cannot show an error itself
-            await self._failed(error)
-            return None
-
-    async def _export_pdf(self) -> bytes | None:
-        return await self._export(self.session.wb.boards.export_pdf)
-
-    async def _export_zip(self) -> bytes | None:
-        return await self._export(self.session.wb.boards.export_zip)
-
     def _copy_here(self, event: Any = None) -> None:
         self.browser.copy(f"{page_origin(self.session)}/board?id={quote(self.board_id)}")
         self.session.info("Link copied (it opens for people the board is shared with).")
@@ -376,7 +370,12 @@ class BoardPage(pn.viewable.Viewer):
             return pn.Column(empty_state("This board cannot be opened", self.problem),
                              pn.pane.HTML('<p class="wb-hint"><a href="/boards">Go to your boards</a></p>',
                                           stylesheets=[PANEL_CSS]), margin=(24, 24), sizing_mode="stretch_width")
-        side: list[Any] = []
+        # Owner, members and comment or edit links may comment (the boards domain decides; the form follows).
+        may_comment = self.role != "view" or (self.session.user is not None and self.token is None)
+        self.comments = CommentsPanel(self.session, self.board_id, self.token, may_comment=may_comment,
+                                      items=lambda: self.view.items if self.view else [], select=self.canvas.select_cards)
+        pn.state.onload(self.comments.refresh)
+        side: list[Any] = [self.comments]
         if self.session.user is not None and self.view.can_edit:
             self.frames = FramePanel(self.session, self.board_id, self.token, self._put_still)
             side.append(self.frames)
@@ -392,10 +391,8 @@ class BoardPage(pn.viewable.Viewer):
             side.append(here)
         self.details = BoardDetails(self.session, self.view.board, editable=self.view.can_edit, token=self.token,
                                     on_change=self._change)
-        main = pn.Column(self.banner, self.details, self._toolbar(), self.canvas, self.browser,
+        main = pn.Column(self.banner, self.details, self._toolbar(), self.people.strip, self.canvas, self.browser,
                          sizing_mode="stretch_width", margin=(12, 16, 12, 24))
-        if not side:
-            return main
         panel = pn.Column(*side, width=300, margin=(12, 24, 12, 0),
                           styles={"border-left": "1px solid #eee", "padding-left": "16px"})
         return pn.Row(main, panel, sizing_mode="stretch_width", margin=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import html
+import io
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -13,14 +14,18 @@ import param
 
 from server.components.browser import Browser
 from server.components.canvas import PromptTray
+from server.components.download import Export
 from server.components.grid import ImageGrid, hit_entries
 from server.pages.common import PANEL_CSS, section
 from server.session import Session, friendly, launch
-from workbench.boards import Board
+from workbench.boards import Board, export_name
 
-__all__ = ["SuggestionPanel", "SharePanel", "BoardDetails", "FramePanel", "page_origin", "is_loopback",
-           "LOCAL_ONLY"]
+__all__ = ["SuggestionPanel", "SharePanel", "BoardDetails", "BoardExports", "FramePanel", "page_origin",
+           "is_loopback", "LOCAL_ONLY"]
 
+# What a link lets its holder do: look, look and comment (signing with a name), or change the board.
+LINK_ROLES = {"Can view": "view", "Can comment": "comment", "Can edit": "edit"}
+ROLE_LABELS = {role: label for label, role in LINK_ROLES.items()}
 EXPIRY = {"Never expires": 0, "Expires in 1 day": 1, "Expires in 7 days": 7, "Expires in 30 days": 30}
 
 
@@ -114,7 +119,7 @@ class SharePanel(pn.viewable.Viewer):
         super().__init__(board_id=board_id, **params)
         self.session = session
         self.browser = browser
-        self.role = pn.widgets.RadioButtonGroup(options={"Can view": "view", "Can edit": "edit"}, value="view",
+        self.role = pn.widgets.RadioButtonGroup(options=LINK_ROLES, value="view",
                                                 color="default", sizing_mode="stretch_width", margin=(4, 0))
         self.expiry = pn.widgets.Select(options=EXPIRY, value=0, sizing_mode="stretch_width", margin=(4, 0))
         self.create = pn.widgets.Button(label="Create share link", color="primary", sizing_mode="stretch_width",
@@ -164,7 +169,7 @@ class SharePanel(pn.viewable.Viewer):
             until = f" · until {link.expires_at:%d %b}" if link.expires_at and link.active else ""
             label = pn.pane.HTML(
                 f'<div class="wb-link-row" data-link="{html.escape(link.id, quote=True)}">'
-                f'<strong>{"Can edit" if link.role == "edit" else "Can view"}</strong> · {when}{until}'
+                f'<strong>{ROLE_LABELS.get(link.role, "Can view")}</strong> · {when}{until}'
                 f' <span class="wb-badge{"" if link.active else " offline"}">{state}</span></div>',
                 stylesheets=[PANEL_CSS], margin=0, sizing_mode="stretch_width")
             if link.active:
@@ -175,7 +180,7 @@ class SharePanel(pn.viewable.Viewer):
                 rows.append(label)
         if not rows:
             rows.append(pn.pane.HTML('<p class="wb-hint">No share links yet. A link lets anyone who has it '
-                                     'open this board, read-only or editable.</p>', stylesheets=[PANEL_CSS], margin=0))
+                                     'open this board: to look, to comment, or to edit.</p>', stylesheets=[PANEL_CSS], margin=0))
         self.links.objects = rows
 
     @friendly
@@ -288,3 +293,48 @@ class FramePanel(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self.body
+
+
+class BoardExports:
+    """The board page's Export PDF and Export ZIP buttons: files named after the board, failures told."""
+
+    def __init__(self, session: Session, token: str | None, failed: Any) -> None:
+        self.session, self.token, self.failed = session, token, failed
+        self.board_id = ""
+        self._buttons: list[Export] = []
+
+    def buttons(self, board: Board | None) -> list[Export]:
+        """The two buttons, for this board (made once per toolbar)."""
+        self.board_id = board.id if board else ""
+        name = (lambda ext: export_name(board, ext)) if board else (lambda ext: f"board.{ext}")
+        self._buttons = [
+            Export(self._pdf, busy_label="Preparing PDF…", filename=name("pdf"), label="Export PDF",
+                   color="default", width=130, css_classes=["wb-export-pdf"]),
+            Export(self._zip, busy_label="Preparing ZIP…", filename=name("zip"), label="Export ZIP",
+                   color="default", width=130, css_classes=["wb-export-zip"]),
+        ]
+        return self._buttons
+
+    def rename(self, board: Board) -> None:
+        """Follow a rename: the next download is named after the new title."""
+        for export in self._buttons:
+            extension = export.filename.rpartition(".")[2] if export.filename else "pdf"
+            export.filename = export_name(board, extension)
+
+    def _write(self, write: Any) -> bytes:
+        out = io.BytesIO()
+        write(self.session.user, self.board_id, out, token=self.token)
+        return out.getvalue()
+
+    async def _export(self, write: Any) -> bytes | None:
+        try:
+            return await self.session.run(self._write, write)
+        except Exception as error:  # noqa: BLE001 - the download button cannot show an error itself
+            await self.failed(error)
+            return None
+
+    async def _pdf(self) -> bytes | None:
+        return await self._export(self.session.wb.boards.export_pdf)
+
+    async def _zip(self) -> bytes | None:
+        return await self._export(self.session.wb.boards.export_zip)

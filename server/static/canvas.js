@@ -45,9 +45,11 @@ export function render({ model, el }) {
   const world = h("div", "wb-world");
   const marquee = h("div", "wb-marquee");
   const empty = h("div", "wb-board-empty");
+  const peers = h("div", "wb-peers"); // others' cursors, in board coordinates
   const notice = h("div", "wb-live-notice");
   notice.setAttribute("role", "status");
   notice.setAttribute("aria-live", "polite");
+  world.appendChild(peers);
   viewport.append(world, marquee, empty, notice);
   root.append(tools, viewport);
   el.appendChild(root);
@@ -371,10 +373,66 @@ export function render({ model, el }) {
     settle();
   }
 
+  let sentSelection = "";
   function markSelection() {
     for (const [id, card] of cards) card.el.classList.toggle("selected", selected.has(id));
     refreshChrome();
+    // The others see this selection outlined in this person's colour (sent with the next beat).
+    const now = [...selected].filter((id) => cards.has(id)).sort().join(",");
+    if (now !== sentSelection) {
+      sentSelection = now;
+      model.send_msg({ type: "selection", ids: now ? now.split(",") : [] });
+    }
   }
+
+  // -- presence: the others' selections and cursors ------------------------------------------
+  let lastPresence = [];
+  function showPresence(people) {
+    lastPresence = Array.isArray(people) ? people : [];
+    const rings = new Map();
+    for (const p of lastPresence) {
+      for (const id of p.selection || []) {
+        if (!rings.has(id)) rings.set(id, []);
+        rings.get(id).push(p);
+      }
+    }
+    for (const [id, card] of cards) {
+      const who = rings.get(id) || [];
+      card.el.style.boxShadow = who.map((p, i) => `0 0 0 ${3 + 3 * i}px ${p.colour}`).join(", ");
+      card.el.classList.toggle("peer-selected", who.length > 0);
+      if (who.length) card.el.dataset.peers = who.map((p) => p.initials).join(" ");
+      else delete card.el.dataset.peers;
+    }
+    peers.replaceChildren();
+    for (const p of lastPresence) {
+      if (!Array.isArray(p.cursor)) continue;
+      const cursor = h("div", "wb-cursor");
+      cursor.dataset.session = p.session;
+      cursor.style.left = `${p.cursor[0]}px`;
+      cursor.style.top = `${p.cursor[1]}px`;
+      cursor.style.setProperty("--wb-peer", p.colour);
+      cursor.append(h("span", "wb-cursor-name", p.name));
+      peers.appendChild(cursor);
+    }
+  }
+
+  // Where the pointer is on the board, at most five times a second (the page beats once a second).
+  let pointerSent = 0;
+  let pointerTimer = null;
+  let pointerAt = null;
+  function sendPointer() {
+    pointerTimer = null;
+    pointerSent = Date.now();
+    model.send_msg({ type: "pointer", x: pointerAt ? Math.round(pointerAt.x) : null,
+                     y: pointerAt ? Math.round(pointerAt.y) : null });
+  }
+  function notePointer(at) {
+    pointerAt = at;
+    if (pointerTimer) return;
+    pointerTimer = setTimeout(sendPointer, Math.max(0, 200 - (Date.now() - pointerSent)));
+  }
+  viewport.addEventListener("pointermove", (e) => notePointer(toWorld(e.clientX, e.clientY)));
+  viewport.addEventListener("pointerleave", () => notePointer(null));
   function select(ids, add = false) {
     if (!add) selected.clear();
     for (const id of ids) selected.add(id);
@@ -677,7 +735,8 @@ export function render({ model, el }) {
   model.on("msg:custom", (msg) => {
     if (msg.type === "fit") fit();
     else if (msg.type === "select" && Array.isArray(msg.ids)) select(msg.ids);
-    else if (msg.type === "patch") onPatch(msg);
+    else if (msg.type === "patch") { onPatch(msg); showPresence(lastPresence); }
+    else if (msg.type === "presence") showPresence(msg.people);
   });
   applyView();
   sync();

@@ -153,3 +153,63 @@ def test_a_note_changed_while_being_edited_says_so_and_a_deleted_one_refuses_the
     until(visit, lambda: visit.page.locator(f'.wb-card[data-id="{note.id}"]').count() == 0,
           message="the deleted note to leave the canvas")
     visit.screenshot("co-editing-deleted-while-editing")
+
+
+def test_presence_shows_both_people_and_a_comment_link_guest_comments_for_the_owner(
+        visit: Visit, second_visit: Visit, served: Any) -> None:
+    wb = served.wb
+    me = wb.accounts.local_user()
+    board = wb.boards.create(me, "Notes from the recce")
+    still = wb.boards.add_image(me, board.id, wb.library.list(me, scope="all", limit=1)[0].id, x=40, y=60)
+    _, token = wb.boards.create_link(me, board.id, "comment")
+    visit.open(f"/board?id={board.id}", ready=READY)
+    second_visit.open(f"/board?token={token}", ready=READY)
+
+    # Presence: both views are listed on both pages, the link holder as a guest.
+    strip = visit.page.locator(".wb-presence")
+    for page in (visit, second_visit):
+        until(page, lambda page=page: page.page.locator(".wb-presence").get_attribute("data-count") == "2",
+              timeout=30, message="both people in the presence strip")
+    assert visit.page.locator('.wb-person[data-guest="1"]').inner_text().strip().endswith("Guest")
+    assert "(you)" in visit.page.locator(".wb-person.me").inner_text()
+
+    # The guest selects the still and points at the canvas: the owner sees the outline and the cursor.
+    second_visit.page.locator(f'.wb-card[data-id="{still.id}"]').click()
+    box = second_visit.page.locator(".wb-viewport").bounding_box()
+    assert box is not None
+    second_visit.page.mouse.move(box["x"] + 500, box["y"] + 300, steps=4)
+    owner_card = visit.page.locator(f'.wb-card[data-id="{still.id}"]')
+    until(visit, lambda: owner_card.get_attribute("data-peers") == "G", timeout=30,
+          message="the guest's selection outlined on the owner's canvas")
+    until(visit, lambda: visit.page.locator(".wb-cursor").count() == 1, timeout=30, message="the guest's cursor")
+    assert visit.page.locator(".wb-cursor .wb-cursor-name").inner_text() == "Guest"
+
+    # The guest comments on the selected still, signing with a name; the text is shown as text.
+    hostile = "<b>Warmer</b> light here? <img src=x onerror=alert(1)>"
+    second_visit.page.locator(".wb-comment-name input").fill("Dee")
+    second_visit.page.locator(".wb-comment-input textarea").fill(hostile)
+    second_visit.page.locator(".wb-comment-post button").click()
+    wait_for(lambda: len(wb.boards.comments.list(me, board.id)) == 1, message="the guest's comment to be stored")
+    (thread,) = wb.boards.comments.list(me, board.id)
+    assert (thread.item_id, thread.author_name, thread.guest) == (still.id, "Dee", True)
+    owner_thread = visit.page.locator(f'.wb-thread[data-thread="{thread.id}"]')
+    until(visit, lambda: owner_thread.count() == 1, message="the comment to appear for the owner")
+    assert hostile in owner_thread.inner_text() and "Dee · guest" in owner_thread.inner_text()
+    assert owner_thread.locator("img, b").count() == 0  # escaped, never markup
+    visit.screenshot("co-editing-presence-and-comment")
+
+    # The owner replies and resolves; the guest sees the reply, then the thread leaves the open list.
+    reply = visit.page.locator(".wb-reply-input input").first
+    reply.fill("Yes, try the tungsten")
+    reply.press("Enter")
+    guest_thread = second_visit.page.locator(f'.wb-thread[data-thread="{thread.id}"]')
+    until(second_visit, lambda: guest_thread.count() == 1 and "Yes, try the tungsten" in guest_thread.inner_text(),
+          message="the owner's reply on the guest's page")
+    visit.page.locator(".wb-resolve button").first.click()
+    until(second_visit, lambda: guest_thread.count() == 0, message="the resolved thread to leave the guest's list")
+    assert wb.boards.comments.list(me, board.id)[0].resolved
+
+    # The guest closes the tab: the owner's strip drops them (the service lists a view 10 s after its last beat).
+    second_visit.page.close()
+    until(visit, lambda: strip.get_attribute("data-count") == "1", timeout=30, message="the guest to leave the list")
+    assert not visit.errors

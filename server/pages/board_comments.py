@@ -1,0 +1,184 @@
+"""The board page's comments: threads pinned to a card or to the board, replies, resolve and reopen.
+
+Everyone who can open the board reads the comments; who may write them is the
+boards domain's rule (owner, members, comment and edit links), the panel only
+hides the form from a view link. A guest signs with the name they type. Every
+comment, name and card label is user text and is escaped here: Panel's HTML
+pane passes markup through as it is.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+from collections.abc import Callable
+from typing import Any
+
+import panel as pn
+import param
+
+from server.pages.common import PANEL_CSS, section
+from server.session import Session, friendly
+from workbench.boards import BoardItem, Comment
+
+__all__ = ["CommentsPanel", "thread_html"]
+
+COMMENTS_CSS = """
+.wb-thread { border: 1px solid #e2e2e2; border-left: 3px solid #111; padding: 8px 10px; margin: 6px 0 2px;
+  font-size: 13px; line-height: 1.4; background: #fff; }
+.wb-thread.resolved { border-left-color: #bbb; color: #6b6b6b; }
+.wb-thread-pin { font-size: 11px; color: #6b6b6b; margin-bottom: 4px; }
+.wb-comment + .wb-comment { border-top: 1px solid #f0f0f0; margin-top: 6px; padding-top: 6px; }
+.wb-comment-by { font-weight: 650; }
+.wb-comment-when { color: #8a8a8a; font-size: 11px; margin-left: 4px; }
+.wb-comment-text { white-space: pre-wrap; word-break: break-word; margin: 2px 0 0; }
+.wb-resolved-badge { font-size: 11px; color: #6b6b6b; margin-left: 6px; }
+"""
+
+
+def card_label(item: BoardItem | None) -> str:
+    """How a comment names the card it is pinned to (plain text, escaped by the caller)."""
+    if item is None:
+        return "a card that was removed"
+    words = (item.text or item.caption or item.url or "").strip().splitlines()
+    first = words[0] if words else ""
+    if first:
+        return f"“{first[:40]}{'…' if len(first) > 40 else ''}”"
+    return {"image": "a picture", "note": "a note", "heading": "a heading", "link": "a link"}.get(item.kind, "a card")
+
+
+def _one(comment: Comment) -> str:
+    who = html.escape(comment.author_name) + (" · guest" if comment.guest else "")
+    when = comment.created_at.strftime("%d %b %H:%M")
+    return (f'<div class="wb-comment" data-comment="{html.escape(comment.id)}">'
+            f'<span class="wb-comment-by">{who}</span><span class="wb-comment-when">{when}</span>'
+            f'<p class="wb-comment-text">{html.escape(comment.text)}</p></div>')
+
+
+def thread_html(thread: Comment, items: dict[str, BoardItem]) -> str:
+    """One thread (its first comment, then the replies), every user string escaped."""
+    if thread.item_id:
+        pin = f"On {card_label(items.get(thread.item_id))}"
+    elif thread.x is not None:
+        pin = "At a spot on the board"
+    else:
+        pin = "On the board"
+    done = '<span class="wb-resolved-badge">resolved</span>' if thread.resolved else ""
+    body = "".join(_one(c) for c in (thread, *thread.replies))
+    return (f'<div class="wb-thread{" resolved" if thread.resolved else ""}" data-thread="{html.escape(thread.id)}">'
+            f'<div class="wb-thread-pin">{html.escape(pin)}{done}</div>{body}</div>')
+
+
+class CommentsPanel(pn.viewable.Viewer):
+    """The comments side panel of one open board."""
+
+    board_id = param.String(default="", doc="The board whose comments are shown.")
+    show_resolved = param.Boolean(default=False, doc="Whether resolved threads are listed too.")
+
+    def __init__(self, session: Session, board_id: str, token: str | None, *, may_comment: bool,
+                 items: Callable[[], list[BoardItem]], select: Callable[[list[str]], None], **params: Any) -> None:
+        super().__init__(board_id=board_id, **params)
+        self.session, self.token, self.may_comment = session, token, may_comment
+        self._items, self._select = items, select
+        self.selection: list[str] = []
+        self._threads: list[Comment] = []
+        self.guest = session.user is None
+        self.threads = pn.Column(sizing_mode="stretch_width", margin=0, css_classes=["wb-threads"])
+        self.text = pn.widgets.TextAreaInput(placeholder="Write a comment… (@name tells a board member)", rows=2,
+                                             max_length=5000, auto_grow=True, max_rows=8, sizing_mode="stretch_width",
+                                             css_classes=["wb-comment-input"], margin=(4, 0))
+        self.signer = pn.widgets.TextInput(placeholder="Your name (shown with your comments)", max_length=60,
+                                         visible=self.guest and may_comment, sizing_mode="stretch_width",
+                                         css_classes=["wb-comment-name"], margin=(4, 0))
+        self.pin = pn.widgets.Checkbox(label="Pin to the selected card", value=True, disabled=True, margin=(4, 0))
+        self.post = pn.widgets.Button(label="Comment", color="primary", sizing_mode="stretch_width", margin=(4, 0),
+                                      css_classes=["wb-comment-post"])
+        self.post.on_click(self._post)
+        self.resolved_toggle = pn.widgets.Checkbox(label="Show resolved threads", value=False, margin=(8, 0, 0, 0))
+        self.resolved_toggle.link(self, value="show_resolved")
+
+    def selected(self, ids: list[str]) -> None:
+        """The canvas selection changed: a new comment can be pinned to a single selected card."""
+        self.selection = list(ids)
+        self.pin.disabled = len(self.selection) != 1
+
+    @friendly
+    async def refresh(self) -> None:
+        """Read the board's comments again (a comment event arrived, or the page opened)."""
+        self._threads = await self.session.run(self.session.wb.boards.comments.list, self.session.user,
+                                               self.board_id, token=self.token)
+        self._draw()
+
+    @param.depends("show_resolved", watch=True)
+    def _draw(self) -> None:
+        items = {i.id: i for i in self._items()}
+        shown = [t for t in self._threads if self.show_resolved or not t.resolved]
+        rows: list[Any] = []
+        for thread in reversed(shown):  # newest thread first
+            rows.append(pn.pane.HTML(thread_html(thread, items), stylesheets=[PANEL_CSS, COMMENTS_CSS], margin=0,
+                                     sizing_mode="stretch_width"))
+            rows.append(self._actions(thread))
+        if not rows:
+            open_count = sum(1 for t in self._threads if not t.resolved)
+            hint = "No open comments." if self._threads and not open_count else "No comments yet."
+            rows.append(pn.pane.HTML(f'<p class="wb-hint">{hint}</p>', stylesheets=[PANEL_CSS], margin=0))
+        self.threads.objects = rows
+
+    def _actions(self, thread: Comment) -> pn.viewable.Viewable:
+        tools: list[Any] = []
+        if thread.item_id:
+            show = pn.widgets.Button(label="Show card", color="default", width=90, margin=(2, 4, 2, 0))
+            show.on_click(functools.partial(self._show_card, thread.item_id))
+            tools.append(show)
+        if self.may_comment:
+            reply = pn.widgets.TextInput(placeholder="Reply — Enter sends", sizing_mode="stretch_width",
+                                         css_classes=["wb-reply-input"], margin=(2, 0), max_length=5000)
+            reply.param.watch(functools.partial(self._reply, thread.id, reply), "enter_pressed")
+            flip = pn.widgets.Button(label="Reopen" if thread.resolved else "Resolve", color="default", width=80,
+                                     margin=(2, 0), css_classes=["wb-resolve"])
+            flip.on_click(functools.partial(self._flip, thread))
+            tools.append(flip)
+            return pn.Column(pn.Row(*tools, margin=0), reply, sizing_mode="stretch_width", margin=(0, 0, 6, 0))
+        return pn.Row(*tools, sizing_mode="stretch_width", margin=(0, 0, 6, 0))
+
+    def _show_card(self, item_id: str, event: Any = None) -> None:
+        self._select([item_id])
+
+    @friendly
+    async def _post(self, event: Any = None) -> None:
+        text = (self.text.value_input or self.text.value or "").strip()
+        if not text:
+            self.session.error("Write something first: a comment cannot be empty.")
+            return
+        pinned = self.selection[0] if self.pin.value and len(self.selection) == 1 else None
+        await self.session.run(self.session.wb.boards.comments.add, self.session.user, self.board_id, text,
+                               token=self.token, item_id=pinned, display_name=self.signer.value or "")
+        self.text.value = self.text.value_input = ""
+        await self.refresh()
+
+    @friendly
+    async def _reply(self, thread_id: str, field: pn.widgets.TextInput, event: Any = None) -> None:
+        text = (field.value_input or "").strip()
+        if not text:
+            return
+        await self.session.run(self.session.wb.boards.comments.add, self.session.user, self.board_id, text,
+                               token=self.token, parent_id=thread_id, display_name=self.signer.value or "")
+        field.value = field.value_input = ""
+        await self.refresh()
+
+    @friendly
+    async def _flip(self, thread: Comment, event: Any = None) -> None:
+        comments = self.session.wb.boards.comments
+        act = comments.reopen if thread.resolved else comments.resolve
+        await self.session.run(act, self.session.user, self.board_id, thread.id, token=self.token)
+        await self.refresh()
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        parts: list[Any] = [section("Comments")]
+        if self.may_comment:
+            parts += [self.signer, self.text, self.pin, self.post]
+        else:
+            parts.append(pn.pane.HTML('<p class="wb-hint">This link lets you read comments; ask the board\'s owner '
+                                      'for a link that can comment.</p>', stylesheets=[PANEL_CSS], margin=0))
+        parts += [self.resolved_toggle, self.threads]
+        return pn.Column(*parts, sizing_mode="stretch_width", margin=(0, 0, 12, 0), css_classes=["wb-comments"])
