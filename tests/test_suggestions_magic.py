@@ -114,6 +114,12 @@ def test_magic_board_from_a_four_sentence_pitch(wb: Workbench, pro) -> None:
     entries = [e for e in wb.accounts.ledger(pro) if e.action == "magic_board"]
     assert [e.entry for e in entries][-2:] == ["reserve", "commit"]
     assert wb.accounts.balance(pro) == before - 9 == before + sum(e.amount for e in entries[-2:])
+    # All eight cards arrive as one change (#20): co-editors see the storyboard at once, and one
+    # undo takes every frame back.
+    assert [e.kind for e in wb.boards.history(pro, result.board.id)] == ["add", "create"]
+    assert wb.boards.history(pro, result.board.id)[0].payload["count"] == 8
+    wb.boards.undo(pro, result.board.id)
+    assert wb.boards.get(pro, result.board.id).items == []
 
 
 def test_magic_board_stopped_early_refunds_unused_frames(wb: Workbench, pro) -> None:
