@@ -4,8 +4,9 @@
 session id of its own (one per tab), beats every second or two with what is
 selected and where the pointer is, and leaves when it closes. A view that stops
 beating (a closed tab, a lost connection) drops off the list 10 seconds after
-its last beat. Rows live in the ``board_presence`` table, so every replica lists
-everyone, whichever replica they are connected to.
+its last beat; its row is deleted by the first join after a minute. Rows live in
+the ``board_presence`` table, so every replica lists everyone, whichever replica
+they are connected to.
 
 A beat is one UPDATE of one row by its key and checks no access (it is the hot
 path: 25 viewers beat 12 to 25 times a second). Access is checked when a view
@@ -41,7 +42,7 @@ __all__ = ["BoardPresence", "Presence", "PALETTE", "PRESENT_FOR", "forget_presen
 
 #: How long after its last beat a view is still listed.
 PRESENT_FOR = timedelta(seconds=10)
-# Rows older than this are deleted when someone joins the board (cheap: that board's rows only).
+# Rows older than this are deleted when anyone joins a board (cheap: the table holds the open views).
 _FORGET_AFTER = timedelta(seconds=60)
 #: Presence colours: distinct from each other on white and on black, none of them grey.
 PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324",
@@ -131,8 +132,8 @@ class BoardPresence:
             if taken is not None and tuple(taken) != (board_id, access.user.id if access.user else None, link_id):
                 # Someone else's view (or another board's): a session id is the view's own secret.
                 raise InvalidInput("This presence session id is in use by another view; make a new one.")
-            cur.execute("DELETE FROM board_presence WHERE session_id = ? OR (board_id = ? AND seen_at < ?)",
-                        [session, board_id, now - _FORGET_AFTER])
+            # Long-silent views of any board go here, so the table holds little more than the open views.
+            cur.execute("DELETE FROM board_presence WHERE session_id = ? OR seen_at < ?", [session, now - _FORGET_AFTER])
             cur.execute(
                 "INSERT INTO board_presence (session_id, board_id, user_id, link_id, name, colour, guest, selection,"
                 " cursor_x, cursor_y, joined_at, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, '[]', NULL, NULL, ?, ?)",

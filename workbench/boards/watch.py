@@ -187,8 +187,9 @@ class BoardWatching(BoardsBase):
         watch.stop = self._watchers.add(watch)
         with watch.lock:
             try:
-                if since is not None:
-                    watch.fill(None)
+                # Also without ``since``: a change committed between reading the revision and
+                # registering would otherwise wait for the next change to be noticed as a gap.
+                watch.fill(None)
             finally:
                 watch.ready = True
                 pending, watch.pending = sorted(watch.pending, key=lambda e: e.seq), []
