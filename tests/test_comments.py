@@ -79,6 +79,10 @@ def test_comment_events_flow_on_the_stream_and_are_not_undoable(wb: Workbench, p
     assert [(e.kind, e.payload["action"]) for e in heard] == [
         ("comment", "added"), ("comment", "resolved"), ("comment", "deleted")]
     assert heard[0].payload["comment"]["text"] == "First" and heard[2].payload["ids"] == [root.id]
+    # A deleted comment's words leave the record too: its events keep only that it was there.
+    stored = [e for e in wb.boards.events_since(ana, board, 0) if e.kind == "comment"]
+    assert [e.payload["comment"].get("text") for e in stored] == ["", "", None]
+    assert "First" not in repr([e.payload for e in stored])
     with pytest.raises(Conflict, match="nothing to undo"):
         wb.boards.undo(ana, board)
 

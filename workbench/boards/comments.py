@@ -15,8 +15,11 @@ are resolved to user ids and stored with the comment.
 
 Each change records one board event of kind ``comment`` (``payload["action"]``
 is ``added``, ``resolved``, ``reopened`` or ``deleted``, ``payload["comment"]``
-the comment as plain JSON), so comments arrive on every open view through
-:meth:`~workbench.boards.Boards.watch`. Comments are not undoable.
+the comment, or for ``resolved``/``reopened`` its whole thread, as plain JSON), so
+comments arrive on every open view through :meth:`~workbench.boards.Boards.watch`.
+Comments are not undoable. Deleting one deletes its words everywhere: the
+``deleted`` event carries only ids (``payload["ids"]``, the thread's replies
+too), and earlier events of that comment are blanked.
 
     >>> c = wb.boards.comments.add(me, board.id, "Warmer here? @ben", item_id=card.id)
     >>> wb.boards.comments.add(None, board.id, "Agreed", token=token, parent_id=c.id, display_name="Dee")
@@ -214,8 +217,10 @@ class BoardComments:
                 cur, "SELECT id FROM board_comments WHERE board_id = ? AND (id = ? OR parent_id = ?)",
                 [board_id, comment_id, comment_id])]
             cur.execute("DELETE FROM board_comments WHERE board_id = ? AND list_contains(?, id)", [board_id, gone])
-            payload = {"action": "deleted", "comment": Comment.from_row(row).as_json(), "ids": gone, "ops": []}
-            return Change(None, "comment", payload)
+            _scrub_history(cur, board_id, set(gone))
+            # The event names what went, never what it said: a deleted comment's words are gone.
+            where = {"id": row["id"], "parent_id": row["parent_id"], "item_id": row["item_id"]}
+            return Change(None, "comment", {"action": "deleted", "comment": where, "ids": gone, "ops": []})
 
         self._boards._change(user, board_id, token, need="view", action="delete comments", build=build)
 
@@ -278,6 +283,34 @@ def _may_comment(access: Access) -> None:
                         "that allows comments.")
     if access.board["status"] == "archived":
         raise Conflict("This board is archived; its owner can unarchive it to open it for comments again.")
+
+
+def _scrub_history(cur: Tx, board_id: str, gone: set[str]) -> None:
+    """Blank the words of deleted comments in the board's earlier comment events (added, resolved...).
+
+    Comment events are never undone or replayed, so their text is only a record; a deleted
+    comment must not live on in it. A view catching up later sees it added blank, then deleted.
+    """
+    marks = " OR ".join(["contains(payload, ?)"] * len(gone))
+    rows = cur.execute(f"SELECT id, payload FROM board_events WHERE board_id = ? AND kind = 'comment' AND ({marks})",
+                       [board_id, *sorted(gone)]).fetchall()
+    for event_id, raw in rows:
+        payload = json.loads(raw)
+        if _blank(payload.get("comment"), gone):
+            cur.execute("UPDATE board_events SET payload = ? WHERE id = ?", [json.dumps(payload), event_id])
+
+
+def _blank(comment: Any, gone: set[str]) -> bool:
+    """Blank ``comment`` (a JSON dict) and its replies where their id is in ``gone``; True if any was."""
+    if not isinstance(comment, dict):
+        return False
+    changed = False
+    if comment.get("id") in gone and comment.get("text"):
+        comment.update(text="", mentions=[], deleted=True)
+        changed = True
+    for reply in comment.get("replies") or []:
+        changed = _blank(reply, gone) or changed
+    return changed
 
 
 def _card_is_there(cur: Tx, board_id: str, item_id: str, actor: str) -> None:
