@@ -117,6 +117,7 @@ def test_the_comment_role_matrix(wb: Workbench, people: dict[str, User], board: 
         may_read, may_write = MATRIX[who]
         if may_read:
             assert wb.boards.comments.list(user, board, token=token)[0].id == root.id, who
+            assert wb.boards.get(user, board, token=token).can_comment == may_write, who
         else:
             with pytest.raises(NotFound):
                 wb.boards.comments.list(user, board, token=token)

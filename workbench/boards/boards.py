@@ -127,7 +127,7 @@ class Boards(BoardBatch, BoardWatching, BoardSharing, BoardExport, BoardImport):
         images = {k: v for k, v in self._library.get_many(image_ids).items() if v.status != "deleting"}
         cover = next((i.image_id for i in reversed(items) if i.kind == "image"), None)
         board = Board.from_row(access.board, access.role, len(items), cover)
-        return BoardView(board=board, items=items, role=access.role, images=images)
+        return BoardView(board=board, items=items, role=access.role, images=images, can_comment=access.may_comment)
 
     def trash(self, user: User) -> list[Board]:
         """The user's deleted boards that can still be restored, most recently deleted first."""

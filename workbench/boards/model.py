@@ -124,6 +124,8 @@ class BoardView:
     items: list[BoardItem]
     role: str
     images: dict[str, LibraryImage] = field(default_factory=dict)
+    #: Whether this viewer may write comments (members whatever their role, comment and edit links).
+    can_comment: bool = False
 
     @property
     def can_edit(self) -> bool:
