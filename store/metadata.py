@@ -344,7 +344,9 @@ class MetadataStore:
 
     def _write_with_retries(self, work: Callable[[Tx], T]) -> tuple[T, list[Callable[[], None]]]:
         delay = 0.005
-        duplicates = 2 if self.engine.shared else 0
+        # Another writer (a process, or a second store on the same file in this one) may insert
+        # the same key between a read and our insert: re-run the work twice so it finds that row.
+        duplicates = 2
         for attempt in range(self._max_retries + 1):
             cur = self._writer
             tx = Tx(cur, server=self._on_server if self.engine.backend == "postgres" else None)

@@ -321,6 +321,19 @@ _CO_EDITING_INDEXES = (
     "CREATE INDEX IF NOT EXISTS board_presence_board ON board_presence (board_id, seen_at)",
 )
 
+_BLOB_REFS = (
+    # library domain: how many images use each stored file (by content, so copies share one),
+    # and whether it is being deleted. Uploads and deletes both write a file's row in their
+    # transaction, so with several replicas they take turns (workbench/library/blob_refs.py).
+    """CREATE TABLE blob_refs (
+        blob_key VARCHAR PRIMARY KEY,
+        refs INTEGER NOT NULL,
+        state VARCHAR NOT NULL,
+        updated_at TIMESTAMP NOT NULL)""",
+    "INSERT INTO blob_refs SELECT k, CAST(count(*) AS INTEGER), 'live', now() FROM"
+    " (SELECT blob_key AS k FROM images UNION ALL SELECT thumb_key AS k FROM images) GROUP BY k",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "accounts", _ACCOUNTS),
     Migration(2, "library", _LIBRARY),
@@ -332,4 +345,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "label scores", _LABEL_SCORES),
     Migration(9, "shared writers", _SHARED_WRITERS, postgres=_SHARED_WRITERS_INDEXES),
     Migration(10, "co-editing", _CO_EDITING, postgres=_CO_EDITING_INDEXES),
+    Migration(11, "blob references", _BLOB_REFS),
 )

@@ -24,7 +24,8 @@ from typing import IO, Any
 from store import BlobStore, MetadataStore, Tx, VectorStore, sha256_hex
 from store.vectors import VectorFilter
 from workbench.accounts import User
-from workbench.errors import Forbidden, InvalidInput, NotFound
+from workbench.errors import Conflict, Forbidden, InvalidInput, NotFound
+from workbench.library.blob_refs import BlobBusy, hold, wait_for_deletion
 from workbench.library.intake import clean_original, open_clean_original, prepare_image
 from workbench.library.model import VISIBILITIES, IngestResult, LibraryImage, tag_text
 from workbench.limits import RateLimits
@@ -67,6 +68,12 @@ def _clean_tags(tags: Iterable[str]) -> list[str]:
 
 def _clean_caption(caption: str) -> str:
     return clean_text(caption, field="caption", max_chars=MAX_CAPTION, multiline=True)
+
+
+class _BeingDeleted(Exception):
+    def __init__(self, image_id: str) -> None:
+        super().__init__(image_id)
+        self.image_id = image_id
 
 
 class Library:
@@ -145,9 +152,14 @@ class Library:
             # uploaded twice at once (two tabs, two replicas) gets the first one's image. If the
             # other insert commits between this read and ours, the unique key refuses ours and
             # the store runs this again, which then finds it.
-            found = cur.scalar("SELECT id FROM images WHERE owner = ? AND sha256 = ?", [user.id, prepared.sha256])
+            found = cur.one("SELECT id, status FROM images WHERE owner = ? AND sha256 = ?", [user.id, prepared.sha256])
+            if found and found["status"] == "deleting":
+                raise _BeingDeleted(str(found["id"]))
             if found:
-                return str(found)
+                return str(found["id"])
+            # The files' references, in this transaction: a delete of the same files elsewhere
+            # and this upload take turns (BlobBusy: one is under way; wait for it, then store anew).
+            hold(cur, [blob_key, thumb_key])
             cur.execute(
                 "INSERT INTO images (id, owner, sha256, filename, mime, bytes, width, height, blob_key, thumb_key,"
                 " colors, caption, visibility, source, status, created_at, updated_at)"
@@ -166,7 +178,7 @@ class Library:
             return None
 
         with self.blob_lock:
-            existing = self._db.write(record)
+            existing = self._record(record)
             if existing is not None:
                 if clean_tags:
                     self.add_tags(user, existing, clean_tags)
@@ -181,6 +193,23 @@ class Library:
         elif self.pipeline is not None:
             self.pipeline.notify()
         return self.get(user, image_id), True
+
+    def _record(self, record: Callable[[Tx], str | None]) -> str | None:
+        """Run an upload's recording transaction, waiting out a delete of the same picture or files."""
+        patience = self._settings.job_lease_seconds
+        for _ in range(20):
+            try:
+                return self._db.write(record)
+            except _BeingDeleted as gone:
+                # The same person's earlier copy is being deleted (here or on another replica): finish
+                # that delete (each step repeats safely), then this upload is a new image.
+                if self.pipeline is None:
+                    raise Conflict("This picture is being removed from your library; upload it again in a moment.") \
+                        from None
+                self.pipeline.purge(gone.image_id)
+            except BlobBusy as busy:
+                wait_for_deletion(self._db, self._blobs, busy.key, patience=patience)
+        raise Conflict("This picture kept being deleted while it was uploaded; try again.")
 
     def ingest_many(
         self,

@@ -26,6 +26,7 @@ from typing import Any
 
 from store import BlobStore, MetadataStore, Tx, VectorStore
 from store.vectors import VectorFilter
+from workbench.library.blob_refs import finish_deletions, release, sweep
 from workbench.library.catalog import Library, StepHook
 from workbench.library.embedding import DECODE_THREADS, DamagedPicture, decode_thumbnails, embed_each_or_all
 from workbench.library.model import tag_text, vector_schema, vector_table_name
@@ -371,25 +372,24 @@ class Pipeline:
 
     # -- deleting ------------------------------------------------------------
     def purge(self, image_id: str) -> None:
-        """Finish deleting an image: vectors, then unshared blobs, then the row (each step repeatable)."""
-        row = self._db.query_one("SELECT blob_key, thumb_key FROM images WHERE id = ?", [image_id])
+        """Finish deleting an image: vectors, then the row with its file references, then unused files.
+
+        Each step repeats safely (a crash, or two replicas finishing the same delete): the
+        references are released in the transaction that deletes the row, so exactly once.
+        """
         for name in self._image_tables():
             self._vectors.delete(name, [image_id])
+
+        def work(cur: Tx) -> list[str]:
+            row = cur.one("SELECT blob_key, thumb_key FROM images WHERE id = ?", [image_id])
+            cur.execute("DELETE FROM image_tags WHERE image_id = ?", [image_id])
+            cur.execute("DELETE FROM outbox WHERE subject = ? AND status <> 'running'", [image_id])
+            if row is None or not cur.scalar("DELETE FROM images WHERE id = ?", [image_id]):
+                return []  # deleted already (by another replica finishing the same delete)
+            return release(cur, [row["blob_key"], row["thumb_key"]])
+
         with self._library.blob_lock:
-            if row:
-                for key in (row["blob_key"], row["thumb_key"]):
-                    users = self._db.scalar(
-                        "SELECT count(*) FROM images WHERE id <> ? AND (blob_key = ? OR thumb_key = ?)",
-                        [image_id, key, key])
-                    if not users:
-                        self._blobs.delete(key)
-
-            def work(cur: Tx) -> None:
-                cur.execute("DELETE FROM image_tags WHERE image_id = ?", [image_id])
-                cur.execute("DELETE FROM outbox WHERE subject = ? AND status <> 'running'", [image_id])
-                cur.execute("DELETE FROM images WHERE id = ?", [image_id])
-
-            self._db.write(work)
+            finish_deletions(self._db, self._blobs, self._db.write(work))
 
     def _image_tables(self) -> list[str]:
         return [n for n in self._vectors.table_names() if n.startswith("images_")]
@@ -461,15 +461,8 @@ class Pipeline:
         return dropped
 
     def _drop_orphan_blobs(self) -> int:
-        # Blobs listed before rows, for the same reason: a picture's row comes before its blobs.
-        listed = list(self._blobs.keys())
-        used: set[str] = set()
-        for row in self._db.query("SELECT blob_key, thumb_key FROM images"):
-            used.update((row["blob_key"], row["thumb_key"]))
-        orphans = [k for k in listed if k not in used]
-        for key in orphans:
-            self._blobs.delete(key)
-        return len(orphans)
+        # Through the files' reference rows, so an upload starting to use a file meanwhile is safe.
+        return sweep(self._db, self._blobs, shared=self._db.shared, grace_seconds=self.lease_seconds)
 
     # -- switching models ----------------------------------------------------
     def reindex(self, *, progress: Callable[[int, int], None] | None = None, drop_old: bool = False) -> int:
