@@ -561,6 +561,8 @@ export function render({ model, el }) {
     for (const c of cards.values()) c.el.classList.remove("dragging");
     if (viewport.hasPointerCapture?.(e.pointerId)) viewport.releasePointerCapture(e.pointerId);
     if (!g.moved) {
+      // A click: changes that reached these cards while the button was down were held back; show them now.
+      if (g.ids) for (const id of g.ids) { const item = current.get(id); if (item) drawItem(item, new Set()); }
       if (lastDown.link && lastDown.open && SAFE_URL.test(lastDown.link)) {
         window.open(lastDown.link, "_blank", "noopener,noreferrer");
       }
