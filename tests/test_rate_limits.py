@@ -71,3 +71,20 @@ def test_uploads_and_share_links_are_limited_and_leave_nothing_behind(tmp_path: 
         assert len(result.added) == 4 and not result.errors
     finally:
         wb.close()
+
+
+def test_comments_are_limited_per_person_and_per_link_guest(tmp_path: Path) -> None:
+    wb = open_wb(tmp_path, limits={"comments_per_minute": 2})
+    try:
+        ana = wb.accounts.create_user("ana@studio.test")
+        board = wb.boards.create(ana, "Pitch")
+        _, token = wb.boards.create_link(ana, board.id, "comment")
+        for n in range(2):
+            wb.boards.comments.add(ana, board.id, f"note {n}", x=10.0, y=10.0)
+        with pytest.raises(RateLimited, match="comments"):
+            wb.boards.comments.add(ana, board.id, "one too many", x=10.0, y=10.0)
+        # The guest has a bucket of their own, and a refused comment leaves nothing behind.
+        wb.boards.comments.add(None, board.id, "from the crew", token=token, x=5.0, y=5.0, display_name="Sam")
+        assert len(wb.boards.comments.list(ana, board.id)) == 3
+    finally:
+        wb.close()

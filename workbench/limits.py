@@ -27,6 +27,7 @@ ACTIONS: dict[str, tuple[str, str, float]] = {
     "ai": ("AI requests", "ai_per_minute", 60.0),
     "upload": ("uploads", "uploads_per_minute", 60.0),
     "share_link": ("new share links", "share_links_per_hour", 3600.0),
+    "comment": ("comments", "comments_per_minute", 60.0),
 }
 
 

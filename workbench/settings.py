@@ -135,6 +135,8 @@ class LimitSettings(BaseModel):
     uploads_per_minute: int = Field(300, ge=0, description="Pictures one person may upload per minute (a "
                                     "folder ingest from a notebook or the CLI is not counted).")
     share_links_per_hour: int = Field(30, ge=0, description="Share links one person may create per hour.")
+    comments_per_minute: int = Field(30, ge=0, description="Comments one person or link guest may post per "
+                                     "minute.")
 
 
 class ServerSettings(BaseModel):

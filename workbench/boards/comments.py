@@ -148,6 +148,9 @@ class BoardComments:
 
         def build(cur: Tx, access: Access, now: datetime) -> Change[Comment]:
             _may_comment(access)
+            limits = self._boards._limits
+            if limits is not None:  # after the role check: someone who may not comment is refused, not slowed
+                limits.check(access.actor, "comment")
             if int(cur.scalar("SELECT count(*) FROM board_comments WHERE board_id = ?", [board_id])) >= MAX_COMMENTS:
                 raise InvalidInput(f"This board has {MAX_COMMENTS} comments, the most it can hold; "
                                    "delete resolved threads to make room.")
