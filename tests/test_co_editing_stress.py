@@ -146,6 +146,29 @@ def test_a_live_copy_follows_every_kind_of_change(tmp_path: Path) -> None:
         wb.close()
 
 
+def test_a_view_that_fell_behind_sees_the_gap_and_catches_up_from_its_revision(tmp_path: Path) -> None:
+    wb = open_wb(tmp_path)
+    try:
+        me = wb.accounts.local_user()
+        board = wb.boards.create(me, "Catch-up check")
+        note = wb.boards.add_note(me, board.id, "Before the tunnel", x=10, y=10)
+        behind = LiveBoard.from_view(wb.boards.get(me, board.id))  # e.g. a laptop going into a tunnel
+        wb.boards.move_items(me, board.id, [ItemMove(note.id, 400, 300)])
+        wb.boards.update_item(me, board.id, note.id, text="After the tunnel")
+        later = wb.boards.add_heading(me, board.id, "Scene 2", x=0, y=500)
+        latest = wb.boards.events_since(me, board.id, behind.revision)[-1]
+        assert not behind.follows(latest) and not behind.seen(latest)  # a gap: never applied as it is
+        for event in wb.boards.events_since(me, board.id, behind.revision):
+            assert behind.follows(event)
+            behind.apply(event)
+        stored = wb.boards.get(me, board.id)
+        assert snapshot(behind.items) == snapshot(stored.items)
+        assert behind.revision == stored.board.revision and later.id in behind
+        assert behind.apply(latest).empty  # a repeat changes nothing
+    finally:
+        wb.close()
+
+
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     served = serve_workbench(tmp_path_factory.mktemp("stress"))
@@ -278,3 +301,13 @@ def test_ten_sessions_and_a_thousand_operations_end_with_every_view_equal_to_the
         session.stop()
     for page in pages:
         page.close()
+
+
+def test_the_latency_bench_times_every_view_of_every_change() -> None:
+    from bench import co_editing
+
+    rows = {r["benchmark"]: r for r in co_editing.run(changes=4, viewers="2,3", browser=0)}
+    for viewers in (2, 3):
+        median = rows[f"{viewers} viewers: change to each service-layer view, median"]
+        assert median["value"] > 0 and "missed 0" in median["note"]
+        assert rows[f"{viewers} viewers: change to each service-layer view, p95"]["value"] >= median["value"]

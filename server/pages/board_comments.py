@@ -82,6 +82,8 @@ class CommentsPanel(pn.viewable.Viewer):
         self._items, self._select = items, select
         self.selection: list[str] = []
         self._threads: list[Comment] = []
+        # Kept across redraws: a reply being typed survives someone else's comment arriving.
+        self._replies: dict[str, pn.widgets.TextInput] = {}
         self.guest = session.user is None
         self.threads = pn.Column(sizing_mode="stretch_width", margin=0, css_classes=["wb-threads"])
         self.text = pn.widgets.TextAreaInput(placeholder="Write a comment… (@name tells a board member)", rows=2,
@@ -117,23 +119,26 @@ class CommentsPanel(pn.viewable.Viewer):
         for thread in reversed(shown):  # newest thread first
             rows.append(pn.pane.HTML(thread_html(thread, items), stylesheets=[PANEL_CSS, COMMENTS_CSS], margin=0,
                                      sizing_mode="stretch_width"))
-            rows.append(self._actions(thread))
+            rows.append(self._actions(thread, on_board=thread.item_id in items))
         if not rows:
             open_count = sum(1 for t in self._threads if not t.resolved)
             hint = "No open comments." if self._threads and not open_count else "No comments yet."
             rows.append(pn.pane.HTML(f'<p class="wb-hint">{hint}</p>', stylesheets=[PANEL_CSS], margin=0))
         self.threads.objects = rows
 
-    def _actions(self, thread: Comment) -> pn.viewable.Viewable:
+    def _actions(self, thread: Comment, *, on_board: bool) -> pn.viewable.Viewable:
         tools: list[Any] = []
-        if thread.item_id:
+        if thread.item_id and on_board:
             show = pn.widgets.Button(label="Show card", color="default", width=90, margin=(2, 4, 2, 0))
             show.on_click(functools.partial(self._show_card, thread.item_id))
             tools.append(show)
         if self.may_comment:
-            reply = pn.widgets.TextInput(placeholder="Reply — Enter sends", sizing_mode="stretch_width",
-                                         css_classes=["wb-reply-input"], margin=(2, 0), max_length=5000)
-            reply.param.watch(functools.partial(self._reply, thread.id, reply), "enter_pressed")
+            reply = self._replies.get(thread.id)
+            if reply is None:
+                reply = pn.widgets.TextInput(placeholder="Reply — Enter sends", sizing_mode="stretch_width",
+                                             css_classes=["wb-reply-input"], margin=(2, 0), max_length=5000)
+                reply.param.watch(functools.partial(self._reply, thread.id, reply), "enter_pressed")
+                self._replies[thread.id] = reply
             flip = pn.widgets.Button(label="Reopen" if thread.resolved else "Resolve", color="default", width=80,
                                      margin=(2, 0), css_classes=["wb-resolve"])
             flip.on_click(functools.partial(self._flip, thread))
