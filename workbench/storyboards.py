@@ -53,7 +53,6 @@ from workbench.storyboard_sync import (
 )
 from workbench.text import clean_text
 from workbench.writing.documents import Document
-from workbench.writing.fdx import fdx_to_fountain, fountain_to_fdx
 from workbench.writing.scene_lines import SceneSpan, scene_spans
 from workbench.writing.studio import Writing
 
@@ -280,17 +279,12 @@ class Storyboards:
         write_pdf(shots, title, thumbnail, out)
 
     # -- Final Draft interchange ------------------------------------------------------------
+    # The writing domain owns these (``wb.writing.export_fdx`` / ``import_fdx``); kept here so
+    # notebooks written against ``wb.storyboards`` keep working.
     def export_fdx(self, user: User, document_id: str) -> bytes:
-        """A screenplay as a Final Draft ``.fdx`` file (every element type kept)."""
-        doc = self._script(user, document_id)
-        return fountain_to_fdx(doc.body, title=doc.title)
+        """A screenplay as a Final Draft ``.fdx`` file: the same as ``wb.writing.export_fdx``."""
+        return self._writing.export_fdx(_signed_in(user), document_id)
 
     def import_fdx(self, user: User, source: bytes | str | Path | IO[bytes], *, title: str | None = None) -> Document:
-        """Bring in a Final Draft ``.fdx`` file as a Fountain screenplay document.
-
-        A hostile file (entity expansion, external entities, very deep nesting)
-        or anything that is not FDX raises :class:`InvalidInput` and stores nothing.
-        """
-        _signed_in(user)
-        text = fdx_to_fountain(source)
-        return self._writing.import_fountain(user, text, title=title)
+        """Bring in a Final Draft ``.fdx`` file as a screenplay: the same as ``wb.writing.import_fdx``."""
+        return self._writing.import_fdx(_signed_in(user), source, title=title)

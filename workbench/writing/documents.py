@@ -20,6 +20,8 @@ from workbench.accounts import User
 from workbench.errors import Forbidden, InvalidInput, NotFound
 from workbench.text import clean_text
 from workbench.writing import fountain
+from workbench.writing.diff import ScriptDiff, compare_texts
+from workbench.writing.fdx import fdx_to_fountain, fountain_to_fdx
 from workbench.writing.fountain_import import MAX_FOUNTAIN_BYTES, check_fountain_size, read_fountain
 from workbench.writing.screenplay_pdf import render_pdf
 
@@ -163,12 +165,38 @@ class Documents:
             " WHERE document_id = ? ORDER BY version DESC", [document_id])
         return [DocumentVersion(**r) for r in rows]
 
+    def version(self, user: User, document_id: str, version: int) -> DocumentVersion:
+        """One saved version of a document (``NotFound`` if it has no such version)."""
+        self.get(user, document_id)
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise InvalidInput(f"Give a version number (1, 2, ...), not {version!r}.")
+        row = self._db.query_one(
+            "SELECT version, title, body, prompt, model, credits, note, created_at FROM document_versions"
+            " WHERE document_id = ? AND version = ?", [document_id, version])
+        if row is None:
+            raise NotFound(f"This document has no version {version}.")
+        return DocumentVersion(**row)
+
+    def compare(self, user: User, document_id: str, old_version: int, new_version: int) -> ScriptDiff:
+        """What changed between two versions of a script, scene by scene and line by line.
+
+        Scenes are matched by their heading and what they say, so a scene that
+        moved is reported as moved ("Scene 2 (...) moved after scene 4 (...)"),
+        not as removed and added; a renamed heading is "re-headed"; an edited
+        line shows as that line only. Either order of versions works: the diff
+        reads from ``old_version`` to ``new_version``.
+
+        >>> diff = wb.writing.compare(me, script.id, 1, 2)
+        >>> [c.description for c in diff.changes]
+        """
+        old = self.version(user, document_id, old_version)
+        new = self.version(user, document_id, new_version)
+        return compare_texts(document_id, old.version, old.body, new.version, new.body)
+
     def restore(self, user: User, document_id: str, version: int) -> Document:
         """Bring back an earlier version (as a new version, so nothing is lost)."""
-        match = [v for v in self.versions(user, document_id) if v.version == version]
-        if not match:
-            raise NotFound(f"This document has no version {version}.")
-        return self.save(user, document_id, match[0].body, title=match[0].title, note=f"restored version {version}")
+        old = self.version(user, document_id, version)
+        return self.save(user, document_id, old.body, title=old.title, note=f"restored version {version}")
 
     def rename(self, user: User, document_id: str, title: str) -> Document:
         """Give a document a new title."""
@@ -236,8 +264,23 @@ class Documents:
             play.title_page = {"Title": doc.title}
         render_pdf(play, out)
 
-    def _screenplay(self, user: User, document_id: str) -> Document:
+    # -- Final Draft -------------------------------------------------------------
+    def export_fdx(self, user: User, document_id: str) -> bytes:
+        """A screenplay as a Final Draft ``.fdx`` file (every element type kept)."""
+        doc = self._screenplay(user, document_id, "Final Draft")
+        return fountain_to_fdx(doc.body, title=doc.title)
+
+    def import_fdx(self, user: User, source: bytes | str | Path | IO[bytes], *, title: str | None = None) -> Document:
+        """Bring in a Final Draft ``.fdx`` file as a Fountain screenplay document.
+
+        A hostile file (entity expansion, external entities, very deep nesting)
+        or anything that is not FDX raises :class:`InvalidInput` and stores nothing.
+        """
+        signed_in(user)
+        return self.import_fountain(user, fdx_to_fountain(source), title=title)
+
+    def _screenplay(self, user: User, document_id: str, to: str = "Fountain and PDF") -> Document:
         doc = self.get(user, document_id)
         if doc.kind != "screenplay":
-            raise InvalidInput(f"'{doc.title}' is a {doc.kind}; only screenplays export to Fountain and PDF.")
+            raise InvalidInput(f"'{doc.title}' is a {doc.kind}; only screenplays export to {to}.")
         return doc
