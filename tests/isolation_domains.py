@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.isolation_cases import ALLOW, DENY, Case, own_scope, owner_only
+from tests.isolation_cases import ALLOW, DENY, Case, by_role, own_scope, owner_only
 from tests.isolation_coediting import COEDITING_CASES
 from tests.isolation_world import Actor, World
 from workbench.accounts import Reservation
@@ -151,6 +151,19 @@ def _shot_list_pdf(w: World, x: Actor, board: str) -> bytes:
 def owner_only_or_own(actor: Actor) -> str:
     """Everyone may count against their own bucket."""
     return ALLOW
+
+
+def _no_share_entries(w: World, x: Actor, entries: list[Any]) -> None:
+    assert entries, "the timeline is empty"
+    if not x.is_owner:
+        assert all(e.kind != "share" for e in entries), f"{x.name} sees the board's sharing changes"
+
+
+def _scratch_note_point(w: World, x: Actor) -> int:
+    """The board's revision just before A pins a scratch note: restoring to it takes only that note off."""
+    seq = int(w.wb.boards.get(w.a, w.board).board.revision)
+    w.wb.boards.add_note(w.a, w.board, "scratch for restore")
+    return seq
 
 
 DOMAIN_CASES: list[Case] = [
@@ -305,5 +318,23 @@ DOMAIN_CASES: list[Case] = [
         x.user, made[0]), owner_only, setup=_a_storyboard, owner_sees=True),
     Case("storyboards.import_fdx", "a Final Draft file of their own", lambda w, x, _:
          w.wb.storyboards.import_fdx(x.user, _FDX), own_scope, check=_document_is_own),
+    # -- versions you can compare (#22 part 3) -----------------------------------------------------
+    Case("writing.version", "A's screenplay", lambda w, x, _: w.wb.writing.version(x.user, w.document, 1),
+         owner_only, owner_sees=True),
+    Case("writing.compare", "A's screenplay", lambda w, x, _: w.wb.writing.compare(x.user, w.document, 1, 1),
+         owner_only),
+    Case("writing.export_fdx", "A's screenplay", lambda w, x, _: w.wb.writing.export_fdx(x.user, w.document),
+         owner_only, owner_sees=True),
+    Case("writing.import_fdx", "a Final Draft file of their own", lambda w, x, _:
+         w.wb.writing.import_fdx(x.user, _FDX), own_scope, check=_document_is_own),
+    Case("boards.timeline.events", "shared board", lambda w, x, _: w.wb.boards.timeline.events(
+        x.user, w.board, token=x.token), by_role("view"), check=_no_share_entries, board_scoped=True),
+    Case("boards.timeline.events", "unshared board", lambda w, x, _: w.wb.boards.timeline.events(
+        x.user, w.hidden_board, token=x.token), owner_only),
+    Case("boards.timeline.restore_to", "shared board", lambda w, x, seq: w.wb.boards.timeline.restore_to(
+        x.user, w.board, seq, token=x.token), by_role("edit"), setup=_scratch_note_point, board_scoped=True),
+    Case("boards.timeline.restore_to", "unshared board", lambda w, x, _: w.wb.boards.timeline.restore_to(
+        x.user, w.hidden_board, 1, token=x.token), owner_only,
+        setup=lambda w, x: w.wb.boards.add_note(w.a, w.hidden_board, "scratch") if x.is_owner else None),
 ]
 DOMAIN_CASES += COEDITING_CASES  # co-editing (#20): tests/isolation_coediting.py

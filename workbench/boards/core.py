@@ -24,6 +24,7 @@ from workbench.boards.access import Access, cursor_reader, resolve
 from workbench.boards.feed import BoardFeed
 from workbench.boards.history import Listener, Op, apply_ops, insert_ops, record_event
 from workbench.boards.model import GRACE_DAYS, Board, BoardEvent, BoardItem, utcnow
+from workbench.boards.timeline import BoardTimeline
 from workbench.library.catalog import Library
 from workbench.library.model import LibraryImage
 from workbench.limits import RateLimits
@@ -95,6 +96,7 @@ class BoardsBase:
         # ``bus``: how other processes hear of this one's changes and it of theirs (the
         # Workbench passes the one its metadata backend needs; none: this process only).
         self._feed = BoardFeed(db, bus or InProcessBus())
+        self.timeline = BoardTimeline(self)  # the history in words, and restore to a point
 
     # -- real-time seam ----------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
