@@ -29,10 +29,12 @@ from tests.browser.conftest import Visit, launch_chromium, serve_workbench
 from tests.helpers import open_wb
 from workbench import Conflict, Forbidden, InvalidInput, NotFound, User, Workbench
 from workbench.boards import BoardItem, ItemMove
+from workbench.limits import RateLimited
 
 SERVICE_OPS = 940   # by the seven writing service-layer sessions
 BROWSER_OPS = 60    # gestures in the two browser pages (1,000 in all)
-REFUSED = (Conflict, NotFound, InvalidInput, Forbidden)
+# Refused changes count as operations: refusing them is part of the rules (comments are also rate-limited).
+REFUSED = (Conflict, NotFound, InvalidInput, Forbidden, RateLimited)
 
 
 def js_number(value: float) -> str:
@@ -80,7 +82,11 @@ class Session:
         try:
             if self.name == "commenter":
                 threads = boards.comments.list(me, board_id, token=token)
-                if threads and roll < 0.4:
+                if threads and roll < 0.7:  # resolving and reopening are not rate-limited like new comments
+                    thread = rng.choice(threads)
+                    flip = boards.comments.reopen if thread.resolved else boards.comments.resolve
+                    flip(me, board_id, thread.id, token=token)
+                elif threads and roll < 0.8:
                     boards.comments.add(me, board_id, "Agreed.", token=token, parent_id=rng.choice(threads).id,
                                         display_name="Dee")
                 else:

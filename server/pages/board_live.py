@@ -217,14 +217,6 @@ class LiveCanvas:
         if upserts or gone or changed_order or force:
             self.page.canvas.patch(live.revision, upserts, gone, order if changed_order else None, by=by)
 
-    def expect(self, moves: list[dict[str, Any]]) -> None:
-        """The canvas already shows these positions (a drag it sent): a change to them is not news."""
-        for move in moves:
-            entry = self.sent.get(str(move.get("id")))
-            if entry is not None:
-                self.sent[entry["id"]] = {**entry, **{k: move[k] for k in ("x", "y", "w", "h")
-                                                       if isinstance(move.get(k), int | float)}}
-
     def restore(self, ids: list[str]) -> None:
         """Put these cards back as stored (a refused gesture): the canvas snaps back."""
         self.send(set(ids), set(ids), force=True)
