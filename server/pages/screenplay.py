@@ -16,6 +16,7 @@ from server.components.download import Export
 from server.components.editor import ScriptEditor
 from server.components.screenplay import PREVIEW_CSS, screenplay_html
 from server.pages.common import PANEL_CSS, board_options, picker_options, set_options
+from server.pages.script_tools import FinalDraft, ScriptVersions, StoryboardThis
 from server.session import Session, friendly, report_error
 from workbench.writing.documents import Document, DocumentVersion
 from workbench.writing.studio import REWRITE_MODES
@@ -78,6 +79,11 @@ class ScreenplayDesk(pn.viewable.Viewer):
         self.fountain = Export(self._export_fountain, busy_label="Preparing…", filename="screenplay.fountain",
                                label="Export .fountain", color="default", width=140)
         self._cancel = threading.Event()
+        # Compare versions, storyboard the script, Final Draft in and out (server/pages/script_tools.py).
+        self.compare = ScriptVersions(session, self.open)
+        self.storyboard = StoryboardThis(session, lambda: self.document_id)
+        self.final_draft = FinalDraft(session, lambda: self.document_id, self._save,
+                                      lambda doc_id: self._scripts(select=doc_id))
         self._first_scripts()
 
     # -- documents ----------------------------------------------------------------------
@@ -144,6 +150,8 @@ class ScreenplayDesk(pn.viewable.Viewer):
         self.versions.param.update(options={
             f"v{v.version} · {v.created_at:%d %b %H:%M} · {v.note}": v.version for v in versions
         }, value=doc.version)
+        self.compare.load(doc, versions)
+        pn.state.execute(self.storyboard.refresh)
         self._status()
 
     async def _render_preview(self, event: Any) -> None:
@@ -334,5 +342,8 @@ class ScreenplayDesk(pn.viewable.Viewer):
         bottom = pn.FlexBox(pn.Row(self.versions, self.restore, self.board, self.quote, margin=0, align="end"),
                             pn.Row(self.fountain, self.pdf, margin=0, align="end"), justify_content="space-between",
                             align_items="flex-end", flex_wrap="wrap", sizing_mode="stretch_width", margin=(8, 0))
-        return pn.Column(top, actions, sheet, bottom, sizing_mode="stretch_width", margin=(8, 0))
+        tools = pn.Tabs(("Versions", self.compare), ("Storyboard this script", self.storyboard),
+                        sizing_mode="stretch_width", margin=(8, 0), css_classes=["wb-script-tools"])
+        bottom.append(self.final_draft)
+        return pn.Column(top, actions, sheet, bottom, tools, sizing_mode="stretch_width", margin=(8, 0))
 
