@@ -155,7 +155,7 @@ class MetadataStore:
         engine: Engine | None = None,
         migrations: Sequence[Migration] = MIGRATIONS,
         read_only: bool = False,
-        max_retries: int = 8,
+        max_retries: int | None = None,
         checkpoint_seconds: float | None = None,
         migrate_at_start: bool = True,
         refuse_old_schema: bool = True,
@@ -165,7 +165,11 @@ class MetadataStore:
             raise ValueError("a DuckDB metadata store needs a file path (or ':memory:')")
         self.path = self.engine.path if self.engine.backend == "duckdb" else self.engine.describe()
         self.read_only = read_only
-        self._max_retries = max_retries
+        # Several replicas dragging cards on one board all bump its revision row, so under load a
+        # write may lose that race many times in a row (bench/backends.py saw 0.7 % of drags give
+        # up after 8 tries): shared backends keep trying longer (about 10 s in all) before
+        # WriteConflict.
+        self._max_retries = max_retries if max_retries is not None else (25 if self.engine.shared else 8)
         #: True when the last process stopped without a checkpoint and its WAL was replayed here.
         self.recovered_wal = False
         self._conn = self._connect()
