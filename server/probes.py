@@ -1,7 +1,9 @@
 """What Kubernetes and Prometheus ask the web workbench: ``/readyz`` and ``/metrics``.
 
-- ``/readyz``: 200 when the metadata store answers a query and the blob and
-  vector stores can be listed; otherwise 503 with a JSON body naming what
+- ``/readyz``: 200 when the metadata store answers a query, the blob and
+  vector stores can be listed and the board event bus is listening (always, in
+  process; PostgreSQL's LISTEN connection is up with several replicas);
+  otherwise 503 with a JSON body naming what
   failed. Each check runs off the event loop and is given 2 s, so a store that
   hangs makes the probe fail fast instead of holding a Tornado request open.
   (``/healthz``, "the process answers", stays in ``server.media``.)
@@ -167,7 +169,17 @@ def _vectors(wb: Workbench) -> str:
     return f"{len(wb.vectors.table_names())} table(s)"
 
 
-_CHECKS: dict[str, Callable[[Workbench], str]] = {"metadata": _metadata, "blobs": _blobs, "vectors": _vectors}
+def _events(wb: Workbench) -> str:
+    # Where several replicas share the metadata, a replica that cannot hear the others' board
+    # changes would show stale boards: it is not ready until its LISTEN connection is back.
+    health = wb.bus.health()
+    if not health.listening:
+        raise ConnectionError(f"not listening for board events ({health.last_error or 'reconnecting'})")
+    return f"{health.kind}, listening" + (f", {health.reconnects} reconnect(s)" if health.reconnects else "")
+
+
+_CHECKS: dict[str, Callable[[Workbench], str]] = {"metadata": _metadata, "blobs": _blobs, "vectors": _vectors,
+                                                 "events": _events}
 
 
 class _Readiness:

@@ -22,6 +22,7 @@ from server.media import HealthHandler
 from server.probes import CHECK_TIMEOUT_SECONDS, HTTP_REGISTRY, log_request, probe_patterns
 from tests.azurite import running_azurite
 from tests.helpers import png_bytes
+from tests.postgres import running_postgres
 from workbench import Settings, Workbench
 
 
@@ -85,7 +86,8 @@ def test_ready_when_every_store_answers(local) -> None:
     wb, served = local
     status, body = _ready(served)
     assert status == 200 and body["ready"] is True and body["failed"] == []
-    assert set(body["checks"]) == {"metadata", "blobs", "vectors"}
+    assert set(body["checks"]) == {"metadata", "blobs", "vectors", "events"}
+    assert body["checks"]["events"]["detail"].startswith("in-process")
     assert body["checks"]["metadata"]["detail"].startswith("schema version ")
 
 
@@ -210,6 +212,37 @@ def test_not_ready_once_azurite_stops(tmp_path: Path) -> None:
         wb.close()
         if not stopped:
             azurite.__exit__(None, None, None)
+
+
+def test_not_ready_when_postgresql_stops_answering(tmp_path: Path) -> None:
+    # A replica on a shared workspace: /readyz asks PostgreSQL (the metadata) and says whether the
+    # replica hears the others' board changes; when the server goes away both fail, fast.
+    cluster = running_postgres()
+    dsn = cluster.__enter__().new_database()
+    stopped = False
+    wb = Workbench(Settings(home=tmp_path / "wb", library={"load_samples": False},
+                            storage={"metadata_backend": "postgres", "metadata_dsn": dsn}))
+    served = _Served(wb)
+    try:
+        deadline = time.monotonic() + 60
+        while (answer := _ready(served))[0] != 200:  # the bus connects in the background
+            assert time.monotonic() < deadline, answer
+            time.sleep(0.2)
+        assert answer[1]["checks"]["events"]["detail"].startswith("postgres, listening")
+        cluster.__exit__(None, None, None)
+        stopped = True
+        deadline = time.monotonic() + 60
+        while "events" not in (answer := _ready(served))[1]["failed"]:  # the LISTEN loss is noticed
+            assert time.monotonic() < deadline, answer
+            time.sleep(0.2)
+        status, body = answer
+        assert status == 503 and "metadata" in body["failed"]
+        assert body["checks"]["blobs"]["ok"] is True
+    finally:
+        served.stop()
+        wb.close()
+        if not stopped:
+            cluster.__exit__(None, None, None)
 
 
 def test_the_served_workbench_answers_readyz_and_metrics(tmp_path: Path) -> None:
