@@ -28,7 +28,9 @@ def _fill(wb: Workbench) -> dict[str, object]:
                                 tags=["noir"] if i % 2 else ["day"], wait=True) for i in range(6)]
     board = wb.boards.create(me, "Night shoot", "rain and neon")
     wb.boards.add_images(me, board.id, [img.id for img in images[:3]])
-    wb.boards.add_note(me, board.id, "Shoot at dusk")
+    note = wb.boards.add_note(me, board.id, "Shoot at dusk")
+    thread = wb.boards.comments.add(me, board.id, "Can we get the neon in frame?", item_id=note.id)
+    wb.boards.comments.add(me, board.id, "Yes, from the left", parent_id=thread.id)
     wb.writing.import_fountain(me, SCRIPT.encode(), title="Diner")
     wb.accounts.grant(me, 5, note="backup test")
     hits = wb.search.similar_to(me, images[0].id, limit=4)
@@ -86,6 +88,9 @@ def test_a_restored_home_has_the_same_boards_images_and_search(backed_up, tmp_pa
         assert [h.image.id for h in wb.search.similar_to(me, first, limit=4)] == facts["hits"]
         assert bytes(wb.library.thumbnail(me, first)) == facts["thumbnail"]
         assert wb.accounts.balance(me) >= 5
+        threads = wb.boards.comments.list(me, str(facts["board"]))
+        assert [(t.text, [r.text for r in t.replies]) for t in threads] == [
+            ("Can we get the neon in frame?", ["Yes, from the left"])]
     # Every row, every vector and every blob, compared with the source.
     assert _rows(target.storage.metadata_path) == _rows(source.storage.metadata_path)
     assert _vectors(target.storage.vector_url) == _vectors(source.storage.vector_url)

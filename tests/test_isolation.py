@@ -71,7 +71,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         bench = open_wb(tmp_path_factory.mktemp("isolation"),
-                        limits={"ai_per_minute": 1000, "uploads_per_minute": 1000, "share_links_per_hour": 1000},
+                        limits={"ai_per_minute": 1000, "uploads_per_minute": 1000, "share_links_per_hour": 1000,
+                                "comments_per_minute": 1000},
                         server={"port": port, "public_url": url}, auth=clerk_auth(fake, url))
         http_side = None
         try:
