@@ -320,8 +320,8 @@ class BoardPage(pn.viewable.Viewer):
             link = pn.widgets.TextInput(placeholder="https://… — Enter pins a link", width=200)
             link.param.watch(functools.partial(self._add_link, link), "enter_pressed")
             add += [note, heading, link]
-        else:
-            add.append(self._view_only_badge())
+        else:  # a comment link reads the board and writes in the Comments panel
+            add.append(self._view_only_badge("can comment" if self.role == "comment" else "view only"))
         act: list[Any] = []
         if can_edit and self.role != "owner":
             act.append(pn.pane.HTML('<span class="wb-badge">can edit</span>', stylesheets=[PANEL_CSS],
@@ -336,8 +336,8 @@ class BoardPage(pn.viewable.Viewer):
                           flex_wrap="wrap", sizing_mode="stretch_width", margin=(0, 0, 2, 0))
 
     @staticmethod
-    def _view_only_badge() -> pn.pane.HTML:
-        return pn.pane.HTML('<span class="wb-badge">view only</span>', stylesheets=[PANEL_CSS], margin=(12, 0, 0, 4))
+    def _view_only_badge(label: str = "view only") -> pn.pane.HTML:
+        return pn.pane.HTML(f'<span class="wb-badge">{label}</span>', stylesheets=[PANEL_CSS], margin=(12, 0, 0, 4))
 
     async def _add_note(self, event: Any = None) -> None:
         await self._change(self.session.wb.boards.add_note, "New note")

@@ -89,8 +89,12 @@ class LiveCanvas:
         page = self.page
         # The service filters the stream for this viewer (sharing events are the owner's), keeps it in
         # order and replays what came after ``since``; the checks in drain() are the page's own guard.
-        stop = page.session.wb.boards.watch(page.session.user, page.board_id, self.heard, token=page.token,
-                                            since=self.live.revision)
+        try:
+            stop = page.session.wb.boards.watch(page.session.user, page.board_id, self.heard, token=page.token,
+                                                since=self.live.revision)
+        except WorkbenchError as error:  # access ended between the read and now: the next action says so
+            log.info("board %s: cannot follow changes: %s", page.board_id, error)
+            return
         pn.state.on_session_destroyed(lambda context: stop())
 
     def heard(self, event: BoardEvent) -> None:

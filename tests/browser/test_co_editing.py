@@ -172,6 +172,7 @@ def test_presence_shows_both_people_and_a_comment_link_guest_comments_for_the_ow
               timeout=30, message="both people in the presence strip")
     assert visit.page.locator('.wb-person[data-guest="1"]').inner_text().strip().endswith("Guest")
     assert "(you)" in visit.page.locator(".wb-person.me").inner_text()
+    assert second_visit.page.get_by_text("can comment", exact=True).count() == 1  # read-only canvas, comments open
 
     # The guest selects the still and points at the canvas: the owner sees the outline and the cursor.
     second_visit.page.locator(f'.wb-card[data-id="{still.id}"]').click()
