@@ -175,6 +175,31 @@ def test_a_view_that_fell_behind_sees_the_gap_and_catches_up_from_its_revision(t
         wb.close()
 
 
+def test_names_and_comments_from_guests_are_drawn_as_text(tmp_path: Path) -> None:
+    from server.components.presence import presence_html
+    from server.pages.board_comments import thread_html
+
+    wb = open_wb(tmp_path)
+    try:
+        me = wb.accounts.local_user()
+        board = wb.boards.create(me, "Escaping check")
+        note = wb.boards.add_note(me, board.id, "<script>alert(1)</script> the note", x=0, y=0)
+        _, token = wb.boards.create_link(me, board.id, "comment")
+        hostile = '<img src=x onerror="alert(1)">'
+        wb.boards.presence.join(None, board.id, token=token, session_id="tab-guest-0001", display_name=hostile)
+        wb.boards.comments.add(None, board.id, f"{hostile} & more", token=token, item_id=note.id,
+                               display_name=f"Dee {hostile}")
+        strip = presence_html(wb.boards.presence.present(me, board.id), "another-tab")
+        (thread,) = wb.boards.comments.list(me, board.id)
+        drawn = thread_html(thread, {note.id: note})
+        for markup in (strip, drawn):
+            assert "<img" not in markup and "<script" not in markup
+        assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; more" in drawn
+        assert "&lt;script&gt;" in drawn  # the card label quotes the note's text, escaped too
+    finally:
+        wb.close()
+
+
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     served = serve_workbench(tmp_path_factory.mktemp("stress"))

@@ -1,8 +1,7 @@
 """Live changes on an open board page: other people's edits appear without a reload.
 
-The page hears every event of its board (``wb.boards.watch`` when the service
-offers it, else ``subscribe`` filtered here), applies each event's operations in
-sequence order to its own copy of the board (:class:`server.live_board.LiveBoard`)
+The page hears every event of its board that its viewer may receive
+(``wb.boards.watch``), applies each event's operations in sequence order to its own copy of the board (:class:`server.live_board.LiveBoard`)
 and sends the canvas only the cards that changed (one ``patch`` message). An event
 that is not the next one means the page missed something: it reads what it missed
 with ``events_since`` and applies that, and when even that fails (or it is too far
