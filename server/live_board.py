@@ -75,9 +75,10 @@ class LiveBoard:
     """
 
     def __init__(self, board: Board, items: Iterable[BoardItem], images: dict[str, Any] | None = None,
-                 role: str = "owner") -> None:
+                 role: str = "owner", *, can_comment: bool = False) -> None:
         self.board = board
         self.role = role
+        self.can_comment = can_comment
         self.revision = board.revision
         self.images: dict[str, Any] = dict(images or {})
         self._items: dict[str, BoardItem] = {}
@@ -89,7 +90,7 @@ class LiveBoard:
     @classmethod
     def from_view(cls, view: BoardView) -> LiveBoard:
         """A live copy of a board as ``wb.boards.get`` read it."""
-        return cls(view.board, view.items, view.images, view.role)
+        return cls(view.board, view.items, view.images, view.role, can_comment=view.can_comment)
 
     # -- reading ---------------------------------------------------------------------------
     @property
@@ -111,7 +112,8 @@ class LiveBoard:
         """The board as a :class:`BoardView` (what ``wb.boards.get`` would return now)."""
         items = self.items
         board = dataclasses.replace(self.board, revision=self.revision, item_count=len(items))
-        return BoardView(board=board, items=items, role=self.role, images=dict(self.images))
+        return BoardView(board=board, items=items, role=self.role, images=dict(self.images),
+                         can_comment=self.can_comment)
 
     def missing_images(self, item_ids: Iterable[str]) -> list[str]:
         """Image ids that the given picture cards show and this view has no metadata for yet."""

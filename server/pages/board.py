@@ -371,9 +371,8 @@ class BoardPage(pn.viewable.Viewer):
             return pn.Column(empty_state("This board cannot be opened", self.problem),
                              pn.pane.HTML('<p class="wb-hint"><a href="/boards">Go to your boards</a></p>',
                                           stylesheets=[PANEL_CSS]), margin=(24, 24), sizing_mode="stretch_width")
-        # Owner, members and comment or edit links may comment (the boards domain decides; the form follows).
-        may_comment = self.role != "view" or (self.session.user is not None and self.token is None)
-        self.comments = CommentsPanel(self.session, self.board_id, self.token, may_comment=may_comment,
+        # Who may comment is the boards domain's rule (members whatever their role, comment and edit links).
+        self.comments = CommentsPanel(self.session, self.board_id, self.token, may_comment=self.view.can_comment,
                                       items=lambda: self.view.items if self.view else [], select=self.canvas.select_cards)
         pn.state.onload(self.comments.refresh)
         side: list[Any] = [self.comments]
