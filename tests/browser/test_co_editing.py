@@ -103,10 +103,15 @@ def test_a_drag_and_a_note_edit_reach_the_other_browser_without_a_reload(
     # A notebook adds a note and removes a still through the service layer: both pages follow.
     added = wb.boards.add_note(me, board.id, "Added from a notebook", x=420, y=340)
     wb.boards.remove_items(me, board.id, [items[1].id])
+    third = wb.library.list(me, scope="all", limit=3)[2]
+    picture = wb.boards.add_image(me, board.id, third.id, x=700, y=340)  # its metadata comes with the patch
     for page in (visit, second_visit):
         until(page, lambda page=page: page.page.locator(f'.wb-card[data-id="{added.id}"]').count() == 1
-              and page.page.locator(f'.wb-card[data-id="{items[1].id}"]').count() == 0,
+              and page.page.locator(f'.wb-card[data-id="{items[1].id}"]').count() == 0
+              and page.page.locator(f'.wb-card[data-id="{picture.id}"] img').count() == 1,
               message="both pages to follow the notebook")
+        img = page.page.locator(f'.wb-card[data-id="{picture.id}"] img')
+        assert third.id in (img.get_attribute("src") or "") and img.get_attribute("alt") == third.filename
         assert page.page.evaluate("() => window.__sameWindow === true")
     revision = wb.boards.get(me, board.id).board.revision
     for page in (visit, second_visit):
