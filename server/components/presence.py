@@ -22,7 +22,7 @@ import panel as pn
 from server.session import Session
 from workbench.errors import WorkbenchError
 
-__all__ = ["BoardPeople", "presence_html", "BEAT_MS"]
+__all__ = ["BoardPeople", "presence_html", "viewer_connected", "BEAT_MS"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,13 @@ PRESENCE_CSS = """
   font: 700 10px/20px var(--wb-font, sans-serif); text-align: center; }
 .wb-person.me { border-color: #111; }
 """
+
+
+def viewer_connected(doc: Any) -> bool:
+    """Whether a browser is still connected to this page's session (a closed tab's session lingers
+    for a while before Bokeh discards it)."""
+    session = getattr(getattr(doc, "session_context", None), "_session", None)
+    return session is None or getattr(session, "connection_count", 1) > 0
 
 
 def _colour(value: str) -> str:
@@ -72,6 +79,9 @@ class BoardPeople:
         self.joined = False
         self._ended = False
         self._callback: Any = None
+        self._doc: Any = None
+        self._joining = False
+        self._refusals = 0
         self.strip = pn.pane.HTML(presence_html([], self.session_id), stylesheets=[PRESENCE_CSS], margin=(0, 0, 4, 0),
                                   sizing_mode="stretch_width", css_classes=["wb-presence-pane"])
 
@@ -80,6 +90,7 @@ class BoardPeople:
         doc = pn.state.curdoc
         if doc is None or doc.session_context is None:
             return
+        self._doc = doc
         pn.state.onload(self._join)
         self._callback = pn.state.add_periodic_callback(self.beat, period=BEAT_MS, start=True)  # type: ignore[arg-type]
         pn.state.on_session_destroyed(lambda context: self._leave())
@@ -98,18 +109,35 @@ class BoardPeople:
 
     # -- the service calls ------------------------------------------------------------------
     async def _join(self) -> None:
+        if self._joining or self._ended:
+            return
+        self._joining = True
         try:
             await self.session.run(self.session.wb.boards.presence.join, self.session.user, self.board_id,
                                    token=self.token, session_id=self.session_id)
         except WorkbenchError as error:  # e.g. a revoked link: the board page says so itself
             log.info("board %s: presence join refused: %s", self.board_id, error)
+            self._refusals += 1
+            if self._refusals >= 5:
+                self.stop()  # asking every second would not change the answer
             return
+        finally:
+            self._joining = False
         self.joined = True
         await self._list()
 
     async def beat(self) -> None:
         """Tell the service this view is still open (with selection and cursor), then redraw who is here."""
-        if not self.joined or self._ended:
+        if self._ended:
+            return
+        if not viewer_connected(self._doc):
+            # The tab closed (its session lingers a while): leave now rather than 10 s after the last beat.
+            if self.joined:
+                self.joined = False
+                await self.session.run(self._forget)
+            return
+        if not self.joined:
+            await self._join()  # the browser came back (a reconnect), or the first join failed
             return
         try:
             alive = await self.session.run(self.session.wb.boards.presence.beat, self.session_id,
@@ -145,7 +173,11 @@ class BoardPeople:
     def _leave(self) -> None:
         self.stop()
         if self.joined:
-            try:
-                self.session.wb.boards.presence.leave(self.session_id)
-            except Exception as error:  # noqa: BLE001 - the row expires 10 s after its last beat anyway
-                log.info("board %s: presence leave failed: %s", self.board_id, error)
+            self.joined = False
+            self._forget()
+
+    def _forget(self) -> None:
+        try:
+            self.session.wb.boards.presence.leave(self.session_id)
+        except Exception as error:  # noqa: BLE001 - the row expires 10 s after its last beat anyway
+            log.info("board %s: presence leave failed: %s", self.board_id, error)

@@ -16,6 +16,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from server.components.canvas import canvas_entry
+from server.components.presence import viewer_connected
 from server.live_board import Applied, LiveBoard
 from server.session import launch
 from workbench.boards import ACCESS_ENDED, BoardEvent, BoardView
@@ -32,16 +33,6 @@ log = logging.getLogger(__name__)
 
 CATCH_UP_LIMIT = 500   # missed events re-read and applied one by one; further behind, one read of the board is cheaper
 QUEUE_LIMIT = 2000     # events kept for a page whose browser is away; beyond that it reloads when it drains
-
-
-def _viewer_present(doc: Any) -> bool:
-    """Whether a browser is still connected to this page's session.
-
-    A closed tab's session lingers for a while before Bokeh discards it; drawing
-    every change of a busy board for it would only slow the open ones down.
-    """
-    session = getattr(doc.session_context, "_session", None)
-    return session is None or getattr(session, "connection_count", 1) > 0
 
 
 class LiveCanvas:
@@ -103,7 +94,9 @@ class LiveCanvas:
                 self._queue.clear()
                 self._stale = True
             self._queue.append(event)
-            if self._scheduled or self._doc is None or not _viewer_present(self._doc):
+            # A closed tab's session lingers before Bokeh discards it: drawing a busy board for it would
+            # only slow the open ones down (its queue is kept, bounded, in case the browser reconnects).
+            if self._scheduled or self._doc is None or not viewer_connected(self._doc):
                 return
             self._scheduled = True
         # Bokeh runs a coroutine callback on this session's loop, under its lock.

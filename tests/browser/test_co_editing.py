@@ -217,5 +217,5 @@ def test_presence_shows_both_people_and_a_comment_link_guest_comments_for_the_ow
 
     # The guest closes the tab: the owner's strip drops them (the service lists a view 10 s after its last beat).
     second_visit.page.close()
-    until(visit, lambda: strip.get_attribute("data-count") == "1", timeout=30, message="the guest to leave the list")
+    until(visit, lambda: strip.get_attribute("data-count") == "1", timeout=20, message="the guest to leave the list")
     assert not visit.errors
