@@ -38,10 +38,7 @@ drag there leaves data and delete files behind, and the next drag reads them all
 from __future__ import annotations
 
 import io
-import os
-import shutil
 import statistics
-import subprocess
 import tempfile
 import threading
 import time
@@ -65,38 +62,11 @@ ROWS = ("drag persist p50", "drag persist p95", "upload", "reservation", "list: 
 # -- a durable throwaway PostgreSQL ------------------------------------------------
 @contextmanager
 def durable_postgres() -> Iterator[Any]:
-    """A throwaway cluster like ``tests.postgres.running_postgres``, with fsync and synchronous commit on."""
-    from tests.postgres import (
-        _NOBODY,
-        USER,
-        Cluster,
-        _as_server_user,
-        _wait_ready,
-        free_port,
-        postgres_available,
-    )
+    """A throwaway cluster (``tests.postgres.running_postgres``) with fsync and synchronous commit on."""
+    from tests.postgres import running_postgres
 
-    if not postgres_available():
-        raise RuntimeError("PostgreSQL server binaries (initdb, pg_ctl, postgres) are not installed")
-    folder = Path(tempfile.mkdtemp(prefix="bench-pg-"))
-    data = folder / "data"
-    data.mkdir()
-    if os.geteuid() == 0:
-        os.chown(folder, _NOBODY, _NOBODY)
-        os.chown(data, _NOBODY, _NOBODY)
-    port = free_port()
-    subprocess.run(_as_server_user(["initdb", "-D", str(data), "-U", USER, "--auth=trust", "-E", "UTF8"]),
-                   check=True, capture_output=True, cwd=folder)
-    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c max_connections=100"
-    subprocess.run(_as_server_user(["pg_ctl", "-D", str(data), "-o", options, "-l", str(data / "server.log"),
-                                    "-w", "-t", "60", "start"]), check=True, capture_output=True, cwd=folder)
-    try:
-        _wait_ready(port)
-        yield Cluster(port, folder)
-    finally:
-        subprocess.run(_as_server_user(["pg_ctl", "-D", str(data), "-m", "fast", "-w", "stop"]),
-                       capture_output=True, cwd=folder)
-        shutil.rmtree(folder, ignore_errors=True)
+    with running_postgres(100, durable=True) as cluster:
+        yield cluster
 
 
 def _rollbacks(dsn: str) -> int:

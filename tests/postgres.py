@@ -63,8 +63,12 @@ class Cluster:
 
 
 @contextmanager
-def running_postgres(max_connections: int = 200) -> Iterator[Cluster]:
-    """Run a PostgreSQL cluster for the duration of the block."""
+def running_postgres(max_connections: int = 200, *, durable: bool = False) -> Iterator[Cluster]:
+    """Run a PostgreSQL cluster for the duration of the block.
+
+    Tests run it with fsync off (a throwaway cluster need not survive a power cut); a benchmark
+    passes ``durable=True`` to measure commits as a real server makes them.
+    """
     if not postgres_available():
         raise RuntimeError("PostgreSQL server binaries (initdb, pg_ctl, postgres) are not installed")
     folder = Path(tempfile.mkdtemp(prefix="workbench-pg-"))
@@ -75,10 +79,11 @@ def running_postgres(max_connections: int = 200) -> Iterator[Cluster]:
         os.chown(data, _NOBODY, _NOBODY)
     port = free_port()
     subprocess.run(_as_server_user(["initdb", "-D", str(data), "-U", USER, "--auth=trust", "-E", "UTF8",
-                                    "--no-sync"]),
+                                    *([] if durable else ["--no-sync"])]),
                    check=True, capture_output=True, cwd=folder)
-    options = (f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c max_connections={max_connections}"
-               " -c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c max_connections={max_connections}"
+    if not durable:
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     subprocess.run(_as_server_user(["pg_ctl", "-D", str(data), "-o", options, "-l", str(data / "server.log"),
                                     "-w", "-t", "60", "start"]),
                    check=True, capture_output=True, cwd=folder)

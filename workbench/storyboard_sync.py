@@ -34,7 +34,7 @@ from workbench.storyboard_frames import (
 )
 from workbench.storyboard_model import CUT_MARK, Frame, Storyboard, StoryboardScene
 from workbench.writing.documents import Document
-from workbench.writing.scene_lines import SceneSpan, reorder_scenes, scene_spans
+from workbench.writing.scene_lines import SceneSpan, kept_in_order, reorder_scenes, scene_spans
 from workbench.writing.studio import Writing
 
 __all__ = ["SceneChange", "ScriptChanges", "BoardOrder", "CaptionNotes", "script_changes", "update_board",
@@ -117,22 +117,6 @@ class _Match:
     window: range                              # the script scenes the board covers
 
 
-def _lis(values: list[int]) -> set[int]:
-    """Indexes (into ``values``) of one longest increasing run: the scenes that kept their order."""
-    best: list[int] = [1] * len(values)
-    back: list[int] = [-1] * len(values)
-    for i, v in enumerate(values):
-        for j in range(i):
-            if values[j] < v and best[j] + 1 > best[i]:
-                best[i], back[i] = best[j] + 1, j
-    keep: set[int] = set()
-    i = max(range(len(values)), key=best.__getitem__, default=-1)
-    while i >= 0:
-        keep.add(i)
-        i = back[i]
-    return keep
-
-
 def _match(board: Storyboard, spans: list[SceneSpan]) -> _Match:
     free = list(board.live_scenes)
     pairs: dict[int, StoryboardScene] = {}
@@ -159,7 +143,7 @@ def _match(board: Storyboard, spans: list[SceneSpan]) -> _Match:
 def _moved(m: _Match, spans: list[SceneSpan], order: list[int]) -> list[SceneChange]:
     """The scenes of ``order`` (span indexes, new order) that left the run kept in order."""
     old = [m.pairs[i].position for i in order]
-    keep = _lis(old)
+    keep = kept_in_order(old)
     moved = []
     for n, i in enumerate(order):
         if n in keep:

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from workbench.errors import Conflict
-from workbench.writing.scene_lines import SceneSpan, plain, scene_spans
+from workbench.writing.scene_lines import SceneSpan, kept_in_order, plain, scene_spans
 
 __all__ = ["DiffRow", "SceneLines", "ScriptChange", "ScriptDiff", "compare_texts", "match_scenes", "CONTEXT"]
 
@@ -174,22 +174,6 @@ def match_scenes(old: list[SceneSpan], new: list[SceneSpan]) -> dict[int, int]:
     return pairs
 
 
-def _kept_in_order(values: list[int]) -> set[int]:
-    """Indexes (into ``values``) of one longest increasing run: the scenes that kept their order."""
-    best = [1] * len(values)
-    back = [-1] * len(values)
-    for i, v in enumerate(values):
-        for j in range(i):
-            if values[j] < v and best[j] + 1 > best[i]:
-                best[i], back[i] = best[j] + 1, j
-    keep: set[int] = set()
-    i = max(range(len(values)), key=best.__getitem__, default=-1)
-    while i >= 0:
-        keep.add(i)
-        i = back[i]
-    return keep
-
-
 def _label(span: SceneSpan) -> str:
     return span.number or str(span.index + 1)
 
@@ -237,7 +221,7 @@ def compare_texts(document_id: str, old_version: int, old_body: str, new_version
         scenes.append(SceneLines("Title page and opening", "", _rows(head_old, 0, head_new, 0, context)))
 
     matched = [n for n in range(len(new_spans)) if n in pairs]
-    keep = _kept_in_order([pairs[n] for n in matched])
+    keep = kept_in_order([pairs[n] for n in matched])
     moved = {n for k, n in enumerate(matched) if k not in keep}
     for n, span in enumerate(new_spans):
         o_index = pairs.get(n)

@@ -21,7 +21,7 @@ from workbench.errors import Conflict
 from workbench.writing import fountain
 from workbench.writing.fountain_model import Element
 
-__all__ = ["Beat", "SceneSpan", "scene_spans", "reorder_scenes", "insert_lines", "plain"]
+__all__ = ["Beat", "SceneSpan", "scene_spans", "reorder_scenes", "insert_lines", "plain", "kept_in_order"]
 
 
 @dataclass(frozen=True)
@@ -185,3 +185,23 @@ def insert_lines(body: str, after: int, new_lines: list[str]) -> str:
     """``body`` with ``new_lines`` inserted after 0-based line ``after`` (-1: at the top)."""
     lines = body.split("\n")
     return "\n".join(lines[: after + 1] + new_lines + lines[after + 1 :])
+
+
+def kept_in_order(values: list[int]) -> set[int]:
+    """Indexes (into ``values``) of one longest increasing run: the scenes that kept their order.
+
+    Everything outside it moved (a script diff says "scene 12 moved after scene 14"; a board
+    update re-orders only those rows).
+    """
+    best: list[int] = [1] * len(values)
+    back: list[int] = [-1] * len(values)
+    for i, v in enumerate(values):
+        for j in range(i):
+            if values[j] < v and best[j] + 1 > best[i]:
+                best[i], back[i] = best[j] + 1, j
+    keep: set[int] = set()
+    i = max(range(len(values)), key=best.__getitem__, default=-1)
+    while i >= 0:
+        keep.add(i)
+        i = back[i]
+    return keep
