@@ -207,6 +207,7 @@ class BoardPage(pn.viewable.Viewer):
         if self.token:
             if not self.link_gone:
                 self._link_gone()
+                self.session.error(reason)  # the banner stays; the notification says it as it happens
             return
         self.link_gone = True
         self.canvas.editable = False
