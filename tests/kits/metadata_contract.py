@@ -243,7 +243,14 @@ class MetadataContract:
 
         background = threading.Thread(target=lambda: sync_errors.extend(run_threads(3, sync_writes)))
         background.start()
-        ids = asyncio.run(asyncio.wait_for(main(), timeout=120))
+        # On a thread of its own: in a full run the browser tests' Playwright keeps an event loop
+        # running in the main thread, and asyncio.run refuses to start inside one.
+        answers: list[list[str]] = []
+        runner = threading.Thread(target=lambda: answers.append(asyncio.run(asyncio.wait_for(main(), timeout=120))))
+        runner.start()
+        runner.join(timeout=180)
+        assert answers, "the event loop did not finish its writes"
+        ids = answers[0]
         background.join(timeout=120)
         assert not background.is_alive() and sync_errors == []
         assert len(set(ids)) == 11

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from server.live_board import LiveBoard
-from tests.browser.conftest import Visit, launch_chromium, serve_workbench
+from tests.browser.conftest import Visit, serve_workbench
 from tests.helpers import open_wb
 from workbench import Conflict, Forbidden, InvalidInput, NotFound, User, Workbench
 from workbench.boards import BoardItem, ItemMove
@@ -207,14 +207,11 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     served.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
+@pytest.fixture
+def browser(chromium: Any) -> Any:
+    # The session's one Chromium (tests/browser/conftest.py): a second sync Playwright in the same
+    # run would find the first one's event loop running and refuse to start.
+    return chromium
 
 
 def dom_cards(visit: Visit) -> list[tuple[str, ...]]:
