@@ -16,7 +16,45 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["format_table", "module_main"]
+__all__ = ["CHROMIUM_ARGS", "format_table", "module_main", "serve_workbench"]
+
+#: Chromium flags for the browser benchmarks: no sandbox (containers), nothing fetched from the network.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def serve_workbench(home: Path, *, samples: bool = False) -> Any:
+    """A workbench web server on a free local port over ``home`` (offline AI), returned once ``/healthz`` answers.
+
+    With ``samples`` the sample library is stored and embedded first (a worker runs). The caller
+    stops it with ``running.stop()``.
+    """
+    import os
+    import socket
+    import urllib.request
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from server.main import start
+    from workbench.app import Workbench
+    from workbench.samples import load_samples
+    from workbench.settings import Settings
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    settings = Settings(home=home, server={"host": "127.0.0.1", "port": port}, library={"load_samples": False})
+    wb = Workbench(settings)
+    if samples:
+        wb.start_worker()
+        load_samples(wb.accounts, wb.library, wait=True)
+    running = start(settings, wb=wb)
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(f"{running.url}/healthz", timeout=2):
+                return running
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("the workbench did not start")
 
 
 def format_table(rows: Iterable[dict[str, Any]], *, with_module: bool = True) -> str:

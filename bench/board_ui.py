@@ -13,49 +13,19 @@ Chromium with Playwright:
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import statistics
 import tempfile
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import CHROMIUM_ARGS, serve_workbench
+
 ITEMS = 200
 OPENS = 5
 DROPS = 10
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _serve(home: Path) -> Any:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from server.main import start
-    from workbench.app import Workbench
-    from workbench.samples import load_samples
-    from workbench.settings import Settings
-
-    settings = Settings(home=home, server={"host": "127.0.0.1", "port": _free_port()}, library={"load_samples": False})
-    wb = Workbench(settings)
-    wb.start_worker()
-    load_samples(wb.accounts, wb.library, wait=True)
-    running = start(settings, wb=wb)
-    for _ in range(300):
-        try:
-            with urllib.request.urlopen(f"{running.url}/healthz", timeout=2):
-                return running
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("the workbench did not start")
 
 
 def _board(wb: Any) -> str:
@@ -122,7 +92,7 @@ def run() -> list[dict[str, Any]]:
     if executable is None:
         return [{"benchmark": "board canvas", "value": float("nan"), "unit": "ms", "note": "chromium not installed"}]
     with tempfile.TemporaryDirectory() as home:
-        running = _serve(Path(home))
+        running = serve_workbench(Path(home), samples=True)
         try:
             board_id = _board(running.wb)
             url = f"{running.url}/board?id={board_id}"

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.board_ui import CHROMIUM_ARGS, _serve
+from bench import CHROMIUM_ARGS, serve_workbench
 
 BOARDS = 150
 OPENS = 5
@@ -72,7 +72,7 @@ def run() -> list[dict[str, Any]]:
         return [{"benchmark": "boards page", "value": float("nan"), "unit": "ms", "note": "chromium not installed"}]
     shown = _shown()
     with tempfile.TemporaryDirectory() as home:
-        running = _serve(Path(home))
+        running = serve_workbench(Path(home), samples=True)
         try:
             _boards(running.wb)
             listing = _time_listing(running.wb)

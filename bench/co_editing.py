@@ -17,19 +17,16 @@ page's hop to its session's event loop, the websocket and the canvas's patch.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import statistics
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+from bench import CHROMIUM_ARGS, serve_workbench
+
 OBSERVE = """(world) => {
   window.__seen = [];
   new MutationObserver((changes) => {
@@ -64,26 +61,6 @@ class Viewer:
                     self.live.apply(earlier)
             self.live.apply(event)
             self.applied_at[event.seq] = time.perf_counter()
-
-
-def _serve(home: Path) -> Any:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from server.main import start
-    from workbench.app import Workbench
-    from workbench.settings import Settings
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    settings = Settings(home=home, server={"host": "127.0.0.1", "port": port}, library={"load_samples": False})
-    running = start(settings, wb=Workbench(settings))
-    for _ in range(300):
-        try:
-            with urllib.request.urlopen(f"{running.url}/healthz", timeout=2):
-                return running
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("the workbench did not start")
 
 
 def _round(wb: Any, viewers: int, changes: int, page: Any | None) -> list[dict[str, Any]]:
@@ -148,7 +125,7 @@ def run(changes: int = 60, viewers: str = "2,10,25", browser: int = 1) -> list[d
     counts = [int(v) for v in str(viewers).split(",") if v.strip()]
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     with tempfile.TemporaryDirectory() as home:
-        running = _serve(Path(home))
+        running = serve_workbench(Path(home))
         rows: list[dict[str, Any]] = []
         try:
             if browser and executable:

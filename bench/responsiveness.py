@@ -36,7 +36,8 @@ from urllib.parse import urlsplit
 import numpy as np
 from PIL import Image
 
-from bench.board_ui import CHROMIUM_ARGS, _serve, _time_drop
+from bench import CHROMIUM_ARGS, serve_workbench
+from bench.board_ui import _time_drop
 
 DROP_LIMIT_MS = 10_000.0
 PROBE = r"""
@@ -166,7 +167,7 @@ def run(pages: int = 120, images: int = 200) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as folder:
         home = Path(folder)
         archive = _board_zip(home / "source", images)
-        running = _serve(home / "served")
+        running = serve_workbench(home / "served", samples=True)
         wb = running.wb
         me = wb.accounts.local_user()
         wb.writing.create(me, "screenplay", "Bench Night", _script(pages))
