@@ -68,9 +68,6 @@ class ScreenplayDesk(pn.viewable.Viewer):
         self.rewrite = pn.widgets.Button(label=f"Rewrite selection · {price('rewrite')} credit", color="default",
                                          width=190)
         self.rewrite.on_click(self._rewrite)
-        self.versions = pn.widgets.Select(label="Version history", width=320)
-        self.restore = pn.widgets.Button(label="Restore this version", color="default", width=170)
-        self.restore.on_click(self._restore)
         self.board = pn.widgets.Select(label="Quote the selection on", width=220)
         self.quote = pn.widgets.Button(label="Quote on board", color="default", width=140)
         self.quote.on_click(self._quote)
@@ -147,9 +144,6 @@ class ScreenplayDesk(pn.viewable.Viewer):
         self.editor.value = doc.body
         name = quote(doc.title.replace(" ", "-")[:60] or "screenplay", safe="-_")
         self.pdf.filename, self.fountain.filename = f"{name}.pdf", f"{name}.fountain"
-        self.versions.param.update(options={
-            f"v{v.version} · {v.created_at:%d %b %H:%M} · {v.note}": v.version for v in versions
-        }, value=doc.version)
         self.compare.load(doc, versions)
         pn.state.execute(self.storyboard.refresh)
         self._status()
@@ -281,15 +275,9 @@ class ScreenplayDesk(pn.viewable.Viewer):
     def _busy(self, on: bool, *, follow: bool = False) -> None:
         self.editor.param.update(readonly=on, follow=on and follow)
         self.stop.visible = on
-        for button in (self.continue_button, self.rewrite, self.save_button, self.restore):
+        self.compare.hold(on)
+        for button in (self.continue_button, self.rewrite, self.save_button):
             button.disabled = on
-
-    @friendly
-    async def _restore(self, event: Any = None) -> None:
-        if self.document_id and self.versions.value:
-            doc = await self.session.run(self.session.wb.writing.restore, self.session.me, self.document_id,
-                                         int(self.versions.value))
-            await self.open(doc.id)
 
     @friendly
     async def _quote(self, event: Any = None) -> None:
@@ -339,7 +327,7 @@ class ScreenplayDesk(pn.viewable.Viewer):
                        pn.Column(self.preview, sizing_mode="stretch_width", margin=0,
                                  styles={"max-height": "calc(100vh - 290px)", "overflow": "auto"}),
                        sizing_mode="stretch_width", margin=0)
-        bottom = pn.FlexBox(pn.Row(self.versions, self.restore, self.board, self.quote, margin=0, align="end"),
+        bottom = pn.FlexBox(pn.Row(self.board, self.quote, margin=0, align="end"),
                             pn.Row(self.fountain, self.pdf, margin=0, align="end"), justify_content="space-between",
                             align_items="flex-end", flex_wrap="wrap", sizing_mode="stretch_width", margin=(8, 0))
         tools = pn.Tabs(("Versions", self.compare), ("Storyboard this script", self.storyboard),

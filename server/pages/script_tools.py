@@ -70,6 +70,7 @@ class ScriptVersions(pn.viewable.Viewer):
         self.session = session
         self._reopen = reopen
         self.document_id = ""
+        self._alone = True
         self.old = pn.widgets.Select(label="Compare version", width=260, css_classes=["wb-diff-old"])
         self.new = pn.widgets.Select(label="with version", width=260, css_classes=["wb-diff-new"])
         self.compare = pn.widgets.Button(label="Compare", color="default", width=110, css_classes=["wb-compare"])
@@ -93,7 +94,7 @@ class ScriptVersions(pn.viewable.Viewer):
         keep_old = self.old.value if not changed and self.old.value in options.values() else older
         self.old.param.update(options=options, value=keep_old)
         self.new.param.update(options=options, value=versions[0].version if versions else None)
-        alone = len(versions) < 2
+        self._alone = alone = len(versions) < 2
         for widget in (self.old, self.new, self.compare, self.restore):
             widget.disabled = alone
         if alone:
@@ -102,6 +103,10 @@ class ScriptVersions(pn.viewable.Viewer):
         elif changed:
             self.result.object = ('<p class="wb-hint">Pick two versions and press Compare to see what moved, '
                                   "what was added or cut, and every changed line.</p>")
+
+    def hold(self, on: bool) -> None:
+        """No restore while the AI writes into the script (``on``); back when it is done, if there is a choice."""
+        self.restore.disabled = on or self._alone
 
     @friendly
     async def _compare(self, event: Any = None) -> None:
