@@ -23,7 +23,8 @@ from typing import Any
 import helm_python
 import pytest
 
-from tests.test_deploy import CHART, DOCKERFILE, REPO, VALUE_SETS
+from tests.test_deploy import DOCKERFILE, REPO
+from tests.test_helm_chart import CHART, VALUE_SETS
 
 LOCK = REPO / "deploy" / "checkov.lock"
 DIGEST = "sha256:" + "ab" * 32

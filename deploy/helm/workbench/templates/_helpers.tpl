@@ -116,7 +116,7 @@ checkov.io/skip4: "CKV_K8S_9=the worker serves no traffic, so there is nothing t
 
 {{/* The workbench settings every container shares, as KEY: "value" lines: the ConfigMap's data,
      and given inline to the migrate hook Job (which runs before the ConfigMap exists). Every name
-     is a setting the app reads (README "Configuration"; tests/test_deploy.py checks it). */}}
+     is a setting the app reads (README "Configuration"; tests/test_helm_chart.py checks it). */}}
 {{- define "workbench.settings" -}}
 WORKBENCH_HOME: "/data"
 WORKBENCH_SERVER__HOST: "0.0.0.0"
