@@ -13,7 +13,7 @@ from store.bus import PostgresBus
 from tests.helpers import open_wb
 from workbench import InvalidInput, NotFound, Settings, User, Workbench
 from workbench.boards.model import utcnow
-from workbench.boards.presence import PALETTE, initials
+from workbench.boards.presence import PALETTE, colour_for, initials
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -100,6 +100,45 @@ def test_colours_are_stable_per_person(wb: Workbench, ana: User, ben: User, boar
     _, token = wb.boards.create_link(ana, other, "view")
     guests = {wb.boards.presence.join(None, other, token=token, session_id=_tab()).colour for _ in range(12)}
     assert guests <= set(PALETTE) and len(guests) > 1  # people differ, from the one palette
+
+
+def test_people_on_one_board_get_distinct_colours(wb: Workbench, ana: User, board: str) -> None:
+    # Two people whose own colours clash (the same hash bucket): the second gets another one.
+    twins: list[User] = []
+    for n in range(400):  # user ids are random: about one in 12 shares Ana's colour
+        person = wb.accounts.create_user(f"twin{n}@example.com")
+        if colour_for(person.id) == colour_for(ana.id):
+            twins.append(person)
+            if len(twins) == 2:
+                break
+    assert len(twins) == 2
+    for twin in twins:
+        wb.boards.share_with(ana, board, twin, "view")
+    mine = wb.boards.presence.join(ana, board, session_id=_tab())
+    first = wb.boards.presence.join(twins[0], board, session_id=_tab())
+    assert mine.colour == colour_for(ana.id) != first.colour  # the first to come keeps their own
+    assert first.colour == PALETTE[(PALETTE.index(mine.colour) + 1) % len(PALETTE)]  # the next free one, in order
+    assert wb.boards.presence.join(ana, board, session_id=_tab()).colour == mine.colour  # one person, one colour
+    # A guest view and the other twin: every open view of a different person differs.
+    _, token = wb.boards.create_link(ana, board, "comment")
+    wb.boards.presence.join(None, board, token=token, session_id=_tab())
+    wb.boards.presence.join(twins[1], board, session_id=_tab())
+    here = wb.boards.presence.present(ana, board)
+    people = {p.user_id or p.session_id: p.colour for p in here}
+    assert len(set(people.values())) == len(people) == 4
+    # Someone who left frees their colour: the twin who comes next takes it (the same answer on every replica).
+    leaving = next(p.session_id for p in here if p.user_id == twins[0].id)
+    wb.boards.presence.leave(leaving)
+    assert wb.boards.presence.join(twins[0], board, session_id=_tab()).colour == first.colour
+    # With every colour taken, a newcomer falls back to their own (a 13th person shares one).
+    crowd = [wb.accounts.create_user(f"crowd{n}@example.com") for n in range(len(PALETTE))]
+    for person in crowd:
+        wb.boards.share_with(ana, board, person, "view")
+        wb.boards.presence.join(person, board, session_id=_tab())
+    colours = [p.colour for p in wb.boards.presence.present(ana, board)]
+    assert set(colours) == set(PALETTE) and len(colours) == 5 + len(crowd)
+    last = next(p for p in wb.boards.presence.present(ana, board) if p.user_id == crowd[-1].id)
+    assert last.colour == colour_for(crowd[-1].id)
 
 
 def test_guest_names_are_user_text(wb: Workbench, ana: User, board: str) -> None:

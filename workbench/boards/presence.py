@@ -82,8 +82,36 @@ def initials(name: str) -> str:
 
 
 def colour_for(key: str) -> str:
-    """The person's colour: the same for the same person on every board, every replica, every day."""
+    """The person's own colour: the same on every replica, every day; a board gives it to them when
+    nobody else there has it (else the next free one, see ``join``)."""
     return PALETTE[zlib.crc32(key.encode("utf-8", "surrogatepass")) % len(PALETTE)]
+
+
+def _free_colour(cur: Tx, board_id: str, session: str, user_id: str | None, now: datetime) -> str:
+    """The colour this view joins ``board_id`` with: one nobody else on the board has now.
+
+    The person's own colour (:func:`colour_for`) when it is free, so they keep it from board
+    to board; their other open tab's colour if they have one here (one person, one colour);
+    else the next free palette colour after their own, in palette order (deterministic:
+    the same people joining in the same order get the same colours). With every colour
+    taken (more than 12 people) two share one again, their own. Joins go through the one
+    write path, so two people joining at once do not both take the last free colour.
+    """
+    key = user_id if user_id is not None else session
+    own = colour_for(key)
+    rows = cur.execute("SELECT user_id, colour FROM board_presence WHERE board_id = ? AND session_id <> ?"
+                       " AND seen_at >= ?", [board_id, session, now - PRESENT_FOR]).fetchall()
+    if user_id is not None:
+        mine = [str(colour) for uid, colour in rows if uid == user_id]
+        if mine:
+            return mine[0]
+    taken = {str(colour) for uid, colour in rows if user_id is None or uid != user_id}
+    start = PALETTE.index(own)
+    for step in range(len(PALETTE)):
+        colour = PALETTE[(start + step) % len(PALETTE)]
+        if colour not in taken:
+            return colour
+    return own
 
 
 def _session(session_id: Any) -> str:
@@ -125,8 +153,9 @@ class BoardPresence:
             access = resolve(cursor_reader(cur), user, board_id, token)  # a revoked link cannot join
             now = utcnow()
             name = actor_name(access) if access.user is not None else guest_name(display_name)
-            colour = colour_for(access.user.id if access.user is not None else session)
             link_id = access.link_id if access.person_role is None else None
+            colour = _free_colour(cur, board_id, session, access.user.id if access.user is not None else None,
+                                  now)
             taken = cur.execute("SELECT board_id, user_id, link_id FROM board_presence WHERE session_id = ?",
                                 [session]).fetchone()
             if taken is not None and tuple(taken) != (board_id, access.user.id if access.user else None, link_id):
