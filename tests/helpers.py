@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from workbench import Settings, Workbench
+from workbench.boards import ACCESS_ENDED, BoardEvent
 
 SAMPLES = Path(__import__("skimage").__file__).parent / "data"
 
@@ -53,3 +55,24 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, message: str 
             return
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {message}")
+
+
+class Heard:
+    """A board-event listener that keeps every event it is told about (from any thread)."""
+
+    def __init__(self) -> None:
+        self.events: list[BoardEvent] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, event: BoardEvent) -> None:
+        with self._lock:
+            self.events.append(event)
+
+    def seqs(self, board_id: str | None = None) -> list[int]:
+        """The sequence numbers heard (of one board, if given), leaving out the stream's access-ended notice."""
+        with self._lock:
+            return [e.seq for e in self.events if e.kind != ACCESS_ENDED and board_id in (None, e.board_id)]
+
+    def kinds(self) -> list[str]:
+        with self._lock:
+            return [e.kind for e in self.events]

@@ -17,31 +17,11 @@ from pathlib import Path
 import pytest
 
 from store.bus import PostgresBus
-from tests.helpers import open_wb, png_bytes, wait_for
+from tests.helpers import Heard, open_wb, png_bytes, wait_for
 from workbench import Conflict, Forbidden, InvalidInput, NotFound, Settings, User, Workbench
 from workbench.boards import ACCESS_ENDED, BoardEvent, ItemMove
 
 pytestmark = pytest.mark.timeout(120)
-
-
-class Heard:
-    """A watch listener that keeps what it heard (from any thread)."""
-
-    def __init__(self) -> None:
-        self.events: list[BoardEvent] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, event: BoardEvent) -> None:
-        with self._lock:
-            self.events.append(event)
-
-    def seqs(self) -> list[int]:
-        with self._lock:
-            return [e.seq for e in self.events if e.kind != ACCESS_ENDED]
-
-    def kinds(self) -> list[str]:
-        with self._lock:
-            return [e.kind for e in self.events]
 
 
 @pytest.fixture(scope="module")
