@@ -38,7 +38,7 @@ from workbench.writing.scene_lines import SceneSpan, kept_in_order, reorder_scen
 from workbench.writing.studio import Writing
 
 __all__ = ["SceneChange", "ScriptChanges", "BoardOrder", "CaptionNotes", "script_changes", "update_board",
-           "order_from_board", "apply_order", "write_caption_notes"]
+           "order_from_board", "apply_order", "write_caption_notes", "scenes_in_script", "frame_lines"]
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,20 @@ def _match(board: Storyboard, spans: list[SceneSpan]) -> _Match:
     else:
         window = range(min(pairs), max(pairs) + 1) if pairs else range(0)
     return _Match(pairs, free, window)
+
+
+def scenes_in_script(board: Storyboard, spans: list[SceneSpan]) -> dict[str, int]:
+    """Which scene of the script as it reads now each live row is (scene id -> 0-based scene index).
+
+    The same recognition "Update from script" uses: rows whose scene left the script are absent.
+    """
+    return {scene.scene_id: index for index, scene in _match(board, spans).pairs.items()}
+
+
+def frame_lines(frame: Frame, span: SceneSpan) -> tuple[int, int]:
+    """A frame's lines (1-based, inclusive) in ``span`` as it reads now: its paragraph, else the whole scene."""
+    found = _relink(frame, span)
+    return found.first_line, found.last_line
 
 
 def _moved(m: _Match, spans: list[SceneSpan], order: list[int]) -> list[SceneChange]:

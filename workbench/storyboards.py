@@ -41,6 +41,7 @@ from workbench.storyboard_model import (
     load_storyboard,
     save_storyboard,
 )
+from workbench.storyboard_script import BoardScript, read_board_script
 from workbench.storyboard_sync import (
     BoardOrder,
     CaptionNotes,
@@ -102,6 +103,29 @@ class Storyboards:
             except NotFound:  # deleted boards keep their link until purged; they are not listed
                 continue
         return found
+
+    def board_script(self, user: User | None, board_id: str, item_id: str | None = None, *,
+                     token: str | None = None) -> BoardScript | None:
+        """The script a board was drawn from, as it reads now, and where a card (``item_id``) points in it.
+
+        For reading the script beside the board. None when the board is not a
+        storyboard, or its script is not the viewer's to read: a script stays
+        its writer's, so people the board is shared with (members, share-link
+        holders) see the board and its captions, not the whole screenplay.
+        Someone who may not open the board at all gets :class:`NotFound`.
+
+        >>> script = wb.storyboards.board_script(me, board_id, frame_id)
+        >>> script.selected.first_line, script.selected.last_line
+        """
+        self._boards.get(user, board_id, token=token)  # NotFound unless the viewer may open the board
+        board = load_storyboard(self._db, board_id)
+        if board is None or user is None or board.owner != user.id:
+            return None
+        try:
+            doc = self._script(user, board.document_id)
+        except NotFound:  # the script was deleted; the board stays, with nothing to read beside it
+            return None
+        return read_board_script(board, doc, item_id)
 
     # -- storyboarding a script --------------------------------------------------------------
     def estimate(self, user: User, document_id: str, *, scenes: tuple[int, int] | None = None,
