@@ -20,7 +20,7 @@ from workbench.magic import FrameMatch
 __all__ = ["BoardCanvas", "PromptTray", "canvas_entry", "MESSAGE_TYPES"]
 
 MESSAGE_TYPES = ("move", "remove", "front", "undo", "redo", "edit", "drop", "add_note", "color", "caption",
-                 "replace", "selection", "pointer")
+                 "replace", "selection", "pointer", "comment_at", "pin")
 
 
 def canvas_entry(item: BoardItem, view: BoardView, grant: str | None = None, *, frame: int | None = None,
@@ -76,9 +76,16 @@ class BoardCanvas(JSComponent):
     revision = param.Integer(default=0, doc="The board revision the items show; a new one redraws every card "
                              "(later changes arrive as patches, see ``patch``).")
     replaceable = param.Boolean(default=False, doc="Whether a picture's still can be swapped from the library.")
+    commentable = param.Boolean(default=False, doc="Whether the viewer may comment: shows the Comment tool "
+                                "(a click, Alt+click or the C key opens a form; Enter sends ``comment_at``).")
+    pins = param.List(default=[], doc="The comment markers, one per thread pinned to a card or a spot: "
+                      "{id, n, item_id, x, y, resolved, count, by, text, focused}; a click on one sends ``pin``.")
 
-    _esm = STATIC / "canvas.js"
-    _stylesheets = [(STATIC / "canvas.css").read_text(), EXTRA_CSS]
+    # canvas_pins.js (comment markers and the spot-comment form) is joined to canvas.js as one module:
+    # a component has one ESM, and canvas.js stays about the cards.
+    _esm = (STATIC / "canvas.js").read_text(encoding="utf-8") + "\n" + \
+        (STATIC / "canvas_pins.js").read_text(encoding="utf-8")
+    _stylesheets = [(STATIC / "canvas.css").read_text(), EXTRA_CSS, (STATIC / "canvas_pins.css").read_text()]
 
     def __init__(self, **params: Any) -> None:
         self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = {}

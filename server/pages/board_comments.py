@@ -1,10 +1,16 @@
-"""The board page's comments: threads pinned to a card or to the board, replies, resolve and reopen.
+"""The board page's comments: threads pinned to a card, a spot or the board, replies, resolve and reopen.
 
 Everyone who can open the board reads the comments; who may write them is the
 boards domain's rule (owner, members, comment and edit links), the panel only
 hides the form from a view link. A guest signs with the name they type. Every
 comment, name and card label is user text and is escaped here: Panel's HTML
 pane passes markup through as it is.
+
+Threads are numbered in the order they were started; the canvas shows each open
+one as a marker with its number (one ``pins`` list, sent when the comments
+change), takes a comment on a spot or a card (``comment_at``) and says which
+marker was clicked (``pin``): its thread goes to the top of the list, outlined.
+The panel's second tab is the board's history (:mod:`server.pages.board_history`).
 """
 
 from __future__ import annotations
@@ -17,11 +23,13 @@ from typing import Any
 import panel as pn
 import param
 
+from server.live_board import Applied
+from server.pages.board_history import BoardHistory
 from server.pages.common import PANEL_CSS, section
-from server.session import Session, friendly
+from server.session import Session, friendly, launch
 from workbench.boards import BoardItem, Comment
 
-__all__ = ["CommentsPanel", "thread_html"]
+__all__ = ["CommentsPanel", "thread_html", "pin_entries"]
 
 COMMENTS_CSS = """
 .wb-thread { border: 1px solid #e2e2e2; border-left: 3px solid #111; padding: 8px 10px; margin: 6px 0 2px;
@@ -33,6 +41,15 @@ COMMENTS_CSS = """
 .wb-comment-when { color: #8a8a8a; font-size: 11px; margin-left: 4px; }
 .wb-comment-text { white-space: pre-wrap; word-break: break-word; margin: 2px 0 0; }
 .wb-resolved-badge { font-size: 11px; color: #6b6b6b; margin-left: 6px; }
+.wb-thread-no { display: inline-block; min-width: 20px; height: 20px; padding: 0 5px; box-sizing: border-box;
+  border: 2px solid #111; border-radius: 10px 10px 10px 2px; background: #fff; color: #111;
+  font: 700 11px/16px var(--wb-font, sans-serif); text-align: center; margin-right: 6px;
+  font-variant-numeric: tabular-nums; }
+.wb-thread.resolved .wb-thread-no { border-color: #bbb; border-style: dashed; color: #8a8a8a; }
+.wb-thread.focused { border-color: var(--wb-accent, #2f5bff); border-left-color: var(--wb-accent, #2f5bff);
+  box-shadow: 0 0 0 2px rgba(47, 91, 255, .25); }
+.wb-thread.focused .wb-thread-no { background: var(--wb-accent, #2f5bff); border-color: var(--wb-accent, #2f5bff);
+  color: #fff; }
 """
 
 
@@ -55,8 +72,12 @@ def _one(comment: Comment) -> str:
             f'<p class="wb-comment-text">{html.escape(comment.text)}</p></div>')
 
 
-def thread_html(thread: Comment, items: dict[str, BoardItem]) -> str:
-    """One thread (its first comment, then the replies), every user string escaped."""
+def thread_html(thread: Comment, items: dict[str, BoardItem], *, number: int | None = None,
+                focused: bool = False) -> str:
+    """One thread (its first comment, then the replies), every user string escaped.
+
+    ``number`` is the thread's marker number on the canvas; ``focused`` outlines it (its marker was clicked).
+    """
     if thread.item_id:
         pin = f"On {card_label(items.get(thread.item_id))}"
     elif thread.x is not None:
@@ -64,22 +85,42 @@ def thread_html(thread: Comment, items: dict[str, BoardItem]) -> str:
     else:
         pin = "On the board"
     done = '<span class="wb-resolved-badge">resolved</span>' if thread.resolved else ""
+    no = f'<span class="wb-thread-no">{number}</span>' if number is not None else ""
     body = "".join(_one(c) for c in (thread, *thread.replies))
-    return (f'<div class="wb-thread{" resolved" if thread.resolved else ""}" data-thread="{html.escape(thread.id)}">'
-            f'<div class="wb-thread-pin">{html.escape(pin)}{done}</div>{body}</div>')
+    classes = "wb-thread" + (" resolved" if thread.resolved else "") + (" focused" if focused else "")
+    numbered = f' data-n="{number}"' if number is not None else ""
+    return (f'<div class="{classes}" data-thread="{html.escape(thread.id)}"{numbered}>'
+            f'<div class="wb-thread-pin">{no}{html.escape(pin)}{done}</div>{body}</div>')
+
+
+def pin_entries(threads: list[Comment], *, resolved: bool, focused: str = "") -> list[dict[str, Any]]:
+    """The canvas's comment markers: one per thread pinned to a card or a spot, numbered like the panel
+    (plain values; the canvas sets every string as text). Resolved threads only with ``resolved``;
+    ``focused`` is the thread outlined in the panel (its marker is outlined too)."""
+    pins = []
+    for number, thread in enumerate(threads, start=1):
+        if (thread.resolved and not resolved) or (thread.item_id is None and thread.x is None):
+            continue
+        first = thread.text.strip().splitlines()[0] if thread.text.strip() else ""
+        pins.append({"id": thread.id, "n": number, "item_id": thread.item_id, "x": thread.x, "y": thread.y,
+                     "resolved": thread.resolved, "count": 1 + len(thread.replies), "by": thread.author_name,
+                     "text": first[:80] + ("…" if len(first) > 80 else ""), "focused": thread.id == focused})
+    return pins
 
 
 class CommentsPanel(pn.viewable.Viewer):
     """The comments side panel of one open board."""
 
     board_id = param.String(default="", doc="The board whose comments are shown.")
-    show_resolved = param.Boolean(default=False, doc="Whether resolved threads are listed too.")
+    show_resolved = param.Boolean(default=False, doc="Whether resolved threads are listed (and marked) too.")
+    focused = param.String(default="", doc="The thread whose canvas marker was clicked last ('' for none).")
 
     def __init__(self, session: Session, board_id: str, token: str | None, *, may_comment: bool,
-                 items: Callable[[], list[BoardItem]], select: Callable[[list[str]], None], **params: Any) -> None:
+                 items: Callable[[], list[BoardItem]], select: Callable[[list[str]], None], canvas: Any = None,
+                 **params: Any) -> None:
         super().__init__(board_id=board_id, **params)
         self.session, self.token, self.may_comment = session, token, may_comment
-        self._items, self._select = items, select
+        self._items, self._select, self.canvas = items, select, canvas
         self.selection: list[str] = []
         self._threads: list[Comment] = []
         # Kept across redraws: a reply being typed survives someone else's comment arriving.
@@ -98,6 +139,14 @@ class CommentsPanel(pn.viewable.Viewer):
         self.post.on_click(self._post)
         self.resolved_toggle = pn.widgets.Checkbox(label="Show resolved threads", value=False, margin=(8, 0, 0, 0))
         self.resolved_toggle.link(self, value="show_resolved")
+        # Restoring is for the board's editors: the canvas's editable flag is the page's copy of that rule.
+        self.history = BoardHistory(session, board_id, token,
+                                    may_restore=lambda: canvas is not None and bool(canvas.editable))
+        self.tabs: pn.Tabs | None = None
+        if canvas is not None:
+            canvas.commentable = may_comment
+            canvas.on("comment_at", self._post_at)
+            canvas.on("pin", self._open_thread)
 
     def selected(self, ids: list[str]) -> None:
         """The canvas selection changed: a new comment can be pinned to a single selected card."""
@@ -111,20 +160,47 @@ class CommentsPanel(pn.viewable.Viewer):
                                                self.board_id, token=self.token)
         self._draw()
 
-    @param.depends("show_resolved", watch=True)
+    def followed(self, applied: Applied) -> None:
+        """Changes arrived on the board (anyone's, this viewer's too): the open history follows.
+
+        (The page refreshes the comments themselves on comment events.)"""
+        if self.tabs is not None and self.tabs.active == 1:
+            launch(self.history.refresh())
+        else:
+            self.history.loaded = False  # read when the tab is next opened
+
+    @param.depends("show_resolved", "focused", watch=True)
     def _draw(self) -> None:
         items = {i.id: i for i in self._items()}
-        shown = [t for t in self._threads if self.show_resolved or not t.resolved]
+        numbers = {t.id: n for n, t in enumerate(self._threads, start=1)}
+        shown = [t for t in self._threads if self.show_resolved or not t.resolved or t.id == self.focused]
+        shown.sort(key=lambda t: t.id == self.focused)  # stable: newest first, the clicked marker's thread on top
         rows: list[Any] = []
         for thread in reversed(shown):  # newest thread first
-            rows.append(pn.pane.HTML(thread_html(thread, items), stylesheets=[PANEL_CSS, COMMENTS_CSS], margin=0,
-                                     sizing_mode="stretch_width"))
+            rows.append(pn.pane.HTML(thread_html(thread, items, number=numbers[thread.id],
+                                                 focused=thread.id == self.focused),
+                                     stylesheets=[PANEL_CSS, COMMENTS_CSS], margin=0, sizing_mode="stretch_width"))
             rows.append(self._actions(thread, on_board=thread.item_id in items))
         if not rows:
             open_count = sum(1 for t in self._threads if not t.resolved)
             hint = "No open comments." if self._threads and not open_count else "No comments yet."
             rows.append(pn.pane.HTML(f'<p class="wb-hint">{hint}</p>', stylesheets=[PANEL_CSS], margin=0))
         self.threads.objects = rows
+        if self.canvas is not None:
+            pins = pin_entries(self._threads, resolved=self.show_resolved, focused=self.focused)
+            if pins != self.canvas.pins:  # one message with every marker, only when they changed
+                self.canvas.pins = pins
+
+    def _open_thread(self, msg: dict[str, Any]) -> None:
+        """A marker on the canvas was clicked: its thread goes on top of the list, outlined."""
+        thread_id = str(msg.get("id") or "")
+        if any(t.id == thread_id for t in self._threads):
+            if self.tabs is not None:
+                self.tabs.active = 0
+            if self.focused == thread_id:
+                self._draw()  # clicked again: drawn on top again (a thread may have been started since)
+            else:
+                self.focused = thread_id
 
     def _actions(self, thread: Comment, *, on_board: bool) -> pn.viewable.Viewable:
         tools: list[Any] = []
@@ -162,6 +238,18 @@ class CommentsPanel(pn.viewable.Viewer):
         await self.refresh()
 
     @friendly
+    async def _post_at(self, msg: dict[str, Any]) -> None:
+        """A comment written on the canvas, pinned to the card or the spot it was written on."""
+        text = str(msg.get("text") or "")
+        item_id = msg.get("item_id")
+        where: dict[str, Any] = {"item_id": str(item_id)} if item_id else {"x": msg.get("x"), "y": msg.get("y")}
+        # Numbers and ids are the boards domain's to check (check_point, the card being there).
+        comment = await self.session.run(self.session.wb.boards.comments.add, self.session.user, self.board_id, text,
+                                         token=self.token, display_name=self.signer.value or "", **where)
+        self.focused = comment.id
+        await self.refresh()
+
+    @friendly
     async def _reply(self, thread_id: str, field: pn.widgets.TextInput, event: Any = None) -> None:
         text = (field.value_input or "").strip()
         if not text:
@@ -178,12 +266,26 @@ class CommentsPanel(pn.viewable.Viewer):
         await self.session.run(act, self.session.user, self.board_id, thread.id, token=self.token)
         await self.refresh()
 
+    def _tab(self, event: Any) -> None:
+        if event.new == 1 and not self.history.loaded:
+            launch(self.history.refresh())
+
     def __panel__(self) -> pn.viewable.Viewable:
-        parts: list[Any] = [section("Comments")]
+        parts: list[Any] = []
         if self.may_comment:
+            hint = ("Or comment right on the board: the Comment tool over the canvas, Alt+click, or C."
+                    if self.canvas is not None else "")
             parts += [self.signer, self.text, self.pin, self.post]
+            if hint:
+                parts.append(pn.pane.HTML(f'<p class="wb-hint">{hint}</p>', stylesheets=[PANEL_CSS], margin=0))
         else:
             parts.append(pn.pane.HTML('<p class="wb-hint">This link lets you read comments; ask the board\'s owner '
                                       'for a link that can comment.</p>', stylesheets=[PANEL_CSS], margin=0))
         parts += [self.resolved_toggle, self.threads]
-        return pn.Column(*parts, sizing_mode="stretch_width", margin=(0, 0, 12, 0), css_classes=["wb-comments"])
+        comments = pn.Column(*parts, sizing_mode="stretch_width", margin=(6, 0, 0, 0), css_classes=["wb-comments"])
+        if self.canvas is None:  # no canvas to restore onto: the comments alone, as before
+            return pn.Column(section("Comments"), comments, sizing_mode="stretch_width", margin=(0, 0, 12, 0))
+        self.tabs = pn.Tabs(("Comments", comments), ("History", self.history), dynamic=False,
+                            sizing_mode="stretch_width", margin=(0, 0, 12, 0), css_classes=["wb-side-tabs"])
+        self.tabs.param.watch(self._tab, "active")
+        return self.tabs

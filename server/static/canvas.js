@@ -122,6 +122,9 @@ export function render({ model, el }) {
   );
   const hint = h("span", "wb-board-hint");
   tools.append(hint);
+  // Comment markers and the spot-comment form live in canvas_pins.js (joined to this module).
+  const pins = commentPins({ model, root, viewport, world, tools, cards, selected: () => [...selected], view,
+                             toWorld, h, button });
 
   function refreshChrome() {
     const editable = !!model.editable;
@@ -314,6 +317,7 @@ export function render({ model, el }) {
 
   function settle() {
     markSelection();
+    pins.layout();
     if (!fitted && cards.size) {
       fitted = true;
       requestAnimationFrame(fit);
