@@ -122,11 +122,15 @@ function commentPins({ model, root, viewport, world, tools, cards, selected, vie
       else if (e.key === "Enter" && !e.shiftKey && e.target === field) { e.preventDefault(); send(); }
     });
     // Beside the spot, inside the part of the canvas the window shows (focusing it must not scroll the page).
+    // Where there is room it goes right of and below the spot, else left of or above it, so the spot shows.
+    viewport.appendChild(el);
     const r = viewport.getBoundingClientRect();
     const bottom = Math.min(r.height, window.innerHeight - r.top);
-    el.style.left = `${Math.max(8, Math.min(clientX - r.left + 14, r.width - 284))}px`;
-    el.style.top = `${Math.max(8, Math.min(clientY - r.top - 10, bottom - 150))}px`;
-    viewport.appendChild(el);
+    const px = clientX - r.left, py = clientY - r.top, fw = el.offsetWidth, fh = el.offsetHeight;
+    const left = px + 14 + fw <= r.width - 8 ? px + 14 : px - 14 - fw;
+    const top = py - 10 + fh <= bottom - 8 ? py - 10 : py - fh - 36;
+    el.style.left = `${Math.max(8, left)}px`;
+    el.style.top = `${Math.max(8, top)}px`;
     form = { el, field, at, itemId };
     layout();
     field.focus({ preventScroll: true });
@@ -175,6 +179,12 @@ function commentPins({ model, root, viewport, world, tools, cards, selected, vie
   // Markers on cards follow a drag or a nudge as it happens (the cards are placed without a redraw).
   viewport.addEventListener("pointermove", (e) => { if (e.buttons && layer.childElementCount) layout(); });
   root.addEventListener("keyup", (e) => { if (e.key.startsWith("Arrow") && layer.childElementCount) layout(); });
+
+  // Markers keep their size on screen whatever the zoom (within reason): the world's transform is
+  // the zoom, so follow it with one CSS variable rather than laying the markers out again.
+  const rescale = () => layer.style.setProperty("--wb-pin-scale", String(Math.min(4, Math.max(0.5, 1 / view.k))));
+  new MutationObserver(rescale).observe(world, { attributes: true, attributeFilter: ["style"] });
+  rescale();
 
   model.on("pins", layout);
   model.on("commentable", refreshTool);

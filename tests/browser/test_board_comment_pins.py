@@ -109,6 +109,23 @@ def test_a_spot_comment_shows_a_marker_for_the_other_person_and_opens_its_thread
     until(second_visit, lambda: corner_gap() < 1, message="the marker to follow its card")
     second_visit.screenshot("comment-pins-guest-markers")
 
+    # Alt+click is the quick way in (Escape leaves it); zoomed out, markers keep their size on screen.
+    x, y = empty_spot(visit)
+    visit.page.keyboard.down("Alt")
+    visit.page.mouse.click(x, y)
+    visit.page.keyboard.up("Alt")
+    visit.page.locator(".wb-pin-form textarea").wait_for(state="visible", timeout=10_000)
+    assert visit.page.locator(".wb-pin-form-title").inner_text() == "Comment on this spot"
+    visit.page.locator(".wb-pin-form textarea").press("Escape")
+    assert visit.page.locator(".wb-pin-form").count() == 0 and visit.page.locator(".wb-pin.pending").count() == 0
+    before = marker.bounding_box()
+    for _ in range(3):
+        visit.page.keyboard.press("-")
+    until(visit, lambda: visit.page.locator(".wb-zoom").inner_text() == "51%", message="the zoom out")
+    after = marker.bounding_box()
+    assert before is not None and after is not None and abs(after["height"] - before["height"]) < 2
+    visit.screenshot("comment-pins-zoomed-out")
+
     # Resolving a thread takes its marker off both canvases.
     wb.boards.comments.resolve(me, board.id, thread.id)
     for page in (visit, second_visit):
