@@ -147,6 +147,8 @@ class CommentsPanel(pn.viewable.Viewer):
             canvas.commentable = may_comment
             canvas.on("comment_at", self._post_at)
             canvas.on("pin", self._open_thread)
+            # A link revoked while the page is open makes the canvas read-only: the restore buttons go too.
+            canvas.param.watch(self._editable, "editable")
 
     def selected(self, ids: list[str]) -> None:
         """The canvas selection changed: a new comment can be pinned to a single selected card."""
@@ -265,6 +267,10 @@ class CommentsPanel(pn.viewable.Viewer):
         act = comments.reopen if thread.resolved else comments.resolve
         await self.session.run(act, self.session.user, self.board_id, thread.id, token=self.token)
         await self.refresh()
+
+    def _editable(self, event: Any) -> None:
+        if self.history.loaded:
+            self.history.redraw()
 
     def _tab(self, event: Any) -> None:
         if event.new == 1 and not self.history.loaded:

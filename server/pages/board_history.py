@@ -75,6 +75,10 @@ class BoardHistory(pn.viewable.Viewer):
         self.loaded = True
         self._draw()
 
+    def redraw(self) -> None:
+        """Draw the entries read last again (who may restore changed)."""
+        self._draw()
+
     def _draw(self) -> None:
         may_restore = self._may_restore()
         rows: list[Any] = []
