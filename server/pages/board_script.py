@@ -5,7 +5,8 @@ Shown only on a board the service layer links to a script the viewer may read
 shared with see the board, not the screenplay). Selecting a frame marks the
 lines it shows and scrolls them into view; selecting a scene-heading card
 scrolls to that scene; a card of a cut scene says so. The panel says which
-version it reads, and when that is newer than the one the board was drawn from.
+version it reads, and when that is newer than the one the board was drawn from,
+with "Update from script": what would change, shown first, then applied.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from panel.custom import JSComponent
 
 from server.design import STATIC
 from server.pages.common import PANEL_CSS, section
-from server.session import Session, launch
+from server.session import Session, friendly, launch
 from workbench.errors import NotFound, WorkbenchError
 from workbench.storyboard_script import BoardScript, ScriptPlace
+from workbench.storyboard_sync import ScriptChanges
 
 __all__ = ["ScriptPanel", "ScriptReader", "EMPTY"]
 
@@ -45,6 +47,7 @@ READER_CSS = """
 PANEL_EXTRA = """
 .wb-script-where { font-size: 13px; margin: 2px 0 6px; line-height: 1.4; word-break: break-word; }
 .wb-script-where.wb-script-cut strong { color: var(--wb-danger, #b3261e); }
+.wb-script-changes { font-size: 13px; margin: 4px 0; padding-left: 18px; line-height: 1.4; word-break: break-word; }
 .wb-script-empty { border: 1px dashed #d5d5d5; color: #6b6b6b; padding: 8px 10px; font-size: 13px; margin: 2px 0 6px; }
 """
 
@@ -83,12 +86,23 @@ def place_html(place: ScriptPlace | None, script: BoardScript, chosen: bool) -> 
             f'{html.escape(_lines(place))}<br>{heading}</p>')
 
 
+def changes_html(found: ScriptChanges) -> str:
+    """The changes "Update from script" would apply, in words (escaped: headings are the writer's text)."""
+    if not found.changes:
+        return (f'<p class="wb-hint">Version {found.to_version} changes no scene the board shows; '
+                'updating only notes the version.</p>')
+    items = "".join(f"<li>{html.escape(c.description)}</li>" for c in found.changes)
+    return (f'<p class="wb-hint">From version {found.from_version} to {found.to_version}:</p>'
+            f'<ul class="wb-script-changes">{items}</ul>')
+
+
 def about_html(script: BoardScript) -> str:
     """Which version the panel reads, and whether the board was drawn from an older one."""
     said = f'<p class="wb-hint wb-script-version">Reading {html.escape(script.version_label)}.</p>'
     if script.behind:
         said += (f'<p class="wb-hint wb-script-behind">This board was drawn from version {script.synced_version}; '
-                 'the script has changed since. Cards point at their scenes as the script reads now.</p>')
+                 'the script has changed since. Cards point at their scenes as the script reads now; '
+                 'Update from script brings the board up to it.</p>')
     return said
 
 
@@ -108,7 +122,20 @@ class ScriptPanel(pn.viewable.Viewer):
         self.where = pn.pane.HTML("", stylesheets=[PANEL_CSS, PANEL_EXTRA], sizing_mode="stretch_width", margin=0,
                                   css_classes=["wb-script-status"])
         self.reader = ScriptReader(sizing_mode="stretch_width", margin=(0, 0, 8, 0), css_classes=["wb-script-reader"])
-        self.body = pn.Column(section("Script"), self.about, self.where, self.reader, visible=False,
+        self.update = pn.widgets.Button(label="Update from script…", color="default", visible=False,
+                                        sizing_mode="stretch_width", margin=(2, 0, 6, 0),
+                                        css_classes=["wb-script-update"])
+        self.update.on_click(self._preview)
+        self.changes = pn.pane.HTML("", stylesheets=[PANEL_CSS, PANEL_EXTRA], sizing_mode="stretch_width", margin=0)
+        self.apply = pn.widgets.Button(label="Apply to the board", color="primary", width=150, margin=(2, 6, 6, 0),
+                                       css_classes=["wb-script-apply"])
+        self.apply.on_click(self._apply)
+        self.later = pn.widgets.Button(label="Not now", color="default", width=90, margin=(2, 0, 6, 0))
+        self.later.on_click(lambda e: self._close_preview())
+        self.preview = pn.Column(self.changes, pn.Row(self.apply, self.later, margin=0), visible=False,
+                                 sizing_mode="stretch_width", margin=0, css_classes=["wb-script-preview"])
+        self.body = pn.Column(section("Script"), self.about, self.update, self.preview, self.where, self.reader,
+                              visible=False,
                               sizing_mode="stretch_width", margin=0, css_classes=["wb-script-panel"])
 
     async def refresh(self) -> None:
@@ -132,11 +159,40 @@ class ScriptPanel(pn.viewable.Viewer):
         if script is None:
             return
         self.about.object = about_html(script)
+        self.update.visible = script.behind and not self.preview.visible
+        if not script.behind:
+            self._close_preview()
         if self._shown != (script.document_id, script.version):
             self._shown = (script.document_id, script.version)
             self.reader.scenes = [{"index": s.index, "label": s.label, "heading": s.heading, "first": s.first_line,
                                    "lines": list(s.lines)} for s in script.scenes]
         self._point()
+
+    @friendly
+    async def _preview(self, event: Any = None) -> None:
+        """What "Update from script" would do, before it does it (a read: nothing changes yet)."""
+        found: ScriptChanges = await self.session.run(self.session.wb.storyboards.script_changes, self.session.me,
+                                                      self.board_id)
+        self.changes.object = changes_html(found)
+        self.update.visible = False
+        self.preview.visible = True
+
+    @friendly
+    async def _apply(self, event: Any = None) -> None:
+        self.apply.loading = True
+        try:
+            done = await self.session.run(self.session.wb.storyboards.update_from_script, self.session.me,
+                                          self.board_id)
+        finally:
+            self.apply.loading = False
+        self._close_preview()
+        self.session.info(f"The board follows version {done.to_version} of the script now.")
+        await self.refresh()
+
+    def _close_preview(self) -> None:
+        self.preview.visible = False
+        self.changes.object = ""
+        self.update.visible = self.script is not None and self.script.behind
 
     def selected(self, ids: list[str]) -> None:
         """The canvas selection changed: point at it now, then read again (the script or board may have moved on)."""

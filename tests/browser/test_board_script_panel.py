@@ -5,7 +5,8 @@ last scene cut from the script and the board updated, then the script edited
 once more. On the board: the panel says which version it reads, clicking a
 frame marks that frame's lines in its scene and scrolls them into view,
 clicking a scene-heading card scrolls the script to that scene, a cut frame
-says so, and the hostile line shows as text.
+says so, and the hostile line shows as text. "Update from script" shows
+what would change, then brings the board up to the script's version.
 """
 
 from __future__ import annotations
@@ -110,5 +111,18 @@ def test_the_script_panel_follows_frames_and_scene_headings(visit: Visit, served
     cut_note = page.locator(".wb-script-cut")
     cut_note.wait_for(timeout=20_000)
     assert cut_note.inner_text().startswith("Cut · Scene 5")
-    assert current.count() == 0 and marked.count() == 0
+    wait_for(lambda: current.count() == 0 and marked.count() == 0, message="the cut frame to mark nothing")
+
+    # The board is behind the script: the panel offers to update it, showing what changes first.
+    page.locator(".wb-script-update button").click()
+    listed = page.locator(".wb-script-changes li")
+    listed.first.wait_for(timeout=20_000)
+    assert listed.all_inner_texts() == ["Scene 1 (EXT. PORTSIDE HARBOUR - NIGHT) was edited"]
+    visit.screenshot("board-script-update")
+    assert wb.storyboards.get(me, board_id).version == 2  # a preview changes nothing
+    page.locator(".wb-script-apply button").click()
+    wait_for(lambda: wb.storyboards.get(me, board_id).version == 3, message="the board to follow version 3")
+    behind = page.locator(".wb-script-behind")
+    wait_for(lambda: behind.count() == 0, message="the panel to stop saying the board is behind")
+    assert not page.locator(".wb-script-update").is_visible() and not page.locator(".wb-script-preview").is_visible()
     assert not visit.dialogs and not visit.errors, (visit.dialogs, visit.errors)
