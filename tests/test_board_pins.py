@@ -74,3 +74,17 @@ def test_history_lines_say_who_did_what_and_escape_it(wb: Workbench, ana: User) 
     assert "moved a card" in lines[1] and f'data-seq="{entries[1].seq}"' in lines[1]
     assert "&lt;img" in lines[1].split("</span>")[0]  # the person's name, escaped too
 
+
+def test_history_names_a_guest_by_the_name_they_signed_and_says_where_they_commented(wb: Workbench,
+                                                                                    ana: User) -> None:
+    board = wb.boards.create(ana, "Recce").id
+    card = wb.boards.add_note(ana, board, "Fog")
+    _, token = wb.boards.create_link(ana, board, "comment")
+    spot = wb.boards.comments.add(None, board, "Here?", token=token, x=10, y=20, display_name="Dee")
+    wb.boards.comments.add(None, board, "Yes", token=token, parent_id=spot.id)
+    wb.boards.comments.add(ana, board, "On this", item_id=card.id)
+    wb.boards.comments.resolve(None, board, spot.id, token=token)
+    said = [e.description for e in wb.boards.timeline.events(ana, board, limit=4)]
+    assert said == ["Guest resolved a comment", f"{HOSTILE} commented on a card", "Guest replied to a comment",
+                    "Dee commented on a spot on the board"]
+

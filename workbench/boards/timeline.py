@@ -108,6 +108,13 @@ def describe_event(kind: str, payload: dict[str, Any]) -> str:
     if kind == "share":
         return _SHARE.get(str(payload.get("action")), "changed the sharing")
     if kind == "comment":
+        raw = payload.get("comment")
+        comment: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        if payload.get("action") == "added":
+            if comment.get("parent_id"):
+                return "replied to a comment"
+            return ("commented on a card" if comment.get("item_id") else
+                    "commented on a spot on the board" if comment.get("x") is not None else "commented")
         return _COMMENT.get(str(payload.get("action")), "changed a comment")
     return _STATUS.get(kind, f"made a change ({kind})")
 
@@ -206,9 +213,17 @@ class BoardTimeline:
         return [self._entry(event_from_row(r), names) for r in rows]
 
     def _entry(self, event: BoardEvent, names: dict[str, str]) -> TimelineEntry:
-        name = str(event.payload.get("by") or "") or self._name(event.actor, names)
+        name = self._signed(event) or str(event.payload.get("by") or "") or self._name(event.actor, names)
         return TimelineEntry(event.seq, event.kind, event.actor, name, describe_event(event.kind, event.payload),
                              event.created_at, event.undone)
+
+    @staticmethod
+    def _signed(event: BoardEvent) -> str:
+        """The name a guest signed a new comment with (a guest's other changes are "Guest")."""
+        comment = event.payload.get("comment")
+        if event.kind == "comment" and event.payload.get("action") == "added" and isinstance(comment, dict):
+            return str(comment.get("author_name") or "")
+        return ""
 
     def _name(self, actor: str, names: dict[str, str]) -> str:
         """The name an older event (recorded before events carried one) is shown under."""
