@@ -6,6 +6,12 @@ websocket directly could make one session hold any amount of memory.
 :class:`BoundedFileDropper` counts what arrives per file and in total, drops a
 file the moment it goes over (its chunks are discarded, never joined) and says
 so in ``refused``, which the page shows next to the file.
+
+It is also compact (issue #18): FilePond's default item is a full-width image
+preview, and eight of them pushed the library's selection panel below the fold.
+Here a file in transit is one 28 px line (name and progress), a finished one
+leaves FilePond's list (the page's own list says added / already here / not
+added), and the list scrolls past a few lines.
 """
 
 from __future__ import annotations
@@ -16,6 +22,26 @@ import panel as pn
 import param
 
 __all__ = ["BoundedFileDropper"]
+
+
+# In the dropper's shadow root, over FilePond's own CSS. FilePond sizes and places its items from their
+# measured boxes and reads the root's computed max-height to make the list scroll, so plain CSS is enough.
+# (Not hiding the image preview with CSS: with the plugin loaded, a hidden preview stalled every upload
+# at "busy processing". The previews stay off by never registering the plugin, see __init__.)
+COMPACT_CSS = """
+/* Doubled class: FilePond's own rules (and its 'compact' layout's) are at least this specific. */
+.filepond--root.filepond--root { max-height: 170px; margin-bottom: 0; }
+.filepond--root.filepond--root .filepond--drop-label { min-height: 48px; }
+.filepond--root.filepond--root .filepond--drop-label label { padding: 8px; font-size: 14px; }
+.filepond--root.filepond--root .filepond--item { margin: 2px 4px; }
+.filepond--root.filepond--root .filepond--list-scroller[data-state='overflow'] { overflow-y: auto; }
+.filepond--file { padding: 4px 8px; align-items: center; }
+.filepond--file-info-sub, .filepond--file-status-sub { display: none; }
+.filepond--file-info-main, .filepond--file-status-main { font-size: 12px; line-height: 20px; }
+.filepond--file-action-button { width: 20px; height: 20px; }
+/* Finished: the page's own compact list takes over (added / already here / not added). */
+.filepond--item[data-filepond-item-state='processing-complete'] { display: none; }
+"""
 
 
 def _human(size: int) -> str:
@@ -37,7 +63,19 @@ class BoundedFileDropper(pn.widgets.FileDropper):
         self._arrived: dict[str, int] = {}
         self._dropped: set[str] = set()
         mb = max(1, self._max_file // (1024 * 1024))
+        # No previews: a still's full-width preview per file is what pushed the page's panels out of view.
+        # FilePond registers a plugin for the whole page, so every dropper on a page must leave it off.
+        params.setdefault("previews", [])
+        params["stylesheets"] = [COMPACT_CSS, *params.get("stylesheets", [])]
         super().__init__(max_file_size=f"{mb}MB", **params)  # the browser's check: a friendly early no
+
+    def _process_param_change(self, params: dict[str, Any]) -> dict[str, Any]:
+        params = super()._process_param_change(params)
+        # Bokeh leaves out a property equal to its Python default ([]), and the browser's default is
+        # ["image", "pdf"]: an empty list never arrives. A name that is no preview does.
+        if "previews" in params and not params["previews"]:
+            params["previews"] = ["none"]
+        return params
 
     def _refuse(self, name: str, why: str) -> None:
         self._file_buffer.pop(name, None)

@@ -19,16 +19,22 @@ PANEL_CSS = """
 :host { font-family: var(--wb-font); color: #111; }
 .wb-hint { color: #6b6b6b; font-size: 13px; margin: 4px 0; line-height: 1.4; }
 .wb-section { font-size: 11px; font-weight: 700; letter-spacing: .09em; text-transform: uppercase; color: #111;
-  margin: 18px 0 8px; padding-bottom: 6px; border-bottom: 1px solid #111; }
-.wb-files { list-style: none; margin: 6px 0 0; padding: 0; font-size: 12px; max-height: 220px; overflow: auto; }
-.wb-file { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 6px; padding: 4px 0;
-  border-bottom: 1px solid #f0f0f0; }
+  margin: 12px 0 6px; padding-bottom: 5px; border-bottom: 1px solid #111; }
+.wb-upload-summary { margin: 4px 0 2px; font-size: 13px; font-weight: 600; }
+/* Three lines while a batch goes in, two once it is done, then it scrolls: a batch of forty must not
+   push the selection panel off screen (#18). The files that need a look (not added, already here) come first. */
+.wb-files { list-style: none; margin: 2px 0 0; padding: 0; font-size: 12px; max-height: 68px; overflow: auto;
+  display: flex; flex-direction: column; }
+.wb-files:not(:has(.wb-file-queued, .wb-file-adding)) { max-height: 46px; }
+.wb-file { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 0 6px; padding: 2px 0;
+  line-height: 18px; border-bottom: 1px solid #f0f0f0; flex-shrink: 0; }
+.wb-file-error, .wb-file-duplicate { order: -1; }
 .wb-file-name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; max-width: 190px; }
 .wb-file-state { color: #6b6b6b; }
 .wb-file-added .wb-file-state { color: #111; font-weight: 600; }
 .wb-file-error .wb-file-state { color: var(--wb-danger); font-weight: 600; }
 .wb-file-why { flex-basis: 100%; color: var(--wb-danger); font-size: 11px; }
-.wb-detail img { width: 100%; max-height: 220px; object-fit: contain; background: #f3f3f3; display: block; }
+.wb-detail img { width: 100%; max-height: 100px; object-fit: contain; background: #f3f3f3; display: block; }
 .wb-detail-name { font-weight: 600; font-size: 14px; margin: 8px 0 2px; word-break: break-word; }
 .wb-detail-caption { font-size: 13px; margin-top: 4px; word-break: break-word; }
 .wb-empty { text-align: center; padding: 56px 24px; border: 1px dashed #d5d5d5; color: #6b6b6b; }
