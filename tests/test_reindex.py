@@ -60,26 +60,30 @@ def test_reindex_moves_the_library_to_a_new_model_and_resumes(tmp_path: Path, ti
     third.close()
 
 
-OFFLINE_V1 = "offline:effnet-lite0+minilm-l6-v2/v1"
+old_model = "offline:effnet-lite0+minilm-l6-v2/v1"
+OFFLINE_V2 = "offline:effnet-lite0+minilm-l6-v2/v2"
 
 
-def test_a_library_embedded_by_offline_v1_is_moved_to_the_current_offline_model(tmp_path: Path) -> None:
+@pytest.mark.parametrize("old_model", [old_model, OFFLINE_V2])
+def test_a_library_embedded_by_an_older_offline_model_is_moved_to_the_current_one(
+    tmp_path: Path, old_model: str
+) -> None:
     names = ["chelsea.png", "coffee.png", "rocket.jpg"]
     first = open_wb(tmp_path)
     me = first.accounts.local_user()
     ids = [first.library.ingest(me, sample_bytes(n), filename=n, wait=True).id for n in names]
     current = first.pipeline.table
-    # Make it the library a v1 install left behind: its vectors in v1's table, its rows naming v1.
-    rows = [dict(row, model=OFFLINE_V1) for row in first.vectors.get(current, ids)]
-    old_table = vector_table_name(OFFLINE_V1)
+    # Make it the library a older install left behind: its vectors in the old table, its rows naming the old model.
+    rows = [dict(row, model=old_model) for row in first.vectors.get(current, ids)]
+    old_table = vector_table_name(old_model)
     first.vectors.ensure_table(old_table, vector_schema(first.embedder.dimension))
     first.vectors.upsert(old_table, rows)
     first.vectors.drop_table(current)
-    first.db.write(lambda cur: cur.execute("UPDATE images SET embed_model = ?", [OFFLINE_V1]))
+    first.db.write(lambda cur: cur.execute("UPDATE images SET embed_model = ?", [old_model]))
     first.close()
 
     second = open_wb(tmp_path)
-    assert second.embedder.model_id != OFFLINE_V1  # the offline model id was versioned
+    assert second.embedder.model_id != old_model  # the offline model id was versioned
     assert second.pipeline.table == current != old_table
     assert second.pipeline.reindex() == len(ids)
     assert second.vectors.ids(current) == set(ids)

@@ -2,9 +2,10 @@
 
 The dev set is built at test time from photos other packages ship (scikit-learn,
 HoloViews, scikit-image photos outside our sample library): near duplicates,
-hard near duplicates (25-45 % crops, mirror, JPEG q10), a real stereo pair and
-re-framed views of one scene, and text queries whose answers were checked by eye.
-The thresholds sit a little below what offline v2 measures, well above v1.
+hard near duplicates (25-45 % crops, mirror, JPEG q10, tilted and regraded crops),
+a real stereo pair and re-framed views of ten scenes, details cut out of the
+photos, and text queries whose answers were checked by eye.
+The thresholds sit a little below what offline v3 measures, above v2 and v1.
 """
 
 from __future__ import annotations
@@ -40,12 +41,13 @@ def scores(offline: Embedder, dev: DevSet) -> dict[str, float]:
     return evaluate(offline.embed_images, offline.embed_texts, dev)
 
 
-def test_dev_set_meets_the_issue_targets_on_our_own_set(scores: dict[str, float]) -> None:
-    # v1 measured 0.970 / 0.833 / 1.000 / 0.486 on this set.
-    assert scores["near-duplicate R@1"] >= 0.98
-    assert scores["hard near-duplicate R@1"] >= 0.86
-    assert scores["same-scene R@1"] >= 8 / 9
-    assert scores["text→image precision@1"] >= 0.55
+def test_dev_set_holds_offline_v3s_scores(scores: dict[str, float]) -> None:
+    # On this set (280 near, 224 hard, 31 scenes, 53 texts) v3 measures 0.993 / 0.911 / 1.000 / 0.604;
+    # v2 measured 0.989 / 0.884 / 1.000 / 0.509, so the near, hard and text floors fail for v2 (and v1).
+    assert scores["near-duplicate R@1"] >= 0.99
+    assert scores["hard near-duplicate R@1"] >= 0.90
+    assert scores["same-scene R@1"] >= 30 / 31
+    assert scores["text→image precision@1"] >= 0.58
 
 
 def test_a_35_percent_crop_finds_its_original_first(
