@@ -70,6 +70,7 @@ def test_the_script_panel_follows_frames_and_scene_headings(visit: Visit, served
     assert "drawn from version 2" in page.locator(".wb-script-behind").inner_text()
     assert page.locator(".wb-script-empty").inner_text() == "Select a frame to read its scene."
     assert page.locator(".wb-script-scene").count() == 4
+    visit.screenshot("board-script-empty")
     # The hostile line reads as the writer typed it; nothing of it became an element.
     words = page.locator(".wb-script-words")
     assert any(HOSTILE in t for t in words.all_inner_texts())
