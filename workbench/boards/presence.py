@@ -145,7 +145,8 @@ class BoardPresence:
 
         A signed-in person is shown by their name from the accounts domain; a guest by
         ``display_name`` (cleaned, one line, 60 characters at most) or "Guest". Joining
-        again with the same session id (a reconnect) is fine.
+        again with the same session id (a reconnect) is fine. The colour is one nobody
+        else on the board has now (up to 12 people; see ``_free_colour``).
         """
         session = _session(session_id)
 
