@@ -43,6 +43,7 @@ class LiveCanvas:
         self.live: LiveBoard | None = None
         self.sent: dict[str, dict[str, Any]] = {}   # what the canvas shows, as far as this page knows
         self.order: list[str] = []
+        self.shown = -1   # the revision of the last full list or patch sent to the canvas
         self._queue: list[BoardEvent] = []
         self._guard = threading.Lock()   # the queue is filled on the thread that made or heard a change
         self._scheduled = False
@@ -57,6 +58,7 @@ class LiveCanvas:
         numbers = frame_numbers(view.items)
         self.sent = {i.id: self._entry(i.id, numbers.get(i.id)) for i in view.items}
         self.order = [i.id for i in view.items]
+        self.shown = view.board.revision
         return [self.sent[i] for i in self.order]
 
     def _entry(self, item_id: str, frame: int | None) -> dict[str, Any]:
@@ -182,26 +184,32 @@ class LiveCanvas:
         found = self.page.session.wb.library.get_many(image_ids)
         return {k: v for k, v in found.items() if v.status != "deleting"}
 
-    def send(self, upserted: set[str], removed: set[str], *, by: str = "", force: bool = False) -> None:
-        """Send the canvas the cards that differ from what it shows (``force``: these cards whatever it shows)."""
+    def send(self, upserted: set[str], removed: set[str], *, by: str = "", force: bool = False,
+             recheck: set[str] | None = None) -> None:
+        """Send the canvas the cards changes touched (``upserted``, ``removed``), and those of ``recheck``
+        that differ from what it shows (``force``: send removals and a patch whatever it shows)."""
         live = self.live
         if live is None:
             return
+        recheck = set(recheck or ())
         touched = set(upserted) | set(removed)
         numbers: dict[str, int] | None = None
         if any(self.sent.get(i, {}).get("kind") == "image" or ((it := live.item(i)) is not None and it.kind == "image")
-               for i in touched):
+               for i in touched | recheck):
             # A picture moved, came or went: the storyboard numbers of the others may change too.
             numbers = frame_numbers(live.items)
-            upserted = set(upserted) | set(numbers)
+            recheck |= set(numbers)
         upserts, gone = [], []
-        for item_id in sorted(upserted):
+        for item_id in sorted(set(upserted) | recheck):
             item = live.item(item_id)
             if item is None:
                 continue
             frame = numbers.get(item_id) if numbers is not None else self.sent.get(item_id, {}).get("frame")
             entry = self._entry(item_id, frame)
-            if force or entry != self.sent.get(item_id):
+            # A touched card goes even when this copy ends as it was (a move put back by someone else
+            # before this page heard either): the canvas may show this page's own gesture instead,
+            # drawn before the server had it, which ``sent`` never knew (tests/browser/test_co_editing_own_echo.py).
+            if force or item_id in upserted or entry != self.sent.get(item_id):
                 upserts.append(entry)
                 self.sent[item_id] = entry
         for item_id in sorted(removed):
@@ -210,8 +218,10 @@ class LiveCanvas:
         order = [i.id for i in live.items]
         changed_order = order != self.order
         self.order = order
-        if upserts or gone or changed_order or force:
+        # A change off the canvas (a comment, a rename) still moves the revision the canvas says it shows.
+        if upserts or gone or changed_order or force or live.revision != self.shown:
             self.page.canvas.patch(live.revision, upserts, gone, order if changed_order else None, by=by)
+            self.shown = live.revision
 
     def restore(self, ids: list[str]) -> None:
         """Put these cards back as stored (a refused gesture): the canvas snaps back."""
@@ -232,4 +242,4 @@ class LiveCanvas:
             return
         live = self.live
         if live is not None:
-            self.send({i.id for i in live.items if i.kind == "image"}, set())
+            self.send(set(), set(), recheck={i.id for i in live.items if i.kind == "image"})
