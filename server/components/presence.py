@@ -34,7 +34,7 @@ PRESENCE_CSS = """
 .wb-presence-label { font-size: 12px; color: #6b6b6b; margin-right: 2px; }
 .wb-person { display: inline-flex; align-items: center; gap: 5px; height: 26px; padding: 0 9px 0 3px;
   border-radius: 13px; border: 1px solid #e2e2e2; font-size: 12px; color: #111; background: #fff; }
-.wb-avatar { width: 20px; height: 20px; border-radius: 10px; background: var(--wb-peer, #777); color: #fff;
+.wb-avatar { width: 20px; height: 20px; border-radius: 10px; background: var(--wb-peer, #777); color: var(--wb-ink, #fff);
   font: 700 10px/20px var(--wb-font, sans-serif); text-align: center; }
 .wb-person.me { border-color: #111; }
 """
@@ -51,6 +51,12 @@ def _colour(value: str) -> str:
     return value if _COLOUR.fullmatch(value or "") else "#777777"
 
 
+def _ink(colour: str) -> str:
+    """White initials on a dark colour, black on a light one (the palette has a light cyan)."""
+    r, g, b = (int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    return "#111" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.55 else "#fff"
+
+
 def presence_html(people: Sequence[Any], me: str) -> str:
     """The strip: one chip per open view (initials in the person's colour, then the name; "(you)" for this one)."""
     chips = []
@@ -60,7 +66,7 @@ def presence_html(people: Sequence[Any], me: str) -> str:
         chips.append(
             f'<span class="wb-person{" me" if mine else ""}" data-session="{html.escape(person.session_id)}"'
             f' data-guest="{"1" if person.guest else "0"}" title="{html.escape(name)}"'
-            f' style="--wb-peer: {_colour(person.colour)}">'
+            f' style="--wb-peer: {_colour(person.colour)}; --wb-ink: {_ink(_colour(person.colour))}">'
             f'<span class="wb-avatar">{html.escape(person.initials)}</span>{html.escape(name)}</span>')
     count = len(people)
     label = "On this board now:" if count else "Connecting…"
