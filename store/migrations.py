@@ -334,6 +334,19 @@ _BLOB_REFS = (
     " (SELECT blob_key AS k FROM images UNION ALL SELECT thumb_key AS k FROM images) GROUP BY k",
 )
 
+_SAVED_SEARCHES = (
+    # search domain: a search someone named and kept (``query``: the SearchQuery as JSON, with its
+    # threshold). One row per person and name: saving again under a name replaces its query.
+    """CREATE TABLE saved_searches (
+        id VARCHAR PRIMARY KEY,
+        owner VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        query VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        updated_at TIMESTAMP NOT NULL)""",
+)
+_SAVED_SEARCHES_INDEXES = ("CREATE INDEX IF NOT EXISTS saved_searches_owner ON saved_searches (owner, name)",)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "accounts", _ACCOUNTS),
     Migration(2, "library", _LIBRARY),
@@ -346,4 +359,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "shared writers", _SHARED_WRITERS, postgres=_SHARED_WRITERS_INDEXES),
     Migration(10, "co-editing", _CO_EDITING, postgres=_CO_EDITING_INDEXES),
     Migration(11, "blob references", _BLOB_REFS),
+    Migration(12, "saved searches", _SAVED_SEARCHES, postgres=_SAVED_SEARCHES_INDEXES),
 )

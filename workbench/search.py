@@ -6,6 +6,12 @@ image is never scored, let alone returned.
 
 >>> hits = wb.search.by_text(me, "a cat on a windowsill", limit=12)
 >>> hits[0].image.filename, round(hits[0].score, 2)
+
+One query type steers it all (words + example stills + filters + threshold + sort + page),
+with scores calibrated per model so one threshold means the same for every query:
+
+>>> page = wb.search.run(me, SearchQuery(text="a cat", examples=(still.id,), text_weight=0.7, min_score=0.5))
+>>> page.total, [round(h.score, 2) for h in page.hits], page.next_page
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from typing import IO, Any
 import numpy as np
 from PIL import Image
 
-from store import VectorStore
+from store import MetadataStore, VectorStore
 from store.vectors import VectorFilter
 from workbench.accounts import User
 from workbench.errors import InvalidInput
@@ -28,9 +34,12 @@ from workbench.library.catalog import Library, tag_filter
 from workbench.library.intake import prepare_image, search_still
 from workbench.library.model import LibraryImage
 from workbench.library.pipeline import Pipeline
+from workbench.search_hybrid import run_query
+from workbench.search_query import SavedSearch, SearchPage, SearchQuery
+from workbench.search_saved import SavedSearches
 from workbench.text import clean_text
 
-__all__ = ["Search", "SearchHit", "thumbnail_url", "original_url"]
+__all__ = ["Search", "SearchHit", "SearchQuery", "SearchPage", "SavedSearch", "thumbnail_url", "original_url"]
 
 ImageQuery = str | Path | bytes | IO[bytes] | Image.Image
 
@@ -47,21 +56,95 @@ def original_url(image_id: str) -> str:
 
 @dataclass(frozen=True)
 class SearchHit:
-    """One search result: the image, how close it is (1 = identical), and its thumbnail URL."""
+    """One search result: the image, how close it is, and its thumbnail URL.
+
+    From :meth:`Search.run`, ``score`` is calibrated (0..1, comparable across queries) and
+    ``raw_score`` is the cosine; the older methods give the cosine as ``score`` and no ``raw_score``.
+    """
 
     image: LibraryImage
     score: float
     thumbnail_url: str
+    raw_score: float | None = None
 
 
 class Search:
     """Similarity search over the library. Reached as ``wb.search``."""
 
-    def __init__(self, library: Library, pipeline: Pipeline, vectors: VectorStore, library_limits: Any) -> None:
+    def __init__(self, library: Library, pipeline: Pipeline, vectors: VectorStore, library_limits: Any,
+                 *, db: MetadataStore | None = None, boards: Any = None) -> None:
         self._library = library
         self._pipeline = pipeline
         self._vectors = vectors
         self._limits = library_limits
+        self._saved: SavedSearches | None = None
+        self._boards: Any = None
+        if db is not None or boards is not None:
+            self.connect(db=db, boards=boards)
+
+    def connect(self, *, db: MetadataStore | None = None, boards: Any = None) -> None:
+        """Give search the metadata store (saved searches) and the boards domain (search inside a board).
+
+        The Workbench builds boards after search, so it hands them over here; calling it again is harmless.
+        """
+        if db is not None and self._saved is None:
+            self._saved = SavedSearches(db)
+        if boards is not None:
+            self._boards = boards
+
+    @property
+    def connected(self) -> bool:
+        """Whether saved searches and board search are set up (see :meth:`connect`)."""
+        return self._saved is not None and self._boards is not None
+
+    # -- the steerable query ---------------------------------------------------
+    def run(self, user: User, query: SearchQuery) -> SearchPage:
+        """One page of results for words and/or example stills, filters, a threshold and a sort.
+
+        Scores are calibrated per embedder model (``workbench/search_calibration.py``): 0.5 means
+        as likely relevant as not, for any query. ``page.next_page`` asks for the next page.
+
+        >>> page = wb.search.run(me, SearchQuery(text="a horse", min_score=0.5, sort="newest"))
+        """
+        if not isinstance(query, SearchQuery):
+            raise InvalidInput("Pass a SearchQuery, e.g. SearchQuery(text='a cat').")
+        boards = self._boards
+        board_images = None if boards is None else (
+            lambda who, board_id: {i.image_id for i in boards.get(who, board_id).items if i.image_id})
+        return run_query(
+            user, query, library=self._library, vectors=self._vectors, table=self._pipeline.table,
+            embedder=self._pipeline.embedder, example_vectors=self._example_vectors, board_images=board_images,
+            hit=lambda image, score, cosine: SearchHit(image, score, thumbnail_url(image.id), cosine),
+        )
+
+    def _example_vectors(self, user: User, image_ids: tuple[str, ...]) -> list[np.ndarray]:
+        images = [self._library.get(user, i) for i in image_ids]  # NotFound for a still they may not see
+        stored = self.stored_vectors([i.id for i in images])
+        return [stored[i.id] if i.id in stored else self._embed_picture(self._library.thumbnail(user, i.id))
+                for i in images]
+
+    # -- saved searches ----------------------------------------------------------
+    @property
+    def _saved_searches(self) -> SavedSearches:
+        if self._saved is None:
+            raise InvalidInput("Saved searches are not available here (no metadata store was connected).")
+        return self._saved
+
+    def save(self, user: User, name: str, query: SearchQuery) -> SavedSearch:
+        """Keep a search, threshold included, under a name (the same name again replaces it)."""
+        return self._saved_searches.save(user, name, query)
+
+    def saved(self, user: User) -> list[SavedSearch]:
+        """The person's own saved searches, by name."""
+        return self._saved_searches.list(user)
+
+    def get_saved(self, user: User, saved_id: str) -> SavedSearch:
+        """One of the person's saved searches; run it with ``wb.search.run(me, saved.query)``."""
+        return self._saved_searches.get(user, saved_id)
+
+    def delete_saved(self, user: User, saved_id: str) -> None:
+        """Forget one of the person's saved searches."""
+        self._saved_searches.delete(user, saved_id)
 
     # -- queries -------------------------------------------------------------
     def by_text(self, user: User, text: str, *, limit: int = 24, **filters: Any) -> list[SearchHit]:
