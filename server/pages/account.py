@@ -117,6 +117,8 @@ class AccountPage(pn.viewable.Viewer):
         self.where.object = f'<span class="wb-hint">{where}</span>' if page.items else ""
         self.newer.disabled = page.offset == 0
         self.older.disabled = not page.has_older
+        # Two greyed-out buttons around "1–6 of 6" only say there is nothing to page through.
+        self.newer.visible = self.older.visible = page.total > len(page.items) or page.offset > 0
 
     @staticmethod
     def _chart(points: list[BalancePoint], balance: int) -> pn.pane.HoloViews:

@@ -69,7 +69,7 @@ class BoardsPage(pn.viewable.Viewer):
                                              margin=(8, 10, 0, 10))
         self.importer.param.watch(self._import, "value")
         self.import_status = pn.pane.HTML("", stylesheets=[PANEL_CSS], margin=(14, 0))
-        self.archived = pn.widgets.Checkbox(label="Show archived boards", margin=(14, 10))
+        self.archived = pn.widgets.Checkbox(label="Show archived boards", margin=(8, 10))
         self.archived.link(self, value="show_archived")
         self.finder = pn.widgets.TextInput(placeholder="Search boards by title", width=260,
                                            css_classes=["wb-board-search"], margin=(0, 10, 0, 0))
@@ -224,9 +224,12 @@ class BoardsPage(pn.viewable.Viewer):
         self.browser.navigate(f"/board?id={quote(board.id)}")
 
     def __panel__(self) -> pn.viewable.Viewable:
-        importer = pn.Row(pn.pane.HTML('<span class="wb-hint">Import a board (.zip)</span>', stylesheets=[PANEL_CSS],
-                                       margin=(14, 0, 0, 16)), self.importer, self.import_status, margin=0)
-        top = pn.Row(self.title, self.create, self.archived, importer, margin=0)
-        find = pn.Row(self.finder, self.order, self.count, margin=(14, 0, 0, 0))
-        return pn.Column(top, find, self.cards, self.pager, self.trash, self.browser, sizing_mode="stretch_width",
-                         margin=(16, 24))
+        # Making a board is the first thing on the page; finding one is the second; importing a ZIP is rare,
+        # so it sits under the list instead of beside "New board" (a bare "Choose File" there read as clutter).
+        importer = pn.Row(pn.pane.HTML('<span class="wb-hint">A board exported as ZIP, from here or another '
+                                       'workbench, comes back as a new board.</span>', stylesheets=[PANEL_CSS],
+                                       margin=(12, 0, 0, 0)), self.importer, self.import_status, margin=0)
+        top = pn.Row(self.title, self.create, margin=0)
+        find = pn.Row(self.finder, self.order, self.archived, self.count, margin=(14, 0, 0, 0))
+        return pn.Column(top, find, self.cards, self.pager, self.trash, section("Import a board"), importer,
+                         self.browser, sizing_mode="stretch_width", margin=(16, 24))

@@ -35,14 +35,15 @@ class MagicPage(pn.viewable.Viewer):
         self.pitch = pn.widgets.TextAreaInput(label="Pitch", placeholder=EXAMPLE, rows=7, sizing_mode="stretch_width",
                                               max_length=4000, css_classes=["wb-pitch"])
         self.title = pn.widgets.TextInput(label="Board title (optional)", sizing_mode="stretch_width")
-        self.cost = pn.pane.HTML("", stylesheets=[PANEL_CSS], sizing_mode="stretch_width", margin=(6, 0))
+        # (Margins of 10 px at the sides, like the widgets', so the text lines up with the pitch box.)
+        self.cost = pn.pane.HTML("", stylesheets=[PANEL_CSS], sizing_mode="stretch_width", margin=(6, 10))
         self.go = pn.widgets.Button(label="Make the board", color="primary", width=180, disabled=True)
         self.go.on_click(self._make)
         self.stop = pn.widgets.Button(label="Stop", color="danger", width=90, visible=False)
         self.stop.on_click(lambda e: self._cancel.set())
         self.bar = pn.indicators.Progress(value=0, max=1, visible=False, sizing_mode="stretch_width", height=8,
                                           bar_color="dark")
-        self.message = pn.pane.HTML("", stylesheets=[PANEL_CSS], sizing_mode="stretch_width", margin=(4, 0))
+        self.message = pn.pane.HTML("", stylesheets=[PANEL_CSS], sizing_mode="stretch_width", margin=(4, 10))
         self._cancel = threading.Event()
         self.pitch.param.watch(lambda e: self._estimate(e.new), "value_input")
         self._estimate("")
@@ -107,7 +108,7 @@ class MagicPage(pn.viewable.Viewer):
         intro = pn.pane.HTML('<p class="wb-hint">Magic Boards turn a pitch into a storyboard: the AI splits it into '
                              'beats, finds or makes a frame for each, and lays them out on a new board. Each frame shows how '
                              'well its still matches the beat, and any still can be replaced from your library.</p>',
-                             stylesheets=[PANEL_CSS], sizing_mode="stretch_width", margin=0)
+                             stylesheets=[PANEL_CSS], sizing_mode="stretch_width", margin=(0, 10))
         form = pn.Column(intro, self.pitch, self.title, self.cost, pn.Row(self.go, self.stop, margin=0), self.bar,
                          self.message, self.browser, max_width=760, sizing_mode="stretch_width", margin=0)
         return pn.Column(section("Your pitch"), form, sizing_mode="stretch_width", margin=(8, 24))

@@ -36,12 +36,14 @@ def _loglines_html(doc: Document | None) -> str:
 
 def _idea_html(doc: Document, loglines: Document | None = None) -> str:
     meta = doc.meta
-    rows = "".join(
+    facts = "".join(
         f'<p><span class="wb-label">{label}</span><br>{html.escape(str(meta.get(key, "")))}</p>'
         for label, key in (("Protagonist", "protagonist"), ("Wants", "want"), ("Needs", "need"),
                            ("Conflict", "conflict"), ("Setting", "setting"), ("Twist", "twist"))
         if meta.get(key)
     )
+    # Three columns, not six stacked rows: three ideas fit on a screen instead of one and a half.
+    rows = f'<div class="wb-idea-facts">{facts}</div>' if facts else ""
     offline = '<span class="wb-badge offline" title="Drafted by the offline writer">offline</span>' if doc.offline else ""
     logline = html.escape(str(meta.get("logline") or doc.body.split("\n")[0]))
     return (f'<div class="wb-card wb-idea" data-doc="{html.escape(doc.id, quote=True)}">'
@@ -49,6 +51,9 @@ def _idea_html(doc: Document, loglines: Document | None = None) -> str:
 
 
 IDEA_CSS = """
+.wb-idea-facts { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 2px 24px; }
+.wb-idea-facts p { margin: 4px 0; }
+.wb-card.wb-idea { border: 0; padding-bottom: 4px; }
 .wb-loglines { margin-top: 10px; padding-top: 8px; border-top: 1px dashed #ddd; }
 .wb-loglines ol { margin: 4px 0 0; padding-left: 20px; font-size: 13px; line-height: 1.45; }
 .wb-loglines li { margin: 3px 0; }
@@ -147,8 +152,10 @@ class IdeaStudio(pn.viewable.Viewer):
         outline.on_click(lambda e: launch(self.desk.outline_from(doc.id)))
         drop = pn.widgets.Button(label="Discard", color="danger", width=90)
         drop.on_click(lambda e: launch(self._discard(doc)))
-        return pn.Column(text, pn.Row(target, send, loglines, outline, drop, margin=0), sizing_mode="stretch_width",
-                         margin=(0, 0, 14, 0))
+        # The buttons sit inside the card's frame: they act on this idea, not on the one below.
+        return pn.Column(text, pn.Row(target, send, loglines, outline, drop, margin=(0, 8, 8, 8)),
+                         sizing_mode="stretch_width", margin=(0, 0, 14, 0),
+                         styles={"border": "1px solid #e4e4e4", "border-radius": "3px", "background": "#fff"})
 
     def _pin(self, doc: Document, board_id: str) -> tuple[str, str]:
         wb, me = self.session.wb, self.session.me
