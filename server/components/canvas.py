@@ -112,6 +112,10 @@ class BoardCanvas(JSComponent):
         """Select these cards (e.g. the card a comment is pinned to)."""
         self._send_msg({"type": "select", "ids": ids})
 
+    def show_pin(self, thread_id: str) -> None:
+        """Bring a comment thread's marker to the middle of the view (outlined)."""
+        self._send_msg({"type": "show_pin", "id": thread_id})
+
     def fit(self) -> None:
         """Zoom and pan so every card is in view."""
         self._send_msg({"type": "fit"})

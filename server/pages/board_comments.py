@@ -210,6 +210,11 @@ class CommentsPanel(pn.viewable.Viewer):
             show = pn.widgets.Button(label="Show card", color="default", width=90, margin=(2, 4, 2, 0))
             show.on_click(functools.partial(self._show_card, thread.item_id))
             tools.append(show)
+        elif thread.item_id is None and thread.x is not None and self.canvas is not None:
+            spot = pn.widgets.Button(label="Show spot", color="default", width=90, margin=(2, 4, 2, 0),
+                                     css_classes=["wb-show-spot"])
+            spot.on_click(functools.partial(self._show_spot, thread.id))
+            tools.append(spot)
         if self.may_comment:
             reply = self._replies.get(thread.id)
             if reply is None:
@@ -226,6 +231,11 @@ class CommentsPanel(pn.viewable.Viewer):
 
     def _show_card(self, item_id: str, event: Any = None) -> None:
         self._select([item_id])
+
+    def _show_spot(self, thread_id: str, event: Any = None) -> None:
+        self.focused = thread_id
+        if self.canvas is not None:
+            self.canvas.show_pin(thread_id)
 
     @friendly
     async def _post(self, event: Any = None) -> None:

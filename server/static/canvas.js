@@ -124,7 +124,7 @@ export function render({ model, el }) {
   tools.append(hint);
   // Comment markers and the spot-comment form live in canvas_pins.js (joined to this module).
   const pins = commentPins({ model, root, viewport, world, tools, cards, selected: () => [...selected], view,
-                             toWorld, h, button });
+                             toWorld, applyView, h, button });
 
   function refreshChrome() {
     const editable = !!model.editable;

@@ -7,7 +7,7 @@
 // never per card. Ways in: the Comment tool then a click, Alt+click on the board, or the C key
 // (on the selected card, else in the middle of the view). In the form Enter posts, Shift+Enter
 // starts a new line, Escape cancels. Every user string is set with textContent.
-function commentPins({ model, root, viewport, world, tools, cards, selected, view, toWorld, h, button }) {
+function commentPins({ model, root, viewport, world, tools, cards, selected, view, toWorld, applyView, h, button }) {
   const layer = h("div", "wb-pins");
   world.appendChild(layer);
   const banner = h("div", "wb-pin-banner", "Click a spot or a card to comment · Esc cancels");
@@ -185,6 +185,21 @@ function commentPins({ model, root, viewport, world, tools, cards, selected, vie
   const rescale = () => layer.style.setProperty("--wb-pin-scale", String(Math.min(4, Math.max(0.5, 1 / view.k))));
   new MutationObserver(rescale).observe(world, { attributes: true, attributeFilter: ["style"] });
   rescale();
+
+  // "Show spot" in the comments panel: bring the thread's marker to the middle of the view.
+  function reveal(id) {
+    const pin = (Array.isArray(model.pins) ? model.pins : []).find((p) => p.id === id);
+    const at = pin ? where(pin, new Map()) : null;
+    if (!at) return;
+    const r = viewport.getBoundingClientRect();
+    view.x = r.width / 2 - at.x * view.k;
+    view.y = r.height / 2 - at.y * view.k;
+    applyView();
+    focused = id;
+    layout();
+    layer.querySelector(`.wb-pin[data-thread="${CSS.escape(id)}"]`)?.focus({ preventScroll: true });
+  }
+  model.on("msg:custom", (msg) => { if (msg.type === "show_pin" && typeof msg.id === "string") reveal(msg.id); });
 
   model.on("pins", layout);
   model.on("commentable", refreshTool);

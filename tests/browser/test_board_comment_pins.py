@@ -126,6 +126,19 @@ def test_a_spot_comment_shows_a_marker_for_the_other_person_and_opens_its_thread
     assert before is not None and after is not None and abs(after["height"] - before["height"]) < 2
     visit.screenshot("comment-pins-zoomed-out")
 
+    # "Show spot" in the panel brings the marker to the middle of the canvas.
+    visit.page.locator(f'.wb-thread[data-thread="{thread.id}"]').wait_for(timeout=10_000)
+    visit.page.locator(".wb-show-spot button").first.click()
+    view = visit.page.locator(".wb-viewport").bounding_box()
+    assert view is not None
+
+    def off_centre() -> float:
+        box = marker.bounding_box()
+        if box is None:
+            return 1e9
+        return abs(box["x"] - (view["x"] + view["width"] / 2)) + abs(box["y"] + box["height"] - (view["y"] + view["height"] / 2))
+    until(visit, lambda: off_centre() < 4, message="the spot brought to the middle of the view")
+
     # Resolving a thread takes its marker off both canvases.
     wb.boards.comments.resolve(me, board.id, thread.id)
     for page in (visit, second_visit):
