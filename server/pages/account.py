@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holoviews as hv
 import pandas as pd
@@ -14,7 +15,7 @@ from server.pages.common import PANEL_CSS, empty_state, section
 from server.session import Session, friendly
 from workbench.activity import ACTION_NAMES, ActivityLine, ActivityPage, BalancePoint, CreditActivity
 
-__all__ = ["AccountPage", "activity_html", "when_text"]
+__all__ = ["AccountPage", "activity_html", "when_text", "browser_zone"]
 
 PAGE_SIZE = 20
 ACTIVITY_CSS = """
@@ -39,16 +40,38 @@ def when_text(when: datetime, now: datetime) -> str:
     return f"{when.day} {when:%b %Y %H:%M}"
 
 
-def activity_html(lines: list[ActivityLine], now: datetime) -> str:
-    """The activity list (every word escaped: grant notes are typed by an admin)."""
+def activity_html(lines: list[ActivityLine], now: datetime, zone: tzinfo | None = None) -> str:
+    """The activity list (every word escaped: grant notes are typed by an admin).
+
+    ``now`` and each line's time are naive UTC; with ``zone`` they are shown in that time zone.
+    """
+    if zone is not None:
+        now = _local(now, zone)
     rows = []
     for line in lines:
+        when = _local(line.when, zone) if zone is not None else line.when
         delta = f"{line.credits:+d}".replace("-", "−") if line.credits else "0"
         rows.append(f'<li class="{html.escape(line.state, quote=True)}" data-action="{html.escape(line.action, quote=True)}">'
-                    f'<span class="wb-when">{html.escape(when_text(line.when, now))}</span>'
+                    f'<span class="wb-when">{html.escape(when_text(when, now))}</span>'
                     f'<span class="wb-what">{html.escape(line.summary)}</span>'
                     f'<span class="wb-delta" title="credits">{delta}</span></li>')
     return f'<ol class="wb-activity">{"".join(rows)}</ol>'
+
+
+def _local(when: datetime, zone: tzinfo) -> datetime:
+    return when.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None)
+
+
+def browser_zone() -> tuple[tzinfo | None, str]:
+    """The time zone this page's browser reported, and its name ("UTC" until it has reported one)."""
+    info = pn.state.browser_info
+    name = str(getattr(info, "timezone", "") or "") if info is not None else ""
+    if not name or name == "UTC":
+        return None, "UTC"
+    try:
+        return ZoneInfo(name), name
+    except (ZoneInfoNotFoundError, ValueError):  # a name the server's tz database does not know
+        return None, "UTC"
 
 
 def _utc_now() -> datetime:
@@ -73,7 +96,15 @@ class AccountPage(pn.viewable.Viewer):
         self.newer.on_click(lambda e: self._page(max(0, self._offset - PAGE_SIZE)))
         self.older.on_click(lambda e: self._page(self._offset + PAGE_SIZE))
         self._offset = 0
+        self._page_shown: ActivityPage | None = None
         self._draw()
+        # The browser says its time zone just after the page opens: show the times again in it then.
+        if pn.state.browser_info is not None:
+            pn.state.browser_info.param.watch(self._zone_arrived, "timezone")
+
+    def _zone_arrived(self, event: Any) -> None:
+        if self._page_shown is not None:
+            self._show(self._page_shown)
 
     @friendly
     def _draw(self) -> None:
@@ -110,10 +141,11 @@ class AccountPage(pn.viewable.Viewer):
         self._show(self.activity.recent(self.session.me, limit=PAGE_SIZE, offset=offset))
 
     def _show(self, page: ActivityPage) -> None:
-        self._offset = page.offset
-        self.lines.object = activity_html(page.items, _utc_now())
+        self._offset, self._page_shown = page.offset, page
+        zone, zone_name = browser_zone()
+        self.lines.object = activity_html(page.items, _utc_now(), zone)
         last = page.offset + len(page.items)
-        where = f"{page.offset + 1}–{last} of {page.total} · newest first · times in UTC"
+        where = f"{page.offset + 1}–{last} of {page.total} · newest first · times in {html.escape(zone_name)}"
         self.where.object = f'<span class="wb-hint">{where}</span>' if page.items else ""
         self.newer.disabled = page.offset == 0
         self.older.disabled = not page.has_older

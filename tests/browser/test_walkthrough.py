@@ -12,6 +12,7 @@ at 1440x900 (looked at by whoever changes a page).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -179,3 +180,27 @@ def test_a_new_filmmakers_first_ten_minutes(chromium: Any, fresh: Any, tmp_path:
     assert "Viewing a shared board" in guest.page.locator(".wb-balance").inner_text()
     _shot(guest, 16, "guest-view-link")
     guest.close()
+
+
+def test_the_account_shows_times_in_the_browsers_time_zone(chromium: Any, fresh: Any) -> None:
+    from zoneinfo import ZoneInfo
+
+    from server.pages.account import when_text
+    from workbench.activity import CreditActivity
+
+    context = chromium.new_context(viewport={"width": 1440, "height": 900}, timezone_id="Pacific/Auckland")
+    try:
+        page = context.new_page()
+        page.goto(f"{fresh.url}/account")
+        page.get_by_text("times in Pacific/Auckland", exact=False).wait_for(timeout=30_000)
+        wb = fresh.wb
+        me = wb.accounts.local_user()
+        newest = CreditActivity(wb.db, wb.accounts).recent(me, limit=1).items[0]
+
+        def local(when: Any) -> Any:
+            return when.replace(tzinfo=UTC).astimezone(ZoneInfo("Pacific/Auckland")).replace(tzinfo=None)
+
+        expected = when_text(local(newest.when), local(datetime.now(UTC).replace(tzinfo=None)))
+        assert page.locator(".wb-when").first.inner_text() == expected  # (Auckland is 12-13 h ahead of UTC)
+    finally:
+        context.close()
