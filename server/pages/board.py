@@ -25,6 +25,7 @@ from server.live_board import Applied
 from server.media import GRANT_SECONDS, seal_grant
 from server.pages.board_comments import CommentsPanel
 from server.pages.board_live import LiveCanvas
+from server.pages.board_script import ScriptPanel
 from server.pages.board_side import (
     BoardDetails,
     BoardExports,
@@ -95,6 +96,7 @@ class BoardPage(pn.viewable.Viewer):
         self.problem = ""
         self.feed = LiveCanvas(self)
         self.comments: CommentsPanel | None = None
+        self.script: ScriptPanel | None = None
         # One gesture at a time, in the order they were made: a move then an undo must
         # reach the service layer in that order even though each runs in a thread.
         self._turn = asyncio.Lock()
@@ -178,6 +180,8 @@ class BoardPage(pn.viewable.Viewer):
             self._named(self.view)
         if applied.comments and self.comments is not None:
             launch(self.comments.refresh())
+        if self.comments is not None:
+            self.comments.followed(applied)  # the History tab follows every change
 
     async def reload(self) -> None:
         """Draw the board as the service layer has it now (after the changes being applied)."""
@@ -302,6 +306,8 @@ class BoardPage(pn.viewable.Viewer):
         self.people.selected(ids)
         if self.comments is not None:
             self.comments.selected(ids)
+        if self.script is not None:
+            self.script.selected(ids)
 
     def _pointed(self, msg: dict[str, Any]) -> None:
         self.people.pointed(msg.get("x"), msg.get("y"))
@@ -374,9 +380,12 @@ class BoardPage(pn.viewable.Viewer):
                                           stylesheets=[PANEL_CSS]), margin=(24, 24), sizing_mode="stretch_width")
         # Who may comment is the boards domain's rule (members whatever their role, comment and edit links).
         self.comments = CommentsPanel(self.session, self.board_id, self.token, may_comment=self.view.can_comment,
-                                      items=lambda: self.view.items if self.view else [], select=self.canvas.select_cards)
+                                      items=lambda: self.view.items if self.view else [], select=self.canvas.select_cards,
+                                      canvas=self.canvas)
         pn.state.onload(self.comments.refresh)
-        side: list[Any] = [self.comments]
+        self.script = ScriptPanel(self.session, self.board_id, self.token)  # shows itself on a storyboard
+        pn.state.onload(self.script.refresh)
+        side: list[Any] = [self.script, self.comments]
         if self.session.user is not None and self.view.can_edit:
             self.frames = FramePanel(self.session, self.board_id, self.token, self._put_still)
             side.append(self.frames)
