@@ -132,6 +132,14 @@ def _storyboard_is_as(w: World, x: Actor, result: Any) -> None:
     assert x.user is not None and board.owner == x.user.id == w.a.id
 
 
+def _script_is_as(w: World, x: Actor, script: Any) -> None:
+    assert x.is_owner and script is not None and script.board_id == _STORYBOARDS[id(w)][1]
+
+
+def _no_script(w: World, x: Actor, script: Any) -> None:
+    assert script is None, f"{x.name} reads a script beside a board that has none"
+
+
 def _document_is_own(w: World, x: Actor, doc: Any) -> None:
     assert x.user is not None and doc.owner == x.user.id
 
@@ -296,6 +304,11 @@ DOMAIN_CASES: list[Case] = [
         x.user, w.board), lambda x: DENY),
     Case("storyboards.for_document", "A's screenplay", lambda w, x, made: w.wb.storyboards.for_document(
         x.user, made[0]), owner_only, setup=_a_storyboard),
+    # The script beside the board: its writer's alone; someone who may open a board that is no storyboard gets None.
+    Case("storyboards.board_script", "A's storyboard", lambda w, x, made: w.wb.storyboards.board_script(
+        x.user, made[1], token=x.token), owner_only, setup=_a_storyboard, check=_script_is_as, owner_sees=True),
+    Case("storyboards.board_script", "A's shared board (no script behind it)", lambda w, x, _:
+         w.wb.storyboards.board_script(x.user, w.board, token=x.token), by_role("view"), check=_no_script),
     Case("storyboards.script_changes", "A's storyboard", lambda w, x, made: w.wb.storyboards.script_changes(
         x.user, made[1]), owner_only, setup=_a_storyboard),
     Case("storyboards.update_from_script", "A's storyboard", lambda w, x, made:
