@@ -140,6 +140,24 @@ def test_generation_is_priced_reserved_up_front_and_refunded_for_what_was_not_ma
     assert wb.boards.list(poor) == []  # refused before any board was made
 
 
+def test_a_storyboard_that_fails_half_way_leaves_no_half_built_board(wb: Workbench, me) -> None:
+    doc = _script(wb, me)
+    boards_before = {b.id for b in wb.boards.list(me)}
+    balance = wb.accounts.balance(me)
+
+    def gone_at_the_third_scene(done: int, total: int, text: str) -> None:
+        if done == 2:  # the page that asked went away: its progress callback raises
+            raise ConnectionResetError("the page closed")
+
+    with pytest.raises(ConnectionResetError):
+        wb.storyboards.create(me, doc, frames_per_scene=1, min_score=0.99, generate=True,
+                              progress=gone_at_the_third_scene)
+    assert {b.id for b in wb.boards.list(me)} == boards_before  # not listed as a board
+    trashed = [b for b in wb.boards.trash(me) if b.title == "Storyboard: Night Ferry"]
+    assert trashed and wb.storyboards.for_document(me, doc) == []  # in the trash, restorable; no storyboard
+    assert wb.accounts.balance(me) == balance  # the offline backend made nothing: every credit is back
+
+
 def test_update_from_script_takes_inserted_deleted_moved_and_reheaded_scenes(wb: Workbench, me) -> None:
     doc = _script(wb, me)
     board = wb.storyboards.create(me, doc, frames_per_scene=2).storyboard

@@ -21,6 +21,7 @@ PDF); screenplays come in and go out as Final Draft ``.fdx``.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -165,6 +166,7 @@ class Storyboards:
         if generate and missing:
             reservation = self._accounts.reserve(user, "image", units=missing, idempotency_key=idempotency_key)
         made: list[str] = []
+        board = None
         try:
             board = self._boards.create(user, name or f"Storyboard: {doc.title}"[:200],
                                         f"Drawn from the script '{doc.title}' (version {doc.version}).")
@@ -179,6 +181,11 @@ class Storyboards:
         except BaseException:
             if reservation is not None:
                 self._accounts.commit(reservation, used=len(made) * price)
+            if board is not None:
+                # A half-built board is no storyboard (nothing links it to the script): it goes to the
+                # trash, where it can still be restored; stills generated for it stay in the library.
+                with contextlib.suppress(Exception):
+                    self._boards.delete(user, board.id)
             raise
         if reservation is not None:
             self._accounts.commit(reservation, used=len(made) * price)
