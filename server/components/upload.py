@@ -34,6 +34,8 @@ COMPACT_CSS = """
 .filepond--root.filepond--root .filepond--drop-label { min-height: 48px; }
 .filepond--root.filepond--root .filepond--drop-label label { padding: 8px; font-size: 14px; }
 .filepond--root.filepond--root .filepond--item { margin: 2px 4px; }
+/* One grey for the whole drop area (the label's): a dropper given a fixed height showed a second band. */
+.filepond--root.filepond--root .filepond--panel-root { background-color: var(--panel-surface-color, #f1f1f1); }
 .filepond--root.filepond--root .filepond--list-scroller[data-state='overflow'] { overflow-y: auto; }
 .filepond--file { padding: 4px 8px; align-items: center; }
 .filepond--file-info-sub, .filepond--file-status-sub { display: none; }

@@ -60,8 +60,9 @@ def section(title: str) -> pn.pane.HTML:
 
 def empty_state(title: str, hint: str) -> pn.pane.HTML:
     """A friendly 'nothing here yet' box."""
+    # No side margin: the box lines up with the section title above it, as the cards it stands for do.
     return pn.pane.HTML(f'<div class="wb-empty"><strong>{html.escape(title)}</strong>{html.escape(hint)}</div>',
-                        stylesheets=[PANEL_CSS], sizing_mode="stretch_width")
+                        stylesheets=[PANEL_CSS], sizing_mode="stretch_width", margin=(4, 0))
 
 
 def picker_options(entries: Iterable[tuple[str, str, datetime | None]]) -> dict[str, str]:

@@ -11,6 +11,7 @@ at 1440x900 (looked at by whoever changes a page).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,18 +52,24 @@ def test_a_new_filmmakers_first_ten_minutes(chromium: Any, fresh: Any, tmp_path:
     start_balance = wb.accounts.balance(me)
     visit = Visit(chromium, fresh.url)
     page = visit.page
+    step = itertools.count(1)  # the screenshots' numbers, in the order a newcomer meets the pages
+    scope = page.locator("select", has=page.locator("option", has_text="My uploads"))  # which stills the grid shows
 
     # 1. The library: the samples, counted.
     visit.open("/library", ready=".wb-thumb")
     assert page.locator(".wb-title").inner_text() == "Library"
     samples = wb.library.count(me, scope="all")
     page.get_by_text(f"{samples} images").wait_for()
-    _shot(visit, 1, "library")
+    _shot(visit, next(step), "library")
+    visit.open("/boards", ready=".wb-empty")
+    assert "No boards yet" in page.locator(".wb-empty").inner_text()
+    _shot(visit, next(step), "boards-empty")
+    visit.open("/library", ready=".wb-thumb")
 
     # 2. "My uploads" is empty and says what to do.
-    page.locator("select").first.select_option(label="My uploads")
+    scope.select_option(label="My uploads")
     page.get_by_text("Your library is empty", exact=False).wait_for(timeout=15_000)
-    _shot(visit, 2, "library-my-uploads-empty")
+    _shot(visit, next(step), "library-my-uploads-empty")
 
     # 3. Upload two stills: they are counted and listed.
     stills = []
@@ -73,17 +80,17 @@ def test_a_new_filmmakers_first_ten_minutes(chromium: Any, fresh: Any, tmp_path:
     page.locator(".wb-upload input[type=file]").set_input_files(stills)
     page.locator(".wb-upload-summary", has_text="2 added").wait_for(timeout=60_000)
     page.get_by_text("2 images").wait_for(timeout=15_000)  # "My uploads" now holds them
-    _shot(visit, 3, "library-uploaded")
+    _shot(visit, next(step), "library-uploaded")
 
     # 4. Search by words across everything.
-    page.locator("select").first.select_option(label="Everything I can see")
+    scope.select_option(label="Everything I can see")
     page.get_by_text(f"{samples + 2} images").wait_for(timeout=15_000)
     box = page.get_by_placeholder("Search by words", exact=False)
     box.fill("a cat")
     box.press("Enter")
     page.get_by_text("results for “a cat”", exact=False).wait_for(timeout=30_000)
     assert "cat" in page.locator(".wb-thumb-title").first.inner_text().lower()
-    _shot(visit, 4, "library-search")
+    _shot(visit, next(step), "library-search")
 
     # 5. Select the cat and send it to a new board named from it.
     page.locator(".wb-thumb").first.click()
@@ -97,43 +104,43 @@ def test_a_new_filmmakers_first_ten_minutes(chromium: Any, fresh: Any, tmp_path:
     assert "Added 1 to" in _notice(visit, "Added 1 to")
     wait_for(lambda: any(b.title == "Night shoot" for b in wb.boards.list(me)), message="the new board")
     board = next(b for b in wb.boards.list(me) if b.title == "Night shoot")
-    _shot(visit, 5, "library-added-to-board")
+    _shot(visit, next(step), "library-added-to-board")
 
     # 6. The board, with the still on it.
     visit.open(f"/board?id={board.id}", ready=".wb-board[data-ready='1']")
     assert page.locator(".wb-board").get_attribute("data-count") == "1"
     page.get_by_text("Night shoot").first.wait_for()
-    _shot(visit, 6, "board")
+    _shot(visit, next(step), "board")
 
     # 7. The boards list: one board, found by its title.
     visit.open("/boards", ready=".wb-board-card")
     assert page.locator(".wb-board-total").get_attribute("data-total") == "1"
     assert page.locator(".wb-board-name").inner_text().startswith("Night shoot")
-    _shot(visit, 7, "boards")
+    _shot(visit, next(step), "boards")
 
     # 8. Writing: no ideas yet; a premise gives idea cards.
     visit.open("/writing", ready=".wb-premise textarea")
     page.get_by_text("No ideas yet").wait_for()
-    _shot(visit, 8, "writing-empty")
+    _shot(visit, next(step), "writing-empty")
     page.locator(".wb-premise textarea").fill("A night-ferry deckhand finds a camera full of tomorrow's photos")
     page.locator(".wb-generate button").click()
     page.locator(".wb-idea").first.wait_for(timeout=60_000)
     ideas = wb.writing.list(me, kind="idea")
     assert page.locator(".wb-idea").count() == len(ideas) >= 1
-    _shot(visit, 9, "writing-ideas")
+    _shot(visit, next(step), "writing-ideas")
 
     # 9. Loglines for the first idea, then its outline.
     first = page.locator(".wb-idea").first
     page.locator(".wb-loglines-button button").first.click()
     wait_for(lambda: first.locator(".wb-loglines li").count() >= 2, timeout=60, message="loglines on the card")
-    _shot(visit, 10, "writing-loglines")
+    _shot(visit, next(step), "writing-loglines")
     page.get_by_role("button", name="Outline it").first.click()
     page.get_by_role("button", name="Make outline", exact=False).click()
     beats = page.locator(".wb-table tr")
     wait_for(lambda: beats.count() > 3, timeout=60, message="the outline's beats")
     outline = wb.writing.list(me, kind="outline")[0]
     assert beats.count() == len(outline.meta["beats"]) + 1  # the header row, then one row per beat
-    _shot(visit, 11, "writing-outline")
+    _shot(visit, next(step), "writing-outline")
 
     # 10. Screenplay pages from the outline, in the editor.
     page.get_by_role("button", name="Draft screenplay pages", exact=False).click()
@@ -143,7 +150,7 @@ def test_a_new_filmmakers_first_ten_minutes(chromium: Any, fresh: Any, tmp_path:
     wait_for(lambda: editor.is_visible() and editor.input_value() == script.body, timeout=30,
              message="the draft in the editor")
     assert "INT." in script.body or "EXT." in script.body
-    _shot(visit, 12, "writing-screenplay")
+    _shot(visit, next(step), "writing-screenplay")
 
     # 11. A Magic Board from a pitch, priced before it runs.
     visit.open("/magic", ready=".wb-pitch textarea")
@@ -153,12 +160,12 @@ def test_a_new_filmmakers_first_ten_minutes(chromium: Any, fresh: Any, tmp_path:
     cost.wait_for(timeout=10_000)
     price = int(cost.get_attribute("data-credits") or 0)
     assert price > 0 and "frames" in cost.inner_text()
-    _shot(visit, 13, "magic")
+    _shot(visit, next(step), "magic")
     page.get_by_role("button", name="Make the board").click()
     page.wait_for_url("**/board?id=*", timeout=90_000)
     page.wait_for_selector(".wb-board[data-ready='1']", timeout=30_000)
     assert int(page.locator(".wb-board").get_attribute("data-count") or 0) >= 3
-    _shot(visit, 14, "magic-board")
+    _shot(visit, next(step), "magic-board")
 
     # 12. The account: what is left, and what it went on, in words.
     visit.open("/account", ready=".wb-activity li")
@@ -166,7 +173,7 @@ def test_a_new_filmmakers_first_ten_minutes(chromium: Any, fresh: Any, tmp_path:
     assert balance < start_balance
     assert page.locator(".wb-big").get_attribute("data-balance") == str(balance)
     assert "Magic Board" in page.locator(".wb-activity li").first.inner_text()
-    _shot(visit, 15, "account")
+    _shot(visit, next(step), "account")
     assert not visit.errors, visit.errors
     assert visit.foreign_hosts() == set()
     visit.close()
@@ -178,7 +185,7 @@ def test_a_new_filmmakers_first_ten_minutes(chromium: Any, fresh: Any, tmp_path:
     assert guest.page.locator(".wb-board").get_attribute("data-count") == "1"
     assert guest.page.locator("nav.wb-nav a").count() == 0
     assert "Viewing a shared board" in guest.page.locator(".wb-balance").inner_text()
-    _shot(guest, 16, "guest-view-link")
+    _shot(guest, next(step), "guest-view-link")
     guest.close()
 
 
