@@ -16,7 +16,8 @@ from workbench.search import SearchHit, thumbnail_url
 __all__ = ["ImageGrid", "grid_entry", "hit_entries"]
 
 
-def grid_entry(image: LibraryImage, *, score: float | None = None, thumb: str | None = None) -> dict[str, Any]:
+def grid_entry(image: LibraryImage, *, score: float | None = None, thumb: str | None = None,
+               raw: float | None = None) -> dict[str, Any]:
     """What the grid needs to draw one image (plain values; the browser escapes them as text)."""
     return {
         "id": image.id,
@@ -25,14 +26,15 @@ def grid_entry(image: LibraryImage, *, score: float | None = None, thumb: str | 
         "tags": list(image.tags[:4]),
         "status": image.status,
         "score": score,
+        "raw": raw,  # the cosine behind a calibrated score, for the badge's tooltip
         # "Why this result": what the embedder saw, on hover ("macaw 0.97, lorikeet 0.01").
         "why": ", ".join(f"{name} {value:.2f}" for name, value in image.label_scores[:3]),
     }
 
 
 def hit_entries(hits: list[SearchHit]) -> list[dict[str, Any]]:
-    """Grid entries for search results, best first, with their match score."""
-    return [grid_entry(h.image, score=h.score, thumb=h.thumbnail_url) for h in hits]
+    """Grid entries for search results, best first, with their match score (and raw cosine when calibrated)."""
+    return [grid_entry(h.image, score=h.score, thumb=h.thumbnail_url, raw=h.raw_score) for h in hits]
 
 
 class ImageGrid(JSComponent):
@@ -48,7 +50,11 @@ class ImageGrid(JSComponent):
     compact = param.Boolean(default=False, doc="Small thumbnails without tags (side panels).")
 
     _esm = STATIC / "grid.js"
-    _stylesheets = [(STATIC / "grid.css").read_text()]
+    # The score badge sits on the picture, where the eye already is (black and white, like the rest).
+    _stylesheets = [(STATIC / "grid.css").read_text(), """
+.wb-thumb-score { position: absolute; bottom: 6px; right: 6px; background: #111; color: #fff; font-size: 11px;
+  padding: 1px 6px; border-radius: 2px; font-variant-numeric: tabular-nums; }
+"""]
 
     def __init__(self, **params: Any) -> None:
         self._on_more: Callable[[], Any] | None = None

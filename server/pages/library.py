@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import html
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 import panel as pn
@@ -13,8 +14,11 @@ import param
 from server.components.grid import ImageGrid, grid_entry, hit_entries
 from server.components.upload import BoundedFileDropper
 from server.pages.common import PANEL_CSS, recent_board_options, section
+from server.pages.library_search import SearchBar
+from server.pages.library_uploads import UploadQueue
 from server.probes import timed_search
 from server.session import Session, friendly, launch
+from workbench.search_query import SearchQuery
 
 __all__ = ["LibraryPage", "UploadQueue"]
 
@@ -25,116 +29,13 @@ SCOPES = {"Everything I can see": "all", "My uploads": "mine", "Shared with me":
 NEW_BOARD = "new-board"
 
 
-class UploadQueue(pn.viewable.Viewer):
-    """Drag-and-drop upload of many stills, with a status line per file."""
-
-    statuses = param.Dict(default={}, doc="File name -> (state, message): queued, adding, added, duplicate, error.")
-    done = param.Integer(default=0, doc="Files finished in the current batch.")
-    total = param.Integer(default=0, doc="Files in the current batch.")
-    finished = param.Event(doc="Fires after each file, so the grid can show it.")
-    already = param.String(default="", doc="Id of the library picture a dropped file turned out to be.")
-
-    def __init__(self, session: Session, **params: Any) -> None:
-        super().__init__(**params)
-        self.session = session
-        # The size limit holds on the server too: a file over it is dropped as its chunks arrive.
-        self.dropper = BoundedFileDropper(
-            max_file_bytes=session.wb.settings.library.max_bytes,
-            multiple=True, accepted_filetypes=["image/*"], chunk_size=4_000_000,
-            layout="compact", sizing_mode="stretch_width", css_classes=["wb-upload"], margin=(0, 0, 6, 0),
-        )
-        self.dropper.param.watch(self._on_refused, "refused")
-        self._seen: set[tuple[str, int]] = set()
-        self._pending: list[tuple[str, bytes]] = []
-        self._working = False
-        self.dropper.param.watch(self._on_files, "value")
-        self.progress = pn.indicators.Progress(value=0, max=1, visible=False, sizing_mode="stretch_width",
-                                               height=6, bar_color="dark", margin=(4, 0))
-        self.report = pn.pane.HTML(pn.bind(self._report_html, self.param.statuses), sizing_mode="stretch_width",
-                                   stylesheets=[PANEL_CSS], margin=0)
-
-    @staticmethod
-    def _report_html(statuses: dict[str, tuple[str, str]]) -> str:
-        if not statuses:
-            return '<p class="wb-hint">Drop stills here, or browse. JPEG, PNG, WebP, GIF or TIFF.</p>'
-        rows = []
-        for name, (state, message) in statuses.items():
-            label = {"queued": "waiting", "adding": "adding…", "added": "added", "duplicate": "already here",
-                     "error": "not added"}[state]
-            detail = f'<div class="wb-file-why">{html.escape(message)}</div>' if message else ""
-            rows.append(f'<li class="wb-file wb-file-{state}" data-file="{html.escape(name, quote=True)}">'
-                        f'<span class="wb-file-name">{html.escape(name)}</span>'
-                        f'<span class="wb-file-state">{label}</span>{detail}</li>')
-        # One line over the list: where a batch of forty stands at a glance (the grid stays usable meanwhile).
-        counts = Counter(state for state, _ in statuses.values())
-        parts = [f"{counts[key]} {label}" for key, label in (("added", "added"), ("duplicate", "already here"),
-                                                               ("error", "not added")) if counts[key]]
-        going = counts["queued"] + counts["adding"]
-        if going:
-            parts.append(f"{going} to go")
-        summary = f'<p class="wb-upload-summary">{" · ".join(parts)}</p>'
-        return f'{summary}<ul class="wb-files">{"".join(rows)}</ul>'
-
-    def _on_refused(self, event: param.parameterized.Event) -> None:
-        for name, why in (event.new or {}).items():
-            self.statuses = {**self.statuses, name: ("error", why)}
-
-    async def _on_files(self, event: param.parameterized.Event) -> None:
-        for name, data in (event.new or {}).items():
-            raw = data.encode() if isinstance(data, str) else bytes(data)
-            key = (name, len(raw))
-            if key in self._seen:
-                continue
-            self._seen.add(key)
-            self._pending.append((name, raw))
-            self.statuses = {**self.statuses, name: ("queued", "")}
-            self.total += 1
-        await self._drain()
-
-    async def _drain(self) -> None:
-        if self._working:
-            return  # the running loop picks up what was just queued
-        self._working = True
-        self.progress.visible = True
-        try:
-            while self._pending:
-                name, raw = self._pending.pop(0)
-                await self._add_one(name, raw)
-                self.done += 1
-                self.progress.max, self.progress.value = max(1, self.total), self.done
-                self.finished = True
-        finally:
-            self._working = False
-            if self.done >= self.total:
-                self.progress.visible = False
-                self.done = self.total = 0
-
-    async def _add_one(self, name: str, raw: bytes) -> None:
-        from workbench.errors import WorkbenchError
-
-        self.statuses = {**self.statuses, name: ("adding", "")}
-        wb, me = self.session.wb, self.session.me
-        try:
-            image, new = await self.session.run(wb.library.ingest_new, me, raw, filename=name)
-            state = ("added", "") if new else (
-                "duplicate", f"Already in your library as {image.filename}: it is selected on the right.")
-            if not new:
-                self.already = image.id
-        except WorkbenchError as error:
-            state = ("error", str(error))
-        self.statuses = {**self.statuses, name: state}
-
-    def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(self.dropper, self.progress, self.report, sizing_mode="stretch_width", margin=0)
-
-
 class LibraryPage(pn.viewable.Viewer):
     """Every still the filmmaker can see, with search, tags and 'add to board'."""
 
     mode = param.Selector(  # type: ignore[var-annotated]
         default="browse", objects=["browse", "text", "picture", "similar"],
         doc="What the grid shows: the library, or results of a search.")
-    query = param.String(default="", doc="The words of a text search.")
+    query = param.String(default="", doc="The words of a search (with the search bar's examples and filters).")
     similar_to = param.String(default="", doc="Image id of a 'find similar' search.")
     shown = param.Integer(default=PAGE, doc="How many images or results the grid holds (grows as it scrolls).")
 
@@ -146,11 +47,14 @@ class LibraryPage(pn.viewable.Viewer):
         self.grid.on_more(self._more)
         self.grid.on_similar(self._similar)
         self.grid.param.watch(self._on_select, "selected")
-        self.search_box = pn.widgets.TextInput(placeholder="Search by words, e.g. “a cat by the window” — Enter",
-                                               sizing_mode="stretch_width", margin=(0, 8, 0, 0))
-        self.search_box.param.watch(self._on_enter, "enter_pressed")
-        self.search_button = pn.widgets.Button(label="Search", color="primary", width=90)
-        self.search_button.on_click(self._on_enter)
+        # Saved searches and board search need the metadata store and the boards; the Workbench
+        # may not have handed them to search yet (harmless when it has).
+        session.wb.search.connect(db=session.wb.db, boards=getattr(session.wb, "boards", None))
+        self.bar = SearchBar(session)
+        self.bar.on_search(self._on_enter)
+        self.search_box = self.bar.words
+        self._next_page: int | None = None
+        self._last_query: SearchQuery | None = None
         self.scope = pn.widgets.Select(options=SCOPES, value="all", width=190)
         self.scope.param.watch(self._reload, "value")
         self.picture_drop = BoundedFileDropper(max_file_bytes=session.wb.settings.library.max_bytes,
@@ -167,6 +71,7 @@ class LibraryPage(pn.viewable.Viewer):
         self.detail = pn.Column(sizing_mode="stretch_width", margin=0)
         self._generation = 0  # the newest grid request; an older answer arriving late is dropped
         self._apply(self._fetch(self.mode, self.scope.value, self.shown))
+        self.bar.load_choices()
 
     # -- loading the grid ----------------------------------------------------------------
     def _show_already(self, event: Any) -> None:
@@ -213,12 +118,11 @@ class LibraryPage(pn.viewable.Viewer):
                     "empty_text": "Your library is empty. Drop stills on the upload area to start."
                     if scope == "mine" else "Nothing here yet. Upload a few stills to start.",
                     "summary": f'{total} image{"s" if total != 1 else ""}', "clear": False}
+        if mode == "text":
+            return self._fetch_query(scope)
         limit = min(shown, 500)
-        with timed_search("text" if mode == "text" else "similar" if mode == "similar" else "image"):  # /metrics
-            if mode == "text":
-                hits = wb.search.by_text(me, self.query, limit=limit, scope=scope)
-                what = f"“{html.escape(self.query)}”"
-            elif mode == "similar":
+        with timed_search("similar" if mode == "similar" else "image"):  # /metrics
+            if mode == "similar":
                 hits = wb.search.similar_to(me, self.similar_to, limit=limit, scope=scope)
                 what = "images like the one you picked"
             else:
@@ -228,28 +132,67 @@ class LibraryPage(pn.viewable.Viewer):
                 "empty_text": "No match among the images you can see. Try other words or a picture.",
                 "summary": f'{len(hits)} result{"s" if len(hits) != 1 else ""} for {what}', "clear": True}
 
+    def _fetch_query(self, scope: str, page: int = 1) -> dict[str, Any]:
+        """One page of the search bar's query: words and/or examples, threshold, sort, board (safe in a thread)."""
+        wb, me = self.session.wb, self.session.me
+        query = self.bar.query(scope=scope, page_size=PAGE)
+        query = replace(query, text=self.query, page=page)
+        with timed_search("image" if query.kind == "image" else "text"):  # /metrics
+            found = wb.search.run(me, query)
+        self._next_page, self._last_query = found.next_page, query
+        total = f'{found.total:,}{"+" if found.total_capped else ""}'
+        above = f" above {query.min_score:.2f}" if query.min_score else ""
+        what = " + ".join(part for part in (f"“{html.escape(query.text)}”" if query.text else "",
+                                            f"{len(query.examples)} example still{'s' if len(query.examples) != 1 else ''}"
+                                            if query.examples else "") if part)
+        where = " on the chosen board" if query.board_id else ""
+        if query.min_score:
+            empty = (f"No still scores above {query.min_score:.2f}{where}. Lower the relevance threshold, "
+                     "or try other words or another example.")
+        else:
+            empty = f"No match among the images you can see{where}. Try other words, or add an example still."
+        how = {"newest": ", newest first", "oldest": ", oldest first"}.get(query.sort, "")
+        note = "" if found.calibrated else " (scores by rank: this model has no calibration yet)"
+        return {"images": hit_entries(found.hits), "has_more": found.has_more, "empty_text": empty,
+                "summary": f"{total} result{'s' if found.total != 1 else ''}{above} for {what}{where}{how}{note}",
+                "clear": True, "count": f"{total} result{'s' if found.total != 1 else ''}{above}"}
+
     def _apply(self, result: dict[str, Any]) -> None:
         self.grid.param.update(images=result["images"], has_more=result["has_more"], empty_text=result["empty_text"])
         self.summary.object = f'<p class="wb-hint">{result["summary"]}</p>'
         self.clear.visible = result["clear"]
+        self.bar.count_text = result.get("count", "")
 
     @friendly
     async def _more(self) -> None:
+        if self.mode == "text":
+            await self._more_results()
+            return
         self.shown += PAGE
         await self._reload(keep=True)
 
+    async def _more_results(self) -> None:
+        """The next page of a search, added under the ones shown (the grid keeps its scroll)."""
+        if self._next_page is None:
+            self.grid.has_more = False
+            return
+        generation = self._generation
+        result = await self.session.run(self._fetch_query, self.scope.value, self._next_page)
+        if generation == self._generation:
+            self.grid.param.update(images=[*self.grid.images, *result["images"]], has_more=result["has_more"])
+
     async def _browse(self, event: Any = None) -> None:
         self.mode = "browse"
-        self.search_box.value = ""
+        self.bar.clear()
         await self._reload()
 
     @friendly
     async def _on_enter(self, event: Any = None) -> None:
-        words = (self.search_box.value_input or self.search_box.value or "").strip()
-        if not words:
+        if self.bar.is_empty:
             await self._browse()
             return
-        self.query, self.mode = words, "text"
+        self.query = (self.search_box.value_input or self.search_box.value or "").strip()
+        self.mode = "text"
         await self._reload()
 
     @friendly
@@ -271,6 +214,7 @@ class LibraryPage(pn.viewable.Viewer):
     @friendly
     async def _on_select(self, event: param.parameterized.Event) -> None:
         ids = list(event.new)
+        self.bar.selection = ids
         if not ids:
             self.detail.objects = self._detail(ids, None, {})
             return
@@ -371,10 +315,8 @@ class LibraryPage(pn.viewable.Viewer):
                           f'{html.escape(title)}</a>', escaped=True)
 
     def __panel__(self) -> pn.viewable.Viewable:
-        search = pn.Column(
-            pn.Row(self.search_box, self.search_button, self.scope, sizing_mode="stretch_width", margin=0),
-            sizing_mode="stretch_width", margin=(0, 0, 4, 0),
-        )
+        self.bar.beside_search = [self.scope]
+        search = pn.Column(self.bar, sizing_mode="stretch_width", margin=(0, 0, 4, 0))
         main = pn.Column(search, pn.Row(self.summary, self.clear, margin=0, sizing_mode="stretch_width"),
                          self.grid, sizing_mode="stretch_width", margin=(16, 24))
         side = pn.Column(

@@ -12,7 +12,7 @@ export function render({ model, el }) {
   const more = document.createElement("button");
   more.className = "wb-grid-more";
   more.type = "button";
-  more.textContent = "Show more";
+  more.textContent = "Load more";
   more.addEventListener("click", () => askMore());
   root.append(grid, empty, more);
   el.appendChild(root);
@@ -63,6 +63,16 @@ export function render({ model, el }) {
       badge.textContent = image.status === "failed" ? "failed" : "indexing…";
       frame.appendChild(badge);
     }
+    if (image.score != null) {
+      // Every result shows its score; hover says what it is (calibrated 0..1, and the raw cosine).
+      const score = document.createElement("span");
+      score.className = "wb-thumb-score";
+      score.textContent = image.score.toFixed(2);
+      score.title = image.raw != null
+        ? `Relevance ${image.score.toFixed(2)} (0 unrelated, 1 certain) · cosine ${image.raw.toFixed(3)}`
+        : `Similarity ${image.score.toFixed(2)}`;
+      frame.appendChild(score);
+    }
     const check = document.createElement("span");
     check.className = "wb-thumb-check";
     check.textContent = "✓";
@@ -86,7 +96,9 @@ export function render({ model, el }) {
     cap.appendChild(name);
     const meta = document.createElement("div");
     meta.className = "wb-thumb-meta";
-    meta.textContent = image.score != null ? `${Math.round(image.score * 100)}% match` : (image.tags || []).join(" · ");
+    // A calibrated score has its badge on the picture: the line under it keeps the tags.
+    meta.textContent = image.score != null && image.raw == null
+      ? `${Math.round(image.score * 100)}% match` : (image.tags || []).join(" · ");
     cap.appendChild(meta);
     fig.append(frame, cap);
     fig.addEventListener("click", (e) => toggle(image.id, e.ctrlKey || e.metaKey || e.shiftKey));
@@ -110,7 +122,7 @@ export function render({ model, el }) {
     empty.textContent = model.images.length ? "" : model.empty_text;
     empty.style.display = model.images.length ? "none" : "block";
     waiting = false;
-    more.textContent = "Show more";
+    more.textContent = "Load more";
     more.style.display = model.has_more ? "block" : "none";
     root.classList.toggle("compact", !!model.compact);
     markSelected();
