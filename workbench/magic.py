@@ -32,7 +32,8 @@ from workbench.library.catalog import Library
 from workbench.search import Search, SearchHit
 from workbench.writing.studio import SYSTEM_PROMPT
 
-__all__ = ["MagicBoards", "MagicEstimate", "MagicBoard", "FrameMatch", "MAX_FRAMES", "WEAK_MATCH", "frame_beat"]
+__all__ = ["MagicBoards", "MagicEstimate", "MagicBoard", "FrameMatch", "MAX_FRAMES", "WEAK_MATCH", "PLACEHOLDER", "frame_beat",
+           "board_title"]
 
 MAX_FRAMES = 12
 MAX_PITCH = 4000
@@ -64,8 +65,13 @@ class MagicBoard:
     credits_spent: int
     credits_refunded: int
     stopped_early: bool = False
-    sources: list[str] = field(default_factory=list)  # 'generated' or 'library' per frame
+    sources: list[str] = field(default_factory=list)  # 'generated', 'library' or 'placeholder' per frame
     scores: list[float | None] = field(default_factory=list)  # a library frame's match to its beat
+
+    @property
+    def placeholders(self) -> int:
+        """Frames that show a "No still matched this beat yet" note instead of a still (not charged)."""
+        return self.sources.count("placeholder")
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,9 @@ class FrameMatch:
 # their own captions: offline, a still scores a median 0.15 for its own caption and 0.05 (90th
 # percentile 0.10) for the others'; CLIP commonly gives 0.25-0.35 for a match, under 0.2 for none.
 WEAK_MATCH = {"offline": 0.10, "clip": 0.20}
+# What a frame with no good still says (the same words as a storyboard's placeholder, wb.storyboards).
+PLACEHOLDER = "No still matched this beat yet."
+_TITLE_CHARS = 60
 
 
 # A storyboard frame is a picture captioned "3. She steps off the ferry." (as Magic Boards write them).
@@ -146,7 +155,7 @@ class MagicBoards:
             if not beats:
                 raise ProviderError("The AI found no beats in the pitch; no credits were spent.")
             used = self._accounts.price("magic_board_plan")
-            board = self._boards.create(user, title or _title_from(pitch))
+            board = self._boards.create(user, title or board_title(pitch))
             result = MagicBoard(board, beats, 0, 0, 0)
             used_images: set[str] = set()
             for index, beat in enumerate(beats):
@@ -162,7 +171,10 @@ class MagicBoards:
                 result.sources.append(source)
                 result.scores.append(score)
                 result.frames += 1
-                used += self._accounts.price("magic_board_frame")
+                # A frame is charged for the still it shows; a placeholder shows none and, as in
+                # wb.storyboards (retrieval and placeholders free), costs nothing: its share is refunded.
+                if source != "placeholder":
+                    used += self._accounts.price("magic_board_frame")
             # Every frame and caption card in one change: co-editors see the storyboard
             # arrive at once, and one undo takes it all back.
             self._place(user, board.id, cards)
@@ -201,7 +213,9 @@ class MagicBoards:
         if image_id:
             cards.append({"kind": "image", "image_id": image_id, "caption": caption, **place})
         else:
-            cards.append({"kind": "heading", "text": f"Frame {index + 1}", **place})
+            # The frame keeps its place and its beat, so the storyboard still reads in order.
+            cards.append({"kind": "note", "text": f"{PLACEHOLDER}\n\n{beat.text}"[:2000], "caption": caption,
+                          **place})
         cards.append({"kind": "note", "text": f"{caption}\n\nShot: {beat.shot}"[:2000], "x": x,
                       "y": y + _FRAME_H + 10, "w": _FRAME_W, "h": _CARD_H})
         return source, score
@@ -224,10 +238,18 @@ class MagicBoards:
                                     limit=len(used) + 3)
         # Prefer a picture not used for an earlier frame, so the storyboard is not one still repeated.
         fresh = [h for h in hits if h.image.id not in used] or hits
+        # Below the embedder's floor the best still is probably unrelated ("night ferry" -> a noise
+        # upload): an honest placeholder reads better than a wrong picture.
+        floor = self._weak_floor()
+        fresh = [h for h in fresh if h.score >= floor]
         if not fresh:
-            return None, "library", None
+            return None, "placeholder", None
         used.add(fresh[0].image.id)
         return fresh[0].image.id, "library", fresh[0].score
+
+    def _weak_floor(self) -> float:
+        """The score under which the search's embedder gives unrelated stills (see WEAK_MATCH)."""
+        return WEAK_MATCH.get(str(self._search.embedder.model_id).split(":")[0], 0.2)
 
     # -- looking at a storyboard afterwards ---------------------------------------------
     def frame_matches(self, user: User | None, board_id: str, *, token: str | None = None) -> dict[str, FrameMatch]:
@@ -245,7 +267,7 @@ class MagicBoards:
         vectors = self._search.stored_vectors([image_id for image_id, _ in beats.values()])
         texts = sorted({beat for _, beat in beats.values()})
         embedded = dict(zip(texts, self._search.embedder.embed_texts(texts), strict=True))
-        floor = WEAK_MATCH.get(str(self._search.embedder.model_id).split(":")[0], 0.2)
+        floor = self._weak_floor()
         scores: dict[str, FrameMatch] = {}
         for item_id, (image_id, beat) in beats.items():
             picture = vectors.get(image_id or "")
@@ -280,9 +302,18 @@ def _signed_in(user: User | None) -> None:
         raise Forbidden("Sign in to make Magic Boards.")
 
 
-def _title_from(pitch: str) -> str:
-    words = " ".join(pitch.split()).split(" ")
-    return ("Magic Board: " + " ".join(words[:8]) + ("…" if len(words) > 8 else ""))[:200]
+def board_title(pitch: str, limit: int = _TITLE_CHARS) -> str:
+    """A Magic Board's default title: the pitch's first sentence, cut at a word, with "…" only if cut.
+
+    >>> board_title("A night ferry crosses a black harbour. A girl finds a camera.")
+    'Magic Board: A night ferry crosses a black harbour'
+    """
+    first = (_sentences(pitch) or [""])[0].rstrip(".!?…")
+    if len(first) <= limit:
+        return "Magic Board: " + first
+    head = first[: limit + 1]
+    cut = head.rsplit(" ", 1)[0] if " " in head else first[:limit]
+    return "Magic Board: " + cut.rstrip(" ,;:-–—") + "…"
 
 
 def _report(progress: Progress | None, done: int, total: int, message: str) -> None:
