@@ -12,12 +12,19 @@ Real photos (scikit-image's samples, cropped and recoloured into distinct JPEGs)
 
 The worker embeds a batch of pending jobs at a time (``embedder.batch_size``).
 
+Each row's note also gives the CPU time per image and how many cores the
+process got: several sessions share this machine's two cores, so images per
+second swing with their load, while CPU milliseconds per image do not. On a
+machine of our own the rate is about (cores / CPU seconds per image) where the
+phase keeps both cores busy.
+
 Run: ``python -m bench.ingest [--images N]``.
 """
 
 from __future__ import annotations
 
 import io
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -57,6 +64,16 @@ def _until_ready(wb, expected: int, timeout: float) -> None:  # noqa: ANN001 - a
     raise RuntimeError(f"not every image became searchable within {timeout:.0f} s: {states}")
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of this process: worker, decoders, writer
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cost(started_cpu: float, seconds: float, count: int) -> str:
+    cpu = _cpu_seconds() - started_cpu
+    return f"{1000 * cpu / max(1, count):.0f} ms CPU per image, {cpu / seconds:.2f} cores used"
+
+
 def run(images: int = 200) -> list[dict]:
     from workbench import Settings, Workbench
 
@@ -70,38 +87,42 @@ def run(images: int = 200) -> list[dict]:
                      "value": time.perf_counter() - started, "unit": "s"})
         first, second = variants(images, seed=1), variants(images, seed=2)
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_seconds()
         result = wb.library.ingest_many(me, first)
         upload = time.perf_counter() - started
         rows.append({"benchmark": f"upload: validate + thumbnail + store, {len(first)} images",
-                     "value": len(result.added) / upload, "unit": "img/s", "note": "what the uploader waits for"})
-        started = time.perf_counter()
+                     "value": len(result.added) / upload, "unit": "img/s",
+                     "note": "what the uploader waits for; " + _cost(cpu, upload, len(result.added))})
+        started, cpu = time.perf_counter(), _cpu_seconds()
         wb.pipeline.run_jobs()
         embed = time.perf_counter() - started
         rows.append({"benchmark": f"embedding alone (the worker's share), {len(result.added)} images",
-                     "value": len(result.added) / embed, "unit": "img/s", "note": "vector + labels, one pass"})
+                     "value": len(result.added) / embed, "unit": "img/s",
+                     "note": "vector + labels, one pass; " + _cost(cpu, embed, len(result.added))})
 
         wb.start_worker()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_seconds()
         more = wb.library.ingest_many(me, second)
         _until_ready(wb, len(result.added) + len(more.added), timeout=60 + 2 * images)
         both = time.perf_counter() - started
         wb.pipeline.stop()
         rows.append({"benchmark": f"end to end: {len(more.added)} uploads with the worker running, until searchable",
-                     "value": len(more.added) / both, "unit": "img/s", "note": "2 CPU cores, offline embedder"})
+                     "value": len(more.added) / both, "unit": "img/s",
+                     "note": "offline embedder; " + _cost(cpu, both, len(more.added))})
 
         folder = Path(home) / "location-scout"
         folder.mkdir()
         for name, data in variants(images, seed=3):
             (folder / name).write_bytes(data)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_seconds()
         scouted = wb.library.ingest_folder(me, folder, wait=True, progress_bar=False)
         took = time.perf_counter() - started
         waiting = [image.filename for image in scouted.added if not image.ready]
         if waiting or scouted.errors:
             raise RuntimeError(f"ingest_folder returned before {waiting} were searchable; errors: {scouted.errors}")
         rows.append({"benchmark": f"folder: ingest_folder(wait=True) of {images} photos, until searchable",
-                     "value": images / took, "unit": "img/s", "note": "a notebook's path: no background worker"})
+                     "value": images / took, "unit": "img/s",
+                     "note": "a notebook's path, no background worker; " + _cost(cpu, took, images)})
         wb.close()
     return rows
 
