@@ -17,7 +17,7 @@ from tests.helpers import sample_bytes, sampled_wb
 from workbench import Workbench
 from workbench.errors import InvalidInput, NotFound
 from workbench.search import SearchQuery
-from workbench.search_calibration import RANK_HALF_LIFE, Calibration, blended, calibration_for, rank_score
+from workbench.search_calibration import RANK_HALF_LIFE, Calibration, calibration_for, rank_score
 
 
 @pytest.fixture(scope="module")
@@ -101,16 +101,22 @@ def test_the_weight_slides_from_the_words_to_the_pictures(wb: Workbench, ids: di
     assert _names(words, ids)[0] == "coffee.png" and _names(pictures, ids)[0] == "cat crop"
     assert _names(pictures, ids) == _names(wb.search.run(me, SearchQuery(examples=(ids["chelsea.png"],),
                                                                          page_size=50)), ids)
-    # Halfway, both the cup and the cat's copy rank above every still that is neither.
+    # Halfway, both the cup and the cat's copy rank above every still that is neither, and each
+    # scores about half: it answers one of the two (the fused score is w * words + (1 - w) * picture).
     assert set(_names(middle, ids)[:2]) == {"coffee.png", "cat crop"}
+    assert all(0.45 <= h.score <= 0.75 for h in middle.hits[:2]) and middle.hits[2].score < 0.3
+    scores = [h.score for h in middle.hits]
+    assert scores == sorted(scores, reverse=True)
     assert "chelsea.png" not in _names(middle, ids)  # an example is never its own result
 
 
-def test_paging_walks_through_every_result_without_repeats(wb: Workbench, ids: dict[str, str]) -> None:
+@pytest.mark.parametrize("hybrid", [False, True], ids=["words", "words and a picture"])
+def test_paging_walks_through_every_result_without_repeats(wb: Workbench, ids: dict[str, str], hybrid: bool) -> None:
     me = wb.accounts.local_user()
-    whole = wb.search.run(me, SearchQuery(text="an old photograph", page_size=50))
+    examples = (ids["coins.png"],) if hybrid else ()
+    whole = wb.search.run(me, SearchQuery(text="an old photograph", examples=examples, page_size=50))
     seen: list[str] = []
-    query = SearchQuery(text="an old photograph", page_size=4)
+    query = SearchQuery(text="an old photograph", examples=examples, page_size=4)
     while True:
         page = wb.search.run(me, query)
         assert page.total == whole.total
@@ -118,8 +124,8 @@ def test_paging_walks_through_every_result_without_repeats(wb: Workbench, ids: d
         if page.next_page is None:
             break
         query = query.with_page(page.next_page)
-    assert seen == [h.image.id for h in whole.hits] and len(seen) == 14
-    assert query.page == 4  # 4 + 4 + 4 + 2
+    assert seen == [h.image.id for h in whole.hits] and len(seen) == (13 if hybrid else 14)
+    assert query.page == 4  # 4 + 4 + 4 + 2 (or 1)
 
 
 def test_sort_by_date_orders_the_results_above_the_threshold(wb: Workbench, ids: dict[str, str]) -> None:
@@ -191,9 +197,8 @@ def test_a_malformed_query_says_what_to_change(wb: Workbench, fields: dict, mess
 def test_a_model_without_a_fitted_curve_scores_by_rank() -> None:
     assert calibration_for("clip:ViT-B-32:0123456789ab", "text") is None
     assert rank_score(0) == 1.0 and rank_score(RANK_HALF_LIFE) == pytest.approx(0.5)
-    text, image = Calibration(slope=30, bias=-3), Calibration(slope=20, bias=-10)
-    assert blended(text, image, 1.0, 1.0).midpoint == pytest.approx(text.midpoint)
-    assert blended(text, image, 0.0, 1.0).midpoint == pytest.approx(image.midpoint)
+    text = Calibration(slope=30, bias=-3)
+    assert text.score(text.midpoint) == pytest.approx(0.5)
     assert text.score(text.cosine_for(0.7)) == pytest.approx(0.7)
 
 

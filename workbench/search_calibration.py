@@ -11,6 +11,9 @@ the query. For pictures "relevant" means the same shot or scene (another
 crop, grade or camera angle), not merely a similar mood: a still with no
 such partner in the library scores low against everything, which is right.
 
+A query with both words and pictures adds the two calibrated scores by its weight
+(``workbench/search_hybrid.py``), so it stays on the same 0..1 scale.
+
 A model id with no fitted curve (a CLIP checkpoint nobody calibrated yet) gets a
 rank-based score instead: the first result 1.0, halving every
 :data:`RANK_HALF_LIFE` results, so a 0.5 threshold keeps about the first 24 as
@@ -24,7 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["Calibration", "CALIBRATIONS", "RANK_HALF_LIFE", "calibration_for", "blended", "rank_score"]
+__all__ = ["Calibration", "CALIBRATIONS", "RANK_HALF_LIFE", "calibration_for", "rank_score"]
 
 RANK_HALF_LIFE = 24
 
@@ -69,22 +72,6 @@ CALIBRATIONS: dict[str, dict[str, Calibration]] = {
 def calibration_for(model_id: str, kind: str) -> Calibration | None:
     """The fitted curve for a model id and query kind (``text`` or ``image``), or None when there is none."""
     return CALIBRATIONS.get(str(model_id), {}).get(kind)
-
-
-def blended(text: Calibration, image: Calibration, text_weight: float, norm: float) -> Calibration:
-    """The curve for a query vector blended from a word and a picture vector.
-
-    The blended vector is ``(w * t + (1 - w) * i) / norm`` (``t``, ``i`` unit vectors), so a
-    still at both curves' midpoints has the cosine ``(w * m_t + (1 - w) * m_i) / norm``: that is
-    the blend's midpoint, and its width (1 / slope) mixes the same way. The score stays a
-    monotone function of the one cosine the vector index ranks by, so pages never reshuffle.
-    """
-    w = min(max(text_weight, 0.0), 1.0)
-    norm = norm or 1.0
-    midpoint = (w * text.midpoint + (1 - w) * image.midpoint) / norm
-    width = (w / text.slope + (1 - w) / image.slope) / norm
-    slope = 1.0 / width
-    return Calibration(slope=slope, bias=-midpoint * slope, pairs=min(text.pairs, image.pairs))
 
 
 def rank_score(rank: int) -> float:
