@@ -35,6 +35,7 @@ from workbench.ai import (
 from workbench.ai.offline_text import OfflineTextBackend
 from workbench.ai.openai_images import OpenAIImageBackend
 from workbench.ai.openai_text import OpenAITextBackend
+from workbench.ai.tasks import IdeaCard
 from workbench.errors import ProviderError
 from workbench.settings import Settings
 
@@ -509,3 +510,71 @@ def test_task_prompts_round_trip() -> None:
 def test_public_surface_is_complete() -> None:
     assert all(hasattr(ai, name) for name in ai.__all__)
     assert set(ai.TASK_SCHEMAS) == set(ai.TASK_NAMES)
+
+
+# The walk-through's premise (tests/browser/test_walkthrough.py) and others that trip a word-gluing writer:
+# possessives, a plural thing, an adjective after its noun ("a camera full of…"), no opening determiner.
+PREMISES = [
+    ("A night-ferry deckhand finds a camera full of tomorrow's photos", ""),
+    ("The lighthouse keeper's daughter finds letters hidden in the storm lamps", "mystery"),
+    ("A retired safecracker is asked to open her own father's vault", "crime"),
+    ("Two sisters inherit a vineyard where the vines whisper at night", "horror"),
+]
+def _draft_text(cards: list[IdeaCard]) -> str:
+    return "\n".join(f"{c.title}\n{c.logline}\n{c.protagonist}\n{c.want}\n{c.conflict}\n{c.setting}\n{c.twist}"
+                     for c in cards)
+
+
+@pytest.mark.parametrize(("premise", "genre"), PREMISES)
+def test_offline_ideas_read_like_a_draft_a_writer_would_keep(premise: str, genre: str) -> None:
+    for seed in range(6):
+        cards = OFFLINE.structured("sys", task_prompt("idea", premise, genre=genre, count=3), IdeaCards,
+                                   seed=seed).ideas
+        text = _draft_text(cards)
+        assert not re.search(r"\bworld of (?:\w+'s|nursery|cellar|attic)\b", text), text
+        assert not re.search(r"\b\w+'s(?=[ ,.;]*(?:$|[,.;]|and |was |makes |the ))", text, re.MULTILINE), text
+        assert "camera full" not in text.lower() and "'S" not in text  # "The Last Tomorrow'S"
+        # "the photos makes", "ten thousand sleeping colonists is lost": a plural thing with a singular verb.
+        plural = re.search(r"\b(?:photos|letters|lamps|vines|colonists) (?:makes|was|is|has|shapes|keeps)\b", text)
+        assert plural is None, text
+        assert len({c.logline for c in cards}) == 3, [c.logline for c in cards]  # three ideas, three stories
+
+
+def test_an_idea_keeps_the_premise_hero_and_its_loglines_and_outline_keep_its_things() -> None:
+    premise = PREMISES[0][0]
+    for seed in range(6):
+        card = OFFLINE.structured("sys", task_prompt("idea", premise, count=3), IdeaCards, seed=seed).ideas[0]
+        fields = {k: v for k, v in card.model_dump().items() if v}
+        assert "night-ferry deckhand" in card.protagonist
+        lines = OFFLINE.structured("sys", task_prompt("logline", count=3, **fields), Loglines, seed=seed).loglines
+        outline = OFFLINE.structured("sys", task_prompt("outline", structure="three-act", **fields), Outline,
+                                     seed=seed)
+        told = " ".join(lines + [b.summary for b in outline.beats])
+        assert not re.search(r"\bworld of (?!the )\w+", told), told  # "a world of nursery"
+        assert "world of the nursery" not in told and "photos makes" not in told
+        assert ", who never left does" not in told and "tenant, takes" not in told
+        # The story's things are the card's own (the camera, the photos), not the genre's stock rooms.
+        assert "camera" in told or "photos" in told, told
+        if card.logline.startswith("When "):
+            inciting = card.logline.split(", ")[0].removeprefix("When ")
+            assert any(inciting.lower() in line.lower() for line in lines + [b.summary for b in outline.beats])
+
+
+@pytest.mark.parametrize(("setting", "place"), [
+    ("A new-build estate on drained marshland, where nobody talks about the camera", "NEW-BUILD ESTATE"),
+    ("A rain-soaked port city, in the long shadow of the ledger", "PORT CITY"),
+    ("A summer at a lakeside camp", "LAKESIDE CAMP"),
+    ("A generation ship two centuries from anywhere", "GENERATION SHIP"),
+])
+def test_pages_open_in_the_ideas_setting(setting: str, place: str) -> None:
+    from workbench.ai.offline_pages import place_of
+
+    assert place_of(setting) == place
+    beats = [f"In {setting[:1].lower() + setting[1:]}, Mara keeps score of everything.", "Mara finds the map.",
+             "Mara confronts her brother."]
+    pages = OFFLINE.structured("sys", task_prompt("screenplay", "\n".join(beats), title="Salt", genre="horror",
+                                                  protagonist="Mara Quinn, a nurse"), ScreenplayPages, seed=3)
+    headings = [line for line in pages.fountain.splitlines() if HEADING.match(line)]
+    assert len(headings) == 3 and headings[0].startswith(f"EXT. {place} - ")
+    assert all(place in heading for heading in headings)  # later scenes are its rooms and corners
+    assert "FOREST ROAD - " not in headings[0]

@@ -27,7 +27,8 @@ from workbench.ai.offline_story import (
 )
 from workbench.ai.tasks import TaskRequest
 
-__all__ = ["write_treatment", "write_screenplay", "given_scenes", "strip_beat_label", "things_in"]
+__all__ = ["write_treatment", "write_screenplay", "given_scenes", "strip_beat_label", "things_in", "place_of",
+           "setting_of"]
 
 _OUTDOOR = ("STREET", "ROAD", "HARBOR", "DOCK", "GARDEN", "CANYON", "WOODS", "ROOFTOP", "RIVERBANK", "HIGHWAY",
             "PASS", "CAR PARK", "PLATFORM", "PORCH", "VINEYARD", "DECK", "ALLEY")
@@ -70,11 +71,53 @@ def given_scenes(request: TaskRequest) -> list[tuple[str, str]]:
     return scenes
 
 
-def _heading(rng: random.Random, genre: craft.GenreConventions, tone: str, last: str) -> str:
-    place = pick(rng, [loc for loc in genre.locations if loc not in last] or list(genre.locations))
-    inside = "EXT." if any(word in place for word in _OUTDOOR) else "INT."
+# Where a setting's place ends: "a new-build estate | on drained marshland", "a care home | where…".
+_PLACE_END = {"on", "in", "at", "of", "where", "that", "which", "who", "with", "run", "built", "cut", "under", "by",
+              "from", "selling", "during", "after", "before", "near", "beside", "across", "over"}
+_COUNTS = {"two", "three", "four", "five", "ten", "hundred", "thousand"}
+# Settings that name a time rather than a place ("a summer at a lakeside camp"): the place follows "at"/"in".
+_TIMES = {"summer", "winter", "weekend", "year", "season", "night", "week", "month", "day", "trip", "holiday"}
+_SETTING_IN_BEAT = re.compile(r"^In (.+?), (?=[A-Z])")
+
+
+def place_of(setting: str) -> str:
+    """The place a setting names, for scene headings: 'a new-build estate on drained marshland, where…'
+    -> 'NEW-BUILD ESTATE'; '' when it names none."""
+    words = re.findall(r"[A-Za-z][A-Za-z'-]*", setting.split(",")[0].lower())
+    if words and words[0] in ("a", "an", "the"):
+        words = words[1:]
+    head: list[str] = []
+    for index, word in enumerate(words):
+        if word in _PLACE_END or (head and word in _COUNTS):  # "a generation ship | two centuries from…"
+            rest = words[index + 1:]
+            if head and head[-1] in _TIMES and word in ("at", "in", "on", "of") and rest:
+                return place_of(" ".join(rest))
+            break
+        head.append(word)
+    # "drained marshland", "a rain-soaked port city": the describing word is not the place.
+    while len(head) > 2 and head[0].endswith(("ed", "ing")):
+        head.pop(0)
+    return " ".join(head[-3:]).upper()
+
+
+def setting_of(request: TaskRequest, beats: list[str]) -> str:
+    """The idea's setting: the request's own, or the one an outline's first beat opens in ("In …, Mara …")."""
+    given = request.get("setting")
+    if given:
+        return given
+    found = next((m.group(1) for beat in beats if (m := _SETTING_IN_BEAT.match(beat))), "")
+    return found
+
+
+def _heading(rng: random.Random, genre: craft.GenreConventions, tone: str, last: str, place: str = "") -> str:
+    """A scene heading: the first scene establishes the setting's place, later ones its rooms and corners."""
     night = 0.6 if tone in ("dark", "tense", "gritty") else 0.35
-    return f"{inside} {place} - {'NIGHT' if rng.random() < night else 'DAY'}"
+    time = "NIGHT" if rng.random() < night else "DAY"
+    if place and not last:
+        return f"EXT. {place} - {time}"
+    room = pick(rng, [loc for loc in genre.locations if loc not in last] or list(genre.locations))
+    inside = "EXT." if any(word in room for word in _OUTDOOR) else "INT."
+    return f"{inside} {place} - {room} - {time}" if place else f"{inside} {room} - {time}"
 
 
 def write_treatment(request: TaskRequest, rng: random.Random) -> dict[str, Any]:
@@ -82,9 +125,10 @@ def write_treatment(request: TaskRequest, rng: random.Random) -> dict[str, Any]:
     idea = idea_for(request, rng)
     beats = [beat for _, beat in given_scenes(request)] or [b["summary"] for b in write_outline(request, rng)["beats"]]
     genre = craft.GENRES.get(idea["genre"], craft.GENRES["drama"])
+    place = place_of(setting_of(request, beats))
     scenes, last = [], ""
     for number, beat in enumerate(beats, start=1):
-        last = _heading(rng, genre, idea["tone"], last)
+        last = _heading(rng, genre, idea["tone"], last, place)
         scenes.append({"number": number, "heading": last, "summary": beat})
     return {"title": request.get("title") or idea["title"], "scenes": scenes}
 
@@ -174,7 +218,8 @@ def _scene(rng: random.Random, lines: _Lines, heading: str, beat: str, cast: tup
     noun = pick(rng, [n for n in things_in(beat) if n in nouns][:2] or nouns[:3])
     night = heading.endswith("NIGHT")
     light = pick(rng, craft.NIGHT_LIGHT if night else craft.TONES.get(tone, craft.TONES["tense"])["light"])
-    place = heading.split(" ", 1)[1].rsplit(" - ", 1)[0].lower()
+    # "INT. NEW-BUILD ESTATE - CELLAR - NIGHT": the action line sets the room, not the whole estate.
+    place = heading.split(" ", 1)[1].rsplit(" - ", 1)[0].split(" - ")[-1].lower()
     templates: tuple[str, ...] = _OUTSIDE if heading.startswith("EXT.") else _INSIDE
     if "," in light:  # "The harbor, darkness, broken by one bare bulb." reads as a list
         templates = tuple(t for t in templates if t.startswith("{light}"))
@@ -202,12 +247,13 @@ def write_screenplay(request: TaskRequest, rng: random.Random) -> dict[str, Any]
     wanted = things_in(f"{request.get('want')} {request.get('stakes')}", avoid)
     nouns = list(dict.fromkeys(wanted + things_in(" ".join(beat for _, beat in scenes), avoid))) or ["plan"]
     genre = craft.GENRES.get(idea["genre"], craft.GENRES["drama"])
+    place = place_of(setting_of(request, [beat for _, beat in scenes]))
     title = request.get("title") or idea["title"]
     out = [f"Title: {title}", "Credit: Written by", f"Author: {request.get('author') or 'Offline draft'}",
            "Draft date: offline draft (offline-drafts/v1)", "", "FADE IN:", ""]
     last, lines = "", _Lines(rng)
     for index, (given, beat) in enumerate(scenes):
-        last = given or _heading(rng, genre, idea["tone"], last)
+        last = given or _heading(rng, genre, idea["tone"], last, place)
         out += _scene(rng, lines, last, beat, (lead, partner, intro), idea["tone"], nouns, first=index == 0)
         if index < len(scenes) - 1 and rng.random() < 0.3:
             out += ["CUT TO:", ""]

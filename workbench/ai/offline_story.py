@@ -23,6 +23,8 @@ __all__ = [
     "write_logline",
     "write_outline",
     "idea_for",
+    "agree",
+    "premise_role",
     "person",
     "short_name",
     "keywords_from",
@@ -41,7 +43,15 @@ _DETERMINERS = {"a", "an", "the", "his", "her", "their", "my", "our", "its", "th
 _MODIFIERS = {"last", "first", "old", "new", "only", "own", "other", "same", "next", "whole", "little", "big", "small",
               "long", "young", "single", "entire", "very"}
 _PREDICATES = {"open", "closed", "shut", "empty", "alone", "dead", "alive", "ready", "again", "inside", "outside",
-               "away", "back", "home", "tonight", "together", "apart", "down", "off"}
+               "away", "back", "home", "tonight", "together", "apart", "down", "off", "full", "half", "free", "deep",
+               "wide", "worth", "aware", "afraid", "sure", "left", "behind", "missing", "lost",
+               # past participles that do not end in -ed: "letters hidden in the lamps"
+               "hidden", "broken", "stolen", "forgotten", "frozen", "given", "taken", "written", "chosen", "fallen",
+               "driven", "known", "shown", "torn", "worn", "sworn", "buried", "gone"}
+# A verb after a plural subject loses its -s: "the photos make", not "the photos makes".
+_PLURAL_VERBS = {"makes": "make", "was": "were", "is": "are", "has": "have", "shapes": "shape", "keeps": "keep",
+                 "knows": "know", "holds": "hold", "turns": "turn", "comes": "come", "hides": "hide"}
+_NOT_PLURAL = ("ss", "us", "is", "ics", "news", "'s")
 
 
 # Small text tools shared with offline_edits.
@@ -64,6 +74,26 @@ def article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
+def is_plural(phrase: str) -> bool:
+    """'the photos' -> True, 'the compass', 'the news' -> False: whether a verb after it drops its -s."""
+    last = phrase.split()[-1].lower() if phrase.split() else ""
+    return len(last) > 3 and last.endswith("s") and not last.endswith(_NOT_PLURAL)
+
+
+def agree(text: str, nouns: Sequence[str]) -> str:
+    """Make the verb after each plural noun agree: 'the photos makes every choice harder' -> 'make'."""
+    for noun in nouns:
+        if is_plural(noun):
+            text = re.sub(rf"\b({re.escape(noun)}) ({'|'.join(_PLURAL_VERBS)})\b",
+                          lambda m: f"{m.group(1)} {_PLURAL_VERBS[m.group(2)]}", text, flags=re.IGNORECASE)
+    return text
+
+
+def title_case(text: str) -> str:
+    """'night-ferry deckhand' -> 'Night-Ferry Deckhand' (str.title() would give "Tomorrow'S")."""
+    return " ".join("-".join(part[:1].upper() + part[1:] for part in word.split("-")) for word in text.split())
+
+
 def keywords_from(text: str, limit: int = 6) -> list[str]:
     """The words that carry a text: noun phrases after a determiner first, then other content words."""
     tokens = re.findall(r"[A-Za-z][A-Za-z'-]*|[.,;:!?()]", text)
@@ -73,6 +103,10 @@ def keywords_from(text: str, limit: int = 6) -> list[str]:
         low = token.lower().strip("'")
         if index and tokens[index - 1].lower() in _VERB_CUES:
             continue  # "who picks", "to run": a verb, not a thing
+        if low.endswith("'s") or low.endswith("s'"):
+            continue  # "tomorrow's photos": the possessor describes the thing, it is not one
+        if index and _plural_noun(tokens[index - 1]):
+            continue  # "two sisters inherit", "the vines whisper": the word after a plural is its verb
         if (len(low) > 3 and low not in craft.STOPWORDS and low not in _PREDICATES and low not in _MODIFIERS
                 and not low.endswith(("ing", "ed", "ly"))):
             found.append(low)
@@ -83,6 +117,11 @@ def keywords_from(text: str, limit: int = 6) -> list[str]:
     return unique[:limit]
 
 
+def _plural_noun(token: str) -> bool:
+    low = token.lower()
+    return low not in craft.STOPWORDS and low not in _DETERMINERS and is_plural(low)
+
+
 def _noun_phrase(tokens: list[str], start: int) -> str:
     """The thing a determiner introduces: 'the [last unedited memory] was' -> 'unedited memory'."""
     phrase: list[str] = []
@@ -90,6 +129,11 @@ def _noun_phrase(tokens: list[str], start: int) -> str:
         low = token.lower()
         if not token[0].isalpha() or low in craft.STOPWORDS or low in _DETERMINERS:
             break
+        if low.endswith("'s"):
+            phrase = []  # "the keeper's daughter": the thing is the daughter
+            continue
+        if phrase and _plural_noun(phrase[-1]):
+            break  # "the vines whisper": a plural noun ends the thing, what follows is its verb
         phrase.append(low)
     while len(phrase) > 1 and (phrase[0] in _MODIFIERS or phrase[0].endswith("ly")):
         phrase.pop(0)
@@ -122,6 +166,11 @@ def request_keywords(request: TaskRequest, genre: craft.GenreConventions) -> lis
     for extra in keywords_from(request.get("premise", "prompt", "idea") + " " + request.body):
         if extra not in words:
             words.append(extra)
+    if not words:
+        # An idea card carries its things in its own lines ("where nobody talks about the camera"):
+        # its loglines and outline stay about them rather than the genre's stock rooms.
+        told = " ".join(request.get(name) for name in ("setting", "twist", "conflict"))
+        words = [w for w in keywords_from(told) if w not in premise_role(request.get("protagonist"))]
     return words or [loc.lower() for loc in genre.locations]
 
 
@@ -164,37 +213,56 @@ def short_name(protagonist: str) -> str:
 # Ideas and loglines.
 
 
-def _compose_idea(request: TaskRequest, rng: random.Random, index: int) -> dict[str, str]:
+def premise_role(premise: str) -> list[str]:
+    """Who a premise is about, when it opens on them: 'A night-ferry deckhand finds…' -> ['night-ferry deckhand'].
+
+    A premise that opens another way ("Two sisters inherit…", "After the flood…") names no role here,
+    and the genre lends one.
+    """
+    words = premise.split()
+    if not words or words[0].lower() not in ("a", "an", "the"):
+        return []
+    return keywords_from(premise, 1)
+
+
+def _compose_idea(request: TaskRequest, rng: random.Random, index: int,
+                  used_engines: set[str] | None = None) -> dict[str, str]:
     genre_name, genre = genre_of(request, rng)
     tone = tone_of(request, rng, genre_name)
     keywords = request_keywords(request, genre)
-    premise_role = keywords_from(request.get("premise") or request.body, 1) if index == 0 else []
+    role_words = premise_role(request.get("premise") or request.body)
     # The hero is not the world they live in: "a ferry captain finds…" gives the role, and the other
     # words (the stowaway, the night crossing) give the title, the setting and the twist.
-    things = [k for k in keywords if k not in premise_role] or keywords
+    things = [k for k in keywords if k not in role_words] or keywords
     kw = [things[(index + i) % len(things)] for i in range(4)]
-    engine_name = pick(rng, genre.engines)
+    # Ideas of one request each get their own plot engine, so no two share a logline.
+    used = used_engines if used_engines is not None else set()
+    engines = ([e for e in genre.engines if e not in used] or [e for e in craft.PLOT_ENGINES if e not in used]
+               or list(genre.engines))
+    engine_name = pick(rng, engines)
+    used.add(engine_name)
     engine = craft.PLOT_ENGINES[engine_name]
     slots = {"goal": pick(rng, genre.goals), "opponent": pick(rng, genre.opponents),
              "stakes": pick(rng, genre.stakes), "kw": kw[1]}
     first, last = person(rng)
     adjective = pick(rng, craft.TONES[tone]["adjectives"])
-    role = premise_role[0] if premise_role else pick(rng, genre.roles)
+    role = role_words[0] if role_words else pick(rng, genre.roles)
     need, flaw = pick(rng, craft.NEEDS)
-    want = engine.want.format(**slots)
-    conflict = engine.conflict.format(**slots)
-    inciting = engine.inciting.format(**slots)
-    title = pick(rng, craft.TITLE_PATTERNS).format(Kw=kw[0].title(), Name=first)
+    nouns = [*kw, slots["stakes"], slots["goal"]]
+    want = agree(engine.want.format(**slots), nouns)
+    conflict = agree(engine.conflict.format(**slots), nouns)
+    inciting = agree(engine.inciting.format(**slots), nouns)
+    title = pick(rng, craft.TITLE_PATTERNS).format(Kw=title_case(kw[0]), Name=first)
     return {
         "title": title,
-        "logline": mention_once(f"When {inciting}, {article(adjective)} {adjective} {role} must {want}, "
-                                f"but {conflict}.", slots["opponent"]),
+        "logline": mention_once(agree(f"When {inciting}, {article(adjective)} {adjective} {role} must {want}, "
+                                f"but {conflict}.", kw), slots["opponent"]),
         "protagonist": f"{first} {last}, {article(adjective)} {adjective} {role} who {flaw}",
         "want": cap(want),
         "need": cap(need),
-        "conflict": sentence_case(f"{conflict}; and the {kw[2]} makes every choice harder."),
-        "setting": cap(pick(rng, genre.settings) + pick(rng, craft.SETTING_FRAMES).format(kw=kw[0])),
-        "twist": sentence_case(f"{pick(rng, genre.twists)}, and the {kw[3]} was the clue all along."),
+        "conflict": agree(sentence_case(f"{conflict}; and the {kw[2]} makes every choice harder."), kw),
+        "setting": agree(cap(pick(rng, genre.settings) + pick(rng, craft.SETTING_FRAMES).format(kw=kw[0])), kw),
+        "twist": agree(sentence_case(f"{pick(rng, genre.twists)}, and the {kw[3]} was the clue all along."), kw),
         "genre": genre_name,
         "tone": tone,
         "engine": engine_name,
@@ -209,7 +277,8 @@ def _compose_idea(request: TaskRequest, rng: random.Random, index: int) -> dict[
 def write_idea(request: TaskRequest, rng: random.Random) -> dict[str, Any]:
     """Idea cards built from the premise, genre, tone and keywords."""
     count = request.number("count", 3, high=10)
-    return {"ideas": [_compose_idea(request, rng, i) for i in range(count)]}
+    engines: set[str] = set()
+    return {"ideas": [_compose_idea(request, rng, i, engines) for i in range(count)]}
 
 
 def idea_for(request: TaskRequest, rng: random.Random) -> dict[str, str]:
@@ -220,6 +289,10 @@ def idea_for(request: TaskRequest, rng: random.Random) -> dict[str, str]:
         given = request.get(name)
         if given:
             idea[name] = given
+    # What starts the story is in the card's logline ("When <inciting>, a wary courier must…").
+    told = re.match(r"When (.+?), (?:an?|the) [^,]+? must ", request.get("logline"))
+    if told and not request.get("inciting"):
+        idea["inciting"] = told.group(1)
     return idea
 
 
@@ -243,7 +316,8 @@ def write_logline(request: TaskRequest, rng: random.Random) -> dict[str, Any]:
               "tone": idea["tone"], "genre": idea["genre"], "stakes": idea["stakes"]}
     start = rng.randrange(len(shapes))
     count = request.number("count", 3, high=len(shapes))
-    lines = [sentence_case(shapes[(start + i) % len(shapes)].format(**values)) for i in range(count)]
+    lines = [agree(sentence_case(shapes[(start + i) % len(shapes)].format(**values)), [idea["stakes"]])
+             for i in range(count)]
     return {"loglines": lines, "logline": lines[0], "title": idea["title"]}
 
 
@@ -260,7 +334,7 @@ def _beat_slots(idea: dict[str, str], rng: random.Random) -> dict[str, str]:
     return {
         "name": name, "ally": ally, "want": lower["want"].rstrip("."), "need": lower["need"].rstrip("."),
         "flaw": idea.get("flaw", "keeps everyone at arm's length"), "conflict": lower["conflict"].rstrip("."),
-        "setting": lower["setting"].rstrip("."), "twist": lower["twist"].rstrip("."),
+        "setting": lower["setting"].rstrip("."), "place": lower["setting"].split(",")[0].rstrip("."), "twist": lower["twist"].rstrip("."),
         "opponent": idea.get("opponent") or "the opposition", "stakes": idea.get("stakes") or "everything",
         "inciting": lower.get("inciting") or "the past catches up", "kw": pick(rng, words),
         "set_piece": pick(rng, genre.set_pieces),
@@ -276,7 +350,7 @@ def write_outline(request: TaskRequest, rng: random.Random) -> dict[str, Any]:
     table = craft.SAVE_THE_CAT if save_the_cat else craft.THREE_ACT
     beats, told = [], ""
     for name, act, page, template in table:
-        summary = sentence_case(template.format(**slots))
+        summary = agree(sentence_case(template.format(**slots)), [slots["stakes"], slots["kw"]])
         # The opponent is introduced once in full, then by a short name.
         if slots["opponent"].lower() in told.lower():
             summary = sentence_case(re.sub(re.escape(slots["opponent"]), short_form(slots["opponent"]), summary,

@@ -92,7 +92,7 @@ GENRES: dict[str, GenreConventions] = {
         settings=("a lakeside cabin cut off by snow", "a care home where the clocks all stop at 3 a.m.",
                   "a new-build estate on drained marshland"),
         roles=("home nurse", "radio host", "grieving father", "teenage babysitter", "locksmith"),
-        opponents=("something that only moves when nobody looks", "the previous tenant, who never left",
+        opponents=("something that only moves when nobody looks", "the previous tenant who never left",
                    "a congregation that smiles too much"),
         goals=("one night without hearing the knocking", "the truth about the missing children", "a way out before dawn"),
         stakes=("the child in their care", "their own mind", "everyone left in the house"),
@@ -236,7 +236,7 @@ PLOT_ENGINES: dict[str, PlotEngine] = {
         "win {goal} and never be invisible again", "a once-in-a-lifetime shot at {goal} appears",
         "success means betraying the people who got them there"),
     "Voyage and Return": PlotEngine(
-        "get back to the life they left", "a wrong turn strands them in a world of {kw}",
+        "get back to the life they left", "a wrong turn strands them in the world of the {kw}",
         "the longer they stay, the less they want to leave"),
     "Rebirth": PlotEngine(
         "undo the damage they did", "the past comes back in the shape of the {kw}",
@@ -260,7 +260,7 @@ PLOT_ENGINES: dict[str, PlotEngine] = {
         "win the trust of the one person who sees through them", "a chance meeting over the {kw} throws them together",
         "what each of them wants would cost the other everything"),
     "Fish Out of Water": PlotEngine(
-        "fit in long enough to win {goal}", "they are dropped into a world of {kw} with rules they don't know",
+        "fit in long enough to win {goal}", "they are dropped into the world of the {kw}, where the rules are not theirs",
         "the disguise gets harder to keep every day"),
     "Institutionalized": PlotEngine(
         "bring down {opponent} from the inside", "they join the very group that wronged them",
@@ -316,7 +316,7 @@ TITLE_PATTERNS = ("The {Kw}", "{Kw} Season", "After the {Kw}", "The Last {Kw}", 
                   "Under the {Kw}", "{Name} and the {Kw}", "The {Kw} Hours", "What the {Kw} Knew")
 
 # (beat name, act, page, template). Slots: {name} {want} {need} {flaw} {conflict} {setting} {twist}
-# {opponent} {stakes} {ally} {inciting} {set_piece} {kw} {new_world}.
+# {opponent} {stakes} {ally} {inciting} {set_piece} {kw} {new_world} {place} (the setting up to its first comma).
 SAVE_THE_CAT: tuple[tuple[str, int, int, str], ...] = (
     ("Opening Image", 1, 1, "In {setting}, {name} goes through the motions and {flaw}. A snapshot of the world before it changes."),
     ("Theme Stated", 1, 5, "{ally} tells {name} what this story is about, {need}, and {name} laughs it off."),
@@ -332,7 +332,7 @@ SAVE_THE_CAT: tuple[tuple[str, int, int, str], ...] = (
     ("Dark Night of the Soul", 2, 80, "Alone, {name} faces the flaw at last and understands they need {need}."),
     ("Break into Three", 3, 85, "The missing piece: {twist}. {name} finds a new way in, with {ally} beside them."),
     ("Finale", 3, 95, "{name} confronts {opponent}; this time {name} manages {need}, and wins what really matters."),
-    ("Final Image", 3, 110, "The mirror of the opening: {setting} again, but {name} has changed."),
+    ("Final Image", 3, 110, "The mirror of the opening: {place} again, but {name} has changed."),
 )
 
 THREE_ACT: tuple[tuple[str, int, int, str], ...] = (
@@ -343,7 +343,7 @@ THREE_ACT: tuple[tuple[str, int, int, str], ...] = (
     ("Midpoint", 2, 55, "The truth shifts around the {kw}: {name} wins a battle but the stakes rise to {stakes}."),
     ("Crisis", 2, 75, "{opponent} takes everything; {name} has to face that they need {need}."),
     ("Climax", 3, 95, "Knowing that {twist}, {name} confronts {opponent} in a final, costly choice."),
-    ("Resolution", 3, 110, "After the storm, {setting} looks different, and so does {name}."),
+    ("Resolution", 3, 110, "After the storm, {place} looks different, and so does {name}."),
 )
 
 STOPWORDS = frozenset("""
