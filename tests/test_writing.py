@@ -225,3 +225,26 @@ def test_stream_rewrite_replaces_the_range_as_it_streams(wb: Workbench, me) -> N
         for _ in wb.writing.stream_rewrite(me, doc.id, start, start + 10, cancel=cancel):
             cancel.set()
     assert wb.writing.get(me, doc.id).version == 2 and wb.accounts.balance(me) == before - 1
+
+
+def test_the_walkthrough_premise_gives_a_draft_a_writer_would_keep(wb: Workbench) -> None:
+    """Premise -> ideas -> loglines -> outline -> pages, offline, as the walk-through types it (#18)."""
+    import re
+
+    from workbench.ai.offline_pages import place_of
+
+    writer = wb.accounts.create_user("walkthrough-writer@example.com", plan="premium")
+    premise = "A night-ferry deckhand finds a camera full of tomorrow's photos"  # tests/browser/test_walkthrough.py
+    for seed in (1, 2):
+        ideas = wb.writing.idea(writer, premise, seed=seed)
+        cards = " ".join(i.title + "\n" + i.body for i in ideas)
+        assert len({i.meta["logline"] for i in ideas}) == len(ideas) == 3
+        assert not re.search(r"world of (?:tomorrow's|nursery)|camera full|photos makes|Tomorrow'S", cards), cards
+        loglines = wb.writing.logline(writer, ideas[0].id, seed=seed)
+        outline = wb.writing.outline(writer, ideas[0].id, seed=seed)
+        told = loglines.body + "\n" + outline.body
+        assert not re.search(r"world of (?!the )|photos makes|tomorrow's[,.]", told), told
+        script = wb.writing.screenplay(writer, outline.id, seed=seed)
+        first = next(line for line in script.body.splitlines() if line.startswith(("INT.", "EXT.")))
+        place = place_of(ideas[0].meta["setting"])
+        assert place and first.startswith(f"EXT. {place} - "), (first, ideas[0].meta["setting"])
