@@ -169,9 +169,23 @@ def request_keywords(request: TaskRequest, genre: craft.GenreConventions) -> lis
     if not words:
         # An idea card carries its things in its own lines ("where nobody talks about the camera"):
         # its loglines and outline stay about them rather than the genre's stock rooms.
-        told = " ".join(request.get(name) for name in ("setting", "twist", "conflict"))
-        words = [w for w in keywords_from(told) if w not in premise_role(request.get("protagonist"))]
+        told = "\n".join(request.get(name) for name in ("setting", "twist", "conflict"))
+        carried = [m.group(1).lower() for pattern in _CARRIERS for m in pattern.finditer(told)]
+        words = list(dict.fromkeys(carried)) or [w for w in keywords_from(told)
+                                                  if w not in premise_role(request.get("protagonist"))]
     return words or [loc.lower() for loc in genre.locations]
+
+
+def _carrier(template: str) -> re.Pattern[str]:
+    # "where the {kw} shapes every life" -> a pattern that finds the thing a card's line carries.
+    head, _, tail = template.partition("{kw}")
+    ending = rf" {re.escape(tail.split()[0])}\b" if tail.split() else r"\b"
+    return re.compile(re.escape(head.lstrip(", ")) + r"([\w'-]+(?: [\w'-]+)?)" + ending, re.IGNORECASE)
+
+
+# The lines of an idea card that hold its things: the setting's frame, the conflict's and the twist's tails.
+_CARRIERS = tuple(_carrier(t) for t in (*craft.SETTING_FRAMES, "and the {kw} make", "and the {kw} makes",
+                                         "and the {kw} was", "and the {kw} were"))
 
 
 def short_form(phrase: str) -> str:
@@ -308,12 +322,14 @@ def write_logline(request: TaskRequest, rng: random.Random) -> dict[str, Any]:
         "When {inciting}, {who} must {want}, but {conflict_lc}.",
         "{who_cap} has one chance to {want}; the catch: {conflict_lc}.",
         "In {setting_lc}, {who} sets out to {want}, never guessing that {twist_lc}",
-        "A {tone} {genre} story: {who} must {want} before {stakes} is gone.",
+        "A {tone}{genre} story: {who} must {want} before {stakes} is gone.",
     )
+    # "A romantic romance story" says it twice.
+    tone = "" if idea["tone"][:5] == idea["genre"][:5] else idea["tone"] + " "
     values = {"inciting": idea["inciting"], "who": who, "who_cap": cap(who), "want": want,
               "conflict_lc": conflict[:1].lower() + conflict[1:], "setting_lc": idea["setting"][:1].lower()
               + idea["setting"][1:], "twist_lc": idea["twist"][:1].lower() + idea["twist"][1:],
-              "tone": idea["tone"], "genre": idea["genre"], "stakes": idea["stakes"]}
+              "tone": tone, "genre": idea["genre"], "stakes": idea["stakes"]}
     start = rng.randrange(len(shapes))
     count = request.number("count", 3, high=len(shapes))
     lines = [agree(sentence_case(shapes[(start + i) % len(shapes)].format(**values)), [idea["stakes"]])
