@@ -58,10 +58,10 @@ class SearchBar(pn.viewable.Viewer):
         self.chips = pn.Row(sizing_mode="stretch_width", margin=0, css_classes=["wb-chips"])
         self.weight = pn.widgets.FloatSlider(label="Words ↔ picture", start=0.0, end=1.0, step=0.05, value=0.5,
                                              width=190, css_classes=["wb-weight"], visible=False,
-                                             format="0.00", margin=(0, 12, 0, 0))
+                                             format="0.00", margin=(0, 12, 0, 0), tooltips=False)
         self.threshold = pn.widgets.FloatSlider(label="Relevance threshold", start=0.0, end=0.95, step=0.05,
                                                 value=0.0, width=190, css_classes=["wb-threshold"],
-                                                format="0.00", margin=(0, 12, 0, 0))
+                                                format="0.00", margin=(0, 12, 0, 0), tooltips=False)
         self.count = pn.pane.HTML(pn.bind(self._count_html, self.param.count_text), stylesheets=[PANEL_CSS, _CSS],
                                   margin=(22, 12, 0, 0), css_classes=["wb-threshold-count-pane"])
         self.sort = pn.widgets.Select(label="Sort", options=SORT_OPTIONS, value="relevance", width=120,
@@ -136,7 +136,7 @@ class SearchBar(pn.viewable.Viewer):
         chips: list[Any] = []
         if self.examples:
             chips.append(pn.pane.HTML('<span class="wb-chip-label">Looks like:</span>',
-                                      stylesheets=[PANEL_CSS, _CSS], margin=0))
+                                      stylesheets=[PANEL_CSS, _CSS], margin=(8, 4, 0, 8)))
         for image_id in self.examples:
             name = self.example_names.get(image_id, image_id)
             chip = pn.widgets.Button(label=f"{name[:28]} ✕", color="light", css_classes=["wb-example-chip"],
@@ -222,7 +222,8 @@ class SearchBar(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         first = pn.Row(self.words, self.go, *self.beside_search, sizing_mode="stretch_width", margin=0)
-        examples = pn.Row(self.add_example, self.chips, sizing_mode="stretch_width", margin=(6, 0, 0, 0))
+        examples = pn.Row(self.add_example, self.chips, sizing_mode="stretch_width", margin=(6, 0, 0, 0),
+                          align="center")
         # Wrapping rows: the controls flow onto a second line on a narrow window instead of
         # pushing the side panel off the screen.
         steer = pn.FlexBox(self.weight, self.threshold, self.count, self.sort, self.board, flex_wrap="wrap",
