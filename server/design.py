@@ -16,7 +16,7 @@ from panel.theme import Native
 from panel.theme.base import Inherit
 from panel.viewable import Viewable
 
-__all__ = ["STATIC", "ASSETS_URL", "Studio", "configure", "asset"]
+__all__ = ["STATIC", "ASSETS_URL", "FOCUS_CSS", "Studio", "configure", "asset"]
 
 STATIC = Path(__file__).parent / "static"
 ASSETS_URL = "/assets"
@@ -27,12 +27,18 @@ def asset(name: str) -> str:
     return f"{ASSETS_URL}/{name}"
 
 
+# Bokeh outlines a clicked button with a dotted ring (``.bk-btn-default:focus``) that stays until the
+# next click elsewhere. A ring is for the keyboard: only ``:focus-visible`` keeps it (theme.css draws it).
+# ``!important`` because Bokeh's own rules carry as much specificity and come in a different order per widget.
+FOCUS_CSS = ":focus:not(:focus-visible) { outline: none !important; }"
+
+
 class Studio(Native):
     """Native design plus the workbench palette (``static/theme.css``)."""
 
     modifiers = {
         Viewable: {
-            "stylesheets": [Inherit, asset("theme.css")],
+            "stylesheets": [Inherit, asset("theme.css"), FOCUS_CSS],
         }
     }
 

@@ -8,7 +8,6 @@ is the role the boards domain resolves (the canvas only mirrors it).
 from __future__ import annotations
 
 import asyncio
-import functools
 import html
 import logging
 import time
@@ -34,8 +33,9 @@ from server.pages.board_side import (
     SuggestionPanel,
     page_origin,
 )
+from server.pages.board_toolbar import BoardToolbar
 from server.pages.common import PANEL_CSS, empty_state
-from server.session import Session, friendly, launch, report_error
+from server.session import Session, launch, report_error
 from workbench.boards import BoardView, ItemMove
 from workbench.errors import NotFound, WorkbenchError
 from workbench.magic import FrameMatch, frame_beat
@@ -65,10 +65,15 @@ BANNER_CSS = """
 """
 
 
+def title_for(view: BoardView) -> str:
+    """The page header: the board's name once. An editor has it in the title field under the header."""
+    return "Board" if view.can_edit else view.board.title
+
+
 class BoardPage(pn.viewable.Viewer):
     """One board on a free canvas."""
 
-    heading = param.String(default="Board", doc="The board's title (the shell shows it as the page title).")
+    heading = param.String(default="Board", doc="The page title the shell shows (see title_for).")
     board_id = param.String(default="", doc="The open board.")
     role = param.String(default="", doc="The viewer's role on it: owner, edit or view.")
     revision = param.Integer(default=-1, doc="The board revision the canvas shows.")
@@ -90,6 +95,7 @@ class BoardPage(pn.viewable.Viewer):
         self.details: BoardDetails | None = None
         self.frames: FramePanel | None = None
         self.exports = BoardExports(session, self.token, self._failed)
+        self.toolbar = BoardToolbar(self)
         # Match scores of storyboard frames, kept while the frames (picture, caption) stay the same:
         # scoring embeds the beats' words, which is not worth redoing on every drag.
         self._matches: tuple[tuple[tuple[str, str, str], ...], dict[str, FrameMatch]] = ((), {})
@@ -157,7 +163,7 @@ class BoardPage(pn.viewable.Viewer):
 
     def _show(self, view: BoardView) -> None:
         self.view = view
-        self.param.update(heading=view.board.title, role=view.role, revision=view.board.revision)
+        self.param.update(heading=title_for(view), role=view.role, revision=view.board.revision)
         # The revision goes along: the canvas takes a full list only with a new revision, and
         # then applies the patches it received for later revisions on top of it.
         items = self.feed.reset(view)
@@ -175,7 +181,7 @@ class BoardPage(pn.viewable.Viewer):
         if self.feed.live is None:
             return
         self.view = self.feed.live.view()
-        self.param.update(heading=self.view.board.title, revision=self.view.board.revision)
+        self.param.update(heading=title_for(self.view), revision=self.view.board.revision)
         if applied.board:
             self._named(self.view)
         if applied.comments and self.comments is not None:
@@ -222,14 +228,12 @@ class BoardPage(pn.viewable.Viewer):
         self.link_gone = True
         self.canvas.editable = False
         # The editing tools go too; what is left (export) says why when it fails.
-        if hasattr(self, "_add_row"):
-            self._add_row.objects = [self._view_only_badge()]
-            self._act_row.objects = [o for o in self._act_row.objects if not isinstance(o, pn.pane.HTML)]
+        self.toolbar.lock()
         self.banner.param.update(object=f'<div class="wb-banner" role="alert">{html.escape(LINK_GONE)}</div>',
                                  visible=True)
 
     # -- canvas gestures (one service call each) -------------------------------------------
-    async def _change(self, work: Any, *args: Any, ids: list[str] | None = None, **kwargs: Any) -> Any:
+    async def change(self, work: Any, *args: Any, ids: list[str] | None = None, **kwargs: Any) -> Any:
         """Make one change as the viewer (in a thread: a write may wait or retry).
 
         Its event comes back like anyone else's and the canvas gets the changed cards
@@ -256,24 +260,24 @@ class BoardPage(pn.viewable.Viewer):
         if moves:
             # The event comes back as a patch like anyone else's: skipping it because "the canvas shows
             # it already" loses a change that crossed this one on the wire (the stress test caught that).
-            await self._change(self.session.wb.boards.move_items, moves, ids=[m.id for m in moves])
+            await self.change(self.session.wb.boards.move_items, moves, ids=[m.id for m in moves])
 
     async def _remove(self, msg: dict[str, Any]) -> None:
         ids = [str(i) for i in msg.get("ids") or []]
-        await self._change(self.session.wb.boards.remove_items, ids, ids=ids)
+        await self.change(self.session.wb.boards.remove_items, ids, ids=ids)
 
     async def _front(self, msg: dict[str, Any]) -> None:
         ids = [str(i) for i in msg.get("ids") or []]
-        await self._change(self.session.wb.boards.bring_to_front, ids, ids=ids)
+        await self.change(self.session.wb.boards.bring_to_front, ids, ids=ids)
 
     async def _undo(self, msg: dict[str, Any]) -> None:
-        await self._change(self.session.wb.boards.undo)
+        await self.change(self.session.wb.boards.undo)
 
     async def _redo(self, msg: dict[str, Any]) -> None:
-        await self._change(self.session.wb.boards.redo)
+        await self.change(self.session.wb.boards.redo)
 
     async def _edit(self, msg: dict[str, Any]) -> None:
-        await self._change(self.session.wb.boards.update_item, str(msg.get("id")), text=str(msg.get("text", "")),
+        await self.change(self.session.wb.boards.update_item, str(msg.get("id")), text=str(msg.get("text", "")),
                            ids=[str(msg.get("id"))])
 
     async def _drop(self, msg: dict[str, Any]) -> None:
@@ -281,19 +285,19 @@ class BoardPage(pn.viewable.Viewer):
         x, y = msg.get("x"), msg.get("y")
         boards = self.session.wb.boards
         if payload.get("kind") == "image":
-            await self._change(boards.add_image, str(payload.get("image_id")), x=x, y=y)
+            await self.change(boards.add_image, str(payload.get("image_id")), x=x, y=y)
         elif payload.get("kind") == "note":
-            await self._change(boards.add_note, str(payload.get("text", "")), x=x, y=y)
+            await self.change(boards.add_note, str(payload.get("text", "")), x=x, y=y)
 
     async def _add_note_at(self, msg: dict[str, Any]) -> None:
-        await self._change(self.session.wb.boards.add_note, "New note", x=msg.get("x"), y=msg.get("y"))
+        await self.change(self.session.wb.boards.add_note, "New note", x=msg.get("x"), y=msg.get("y"))
 
     async def _color(self, msg: dict[str, Any]) -> None:
         ids = [str(i) for i in msg.get("ids") or []]
-        await self._change(self.session.wb.boards.color_items, ids, str(msg.get("color", "")), ids=ids)
+        await self.change(self.session.wb.boards.color_items, ids, str(msg.get("color", "")), ids=ids)
 
     async def _caption(self, msg: dict[str, Any]) -> None:
-        await self._change(self.session.wb.boards.update_item, str(msg.get("id")),
+        await self.change(self.session.wb.boards.update_item, str(msg.get("id")),
                            caption=str(msg.get("caption", "")), ids=[str(msg.get("id"))])
 
     async def _replace(self, msg: dict[str, Any]) -> None:
@@ -313,61 +317,9 @@ class BoardPage(pn.viewable.Viewer):
         self.people.pointed(msg.get("x"), msg.get("y"))
 
     async def _put_still(self, item_id: str, image_id: str) -> None:
-        await self._change(self.session.wb.boards.replace_image, item_id, image_id, ids=[item_id])
+        await self.change(self.session.wb.boards.replace_image, item_id, image_id, ids=[item_id])
 
-    # -- toolbar ---------------------------------------------------------------------------
-    def _toolbar(self) -> pn.viewable.Viewable:
-        can_edit = self.view is not None and self.view.can_edit
-        add: list[Any] = []
-        if can_edit:
-            note = pn.widgets.Button(label="+ Note", color="default", width=76)
-            note.on_click(self._add_note)
-            heading = pn.widgets.TextInput(placeholder="Heading — Enter adds it", width=190)
-            heading.param.watch(functools.partial(self._add_heading, heading), "enter_pressed")
-            link = pn.widgets.TextInput(placeholder="https://… — Enter pins a link", width=200)
-            link.param.watch(functools.partial(self._add_link, link), "enter_pressed")
-            add += [note, heading, link]
-        else:  # a comment link reads the board and writes in the Comments panel
-            add.append(self._view_only_badge("can comment" if self.role == "comment" else "view only"))
-        act: list[Any] = []
-        if can_edit and self.role != "owner":
-            act.append(pn.pane.HTML('<span class="wb-badge">can edit</span>', stylesheets=[PANEL_CSS],
-                                    margin=(12, 8, 0, 0)))
-        if self.session.user is not None:
-            duplicate = pn.widgets.Button(label="Duplicate", color="default", width=92)
-            duplicate.on_click(self._duplicate)
-            act.append(duplicate)
-        act += self.exports.buttons(self.view.board if self.view else None)
-        self._add_row, self._act_row = pn.Row(*add, margin=0), pn.Row(*act, margin=0)
-        return pn.FlexBox(self._add_row, self._act_row, justify_content="space-between",
-                          flex_wrap="wrap", sizing_mode="stretch_width", margin=(0, 0, 2, 0))
-
-    @staticmethod
-    def _view_only_badge(label: str = "view only") -> pn.pane.HTML:
-        return pn.pane.HTML(f'<span class="wb-badge">{label}</span>', stylesheets=[PANEL_CSS], margin=(12, 0, 0, 4))
-
-    async def _add_note(self, event: Any = None) -> None:
-        await self._change(self.session.wb.boards.add_note, "New note")
-
-    async def _add_heading(self, field: pn.widgets.TextInput, event: Any = None) -> None:
-        text = field.value_input or ""
-        if text.strip():
-            field.value = field.value_input = ""
-            await self._change(self.session.wb.boards.add_heading, text)
-
-    async def _add_link(self, field: pn.widgets.TextInput, event: Any = None) -> None:
-        url = (field.value_input or "").strip()
-        if url:
-            field.value = field.value_input = ""
-            await self._change(self.session.wb.boards.add_link, url)
-
-    @friendly
-    async def _duplicate(self, event: Any = None) -> None:
-        copy = await self.session.run(self.session.wb.boards.duplicate, self.session.me, self.board_id,
-                                      token=self.token)
-        self.session.info(f"Made “{copy.title}”. Opening it…")
-        self.browser.navigate(f"/board?id={quote(copy.id)}")
-
+    # -- toolbar (board_toolbar) and links ---------------------------------------------------
     def _copy_here(self, event: Any = None) -> None:
         self.browser.copy(f"{page_origin(self.session)}/board?id={quote(self.board_id)}")
         self.session.info("Link copied (it opens for people the board is shared with).")
@@ -400,8 +352,8 @@ class BoardPage(pn.viewable.Viewer):
             here.on_click(self._copy_here)
             side.append(here)
         self.details = BoardDetails(self.session, self.view.board, editable=self.view.can_edit, token=self.token,
-                                    on_change=self._change)
-        main = pn.Column(self.banner, self.details, self._toolbar(), self.people.strip, self.canvas, self.browser,
+                                    on_change=self.change)
+        main = pn.Column(self.banner, self.details, self.toolbar.build(), self.people.strip, self.canvas, self.browser,
                          sizing_mode="stretch_width", margin=(12, 16, 12, 24))
         panel = pn.Column(*side, width=300, margin=(12, 24, 12, 0),
                           styles={"border-left": "1px solid #eee", "padding-left": "16px"})

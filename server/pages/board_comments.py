@@ -31,6 +31,9 @@ from workbench.boards import BoardItem, Comment
 
 __all__ = ["CommentsPanel", "thread_html", "pin_entries"]
 
+PIN_READY = "Pin to the selected card"
+PIN_IDLE = "Pin to a card (select one first)"
+
 COMMENTS_CSS = """
 .wb-thread { border: 1px solid #e2e2e2; border-left: 3px solid #111; padding: 8px 10px; margin: 6px 0 2px;
   font-size: 13px; line-height: 1.4; background: #fff; }
@@ -133,7 +136,9 @@ class CommentsPanel(pn.viewable.Viewer):
         self.signer = pn.widgets.TextInput(placeholder="Your name (shown with your comments)", max_length=60,
                                          visible=self.guest and may_comment, sizing_mode="stretch_width",
                                          css_classes=["wb-comment-name"], margin=(4, 0))
-        self.pin = pn.widgets.Checkbox(label="Pin to the selected card", value=True, disabled=True, margin=(4, 0))
+        # Unchecked while it cannot apply (a checked but greyed box read as "this comment will be pinned").
+        self.pin = pn.widgets.Checkbox(label=PIN_IDLE, value=False, disabled=True, margin=(4, 0),
+                                       css_classes=["wb-comment-pin"])
         self.post = pn.widgets.Button(label="Comment", color="primary", sizing_mode="stretch_width", margin=(4, 0),
                                       css_classes=["wb-comment-post"])
         self.post.on_click(self._post)
@@ -153,7 +158,10 @@ class CommentsPanel(pn.viewable.Viewer):
     def selected(self, ids: list[str]) -> None:
         """The canvas selection changed: a new comment can be pinned to a single selected card."""
         self.selection = list(ids)
-        self.pin.disabled = len(self.selection) != 1
+        one = len(self.selection) == 1
+        # Pinning is the default once it can apply; the writer's own untick stays while one card is selected.
+        value = (self.pin.value or self.pin.disabled) if one else False
+        self.pin.param.update(disabled=not one, value=value, label=PIN_READY if one else PIN_IDLE)
 
     @friendly
     async def refresh(self) -> None:

@@ -21,11 +21,12 @@ from server.session import Session, friendly, launch
 from workbench.boards import Board, export_name
 
 __all__ = ["SuggestionPanel", "SharePanel", "BoardDetails", "BoardExports", "FramePanel", "page_origin",
-           "is_loopback", "LOCAL_ONLY"]
+           "is_loopback", "LOCAL_ONLY", "SHARE_CLASS"]
 
 # What a link lets its holder do: look, look and comment (signing with a name), or change the board.
 LINK_ROLES = {"Can view": "view", "Can comment": "comment", "Can edit": "edit"}
 ROLE_LABELS = {role: label for label, role in LINK_ROLES.items()}
+SHARE_CLASS = "wb-share-panel"  # the toolbar's Share button scrolls to it
 EXPIRY = {"Never expires": 0, "Expires in 1 day": 1, "Expires in 7 days": 7, "Expires in 30 days": 30}
 
 
@@ -191,8 +192,7 @@ class SharePanel(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(section("Share"), self.reach, self.role, self.expiry, self.create, self.url, self.copy,
-                         self.links,
-                         sizing_mode="stretch_width", margin=0)
+                         self.links, sizing_mode="stretch_width", margin=0, css_classes=[SHARE_CLASS])
 
 
 _TITLE_CSS = ".bk-input { font-size: 20px; font-weight: 650; border-color: transparent; padding-left: 2px; }" \
@@ -227,9 +227,9 @@ class BoardDetails(pn.viewable.Viewer):
             self.title.value = board.title
         if self.about.value != board.description:
             self.about.value = board.description
-        self.plain.object = (f'<div class="wb-board-heading"><strong>{html.escape(board.title)}</strong>'
-                             + (f'<p class="wb-hint">{html.escape(board.description)}</p>' if board.description
-                                else "") + "</div>")
+        # The name is the page header's (title_for): here only the description, so it is said once.
+        self.plain.object = (f'<div class="wb-board-heading"><p class="wb-hint">{html.escape(board.description)}</p>'
+                             '</div>' if board.description else "")
 
     @friendly
     async def _rename(self, event: Any) -> None:

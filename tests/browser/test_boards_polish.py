@@ -1,6 +1,8 @@
 """The first hour on the boards (#18): finding a board among many, styling cards on the canvas,
 naming the board in place, storyboard numbers and match scores, replacing a frame's still,
-export file names, and what the share panel says about reaching this machine.
+export file names, and what the share panel says about reaching this machine; the page says the
+board's name once, its toolbar is one row, Share brings the share panel into view, and the pin box
+is unticked until a card is selected.
 
 Each gesture is made in Debian's Chromium and its result read back through the service layer.
 """
@@ -119,18 +121,41 @@ def test_colour_caption_rename_numbers_and_replace_a_still(visit: Visit, served)
     assert not visit.errors, visit.errors
 
 
-def test_export_names_and_the_local_only_share_note(visit: Visit, served, tmp_path) -> None:  # noqa: ANN001
+def test_one_title_one_toolbar_row_share_pin_and_export_names(visit: Visit, served, tmp_path) -> None:  # noqa: ANN001
     wb, me = served.wb, _me(served)
     board = wb.boards.create(me, "<script>Crème brûlée</script>")
-    wb.boards.add_note(me, board.id, "Dessert at dawn")
+    note = wb.boards.add_note(me, board.id, "Dessert at dawn")
     visit.open(f"/board?id={board.id}", ready=".wb-board[data-ready='1']")
     page = visit.page
+    # The board's name is said once: in the title field under the page header, not in the header too.
+    assert page.locator(".wb-title").inner_text() == "Board"
+    assert page.locator(".wb-board-title-input input").input_value() == board.title
+    # One toolbar row: every control on one centre line, the row inside the canvas's width.
+    canvas = page.locator(".wb-canvas").bounding_box()
+    boxes = [b.bounding_box() for b in page.locator(".wb-board-toolbar button, .wb-board-toolbar input").all()]
+    centres = [b["y"] + b["height"] / 2 for b in boxes]
+    assert len(boxes) == 7 and max(centres) - min(centres) <= 1.5, centres
+    assert max(b["x"] + b["width"] for b in boxes) <= canvas["x"] + canvas["width"] + 1
+    # Without a selection the pin box is unticked and greyed, and says what it needs.
+    pin = page.locator(".wb-comment-pin input")
+    assert not pin.is_checked() and pin.is_disabled()
+    assert "select one" in page.locator(".wb-comment-pin .bk-label").inner_text()
+    _click_card(visit, note.id)
+    expect(pin).to_be_enabled()
+    expect(pin).to_be_checked()
+    # Share brings the share panel (under the suggestions) into view; a clicked button keeps no focus ring.
+    share = page.locator(".wb-share-panel")
+    expect(share).not_to_be_in_viewport(timeout=30_000)  # once the suggestions above it are in
+    page.locator(".wb-share-button button").click()
+    expect(share).to_be_in_viewport()
+    ring = page.locator(".wb-share-button button").evaluate("b => [b === b.getRootNode().activeElement,"
+                                                            " getComputedStyle(b).outlineStyle]")
+    assert ring == [True, "none"]
     with page.expect_download(timeout=60_000) as printed:
         page.locator(".wb-export-pdf").get_by_text("Export PDF").click()
     assert printed.value.suggested_filename == "script Crème brûlée script.pdf"
     # The share panel says this server is only reachable here, and links use the public URL setting.
-    note = page.locator(".wb-local-only")
-    assert "only reachable from this computer" in note.inner_text()
+    assert "only reachable from this computer" in page.locator(".wb-local-only").inner_text()
     page.get_by_text("Create share link").click()
     url = page.locator(".wb-share-url input")
     url.wait_for(timeout=20_000)
