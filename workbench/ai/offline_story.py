@@ -51,7 +51,8 @@ _PREDICATES = {"open", "closed", "shut", "empty", "alone", "dead", "alive", "rea
 # A verb after a plural subject loses its -s: "the photos make", not "the photos makes".
 _PLURAL_VERBS = {"makes": "make", "was": "were", "is": "are", "has": "have", "shapes": "shape", "keeps": "keep",
                  "knows": "know", "holds": "hold", "turns": "turn", "comes": "come", "hides": "hide"}
-_NOT_PLURAL = ("ss", "us", "is", "ics", "news", "'s")
+_NOT_PLURAL = ("ss", "us", "is", "ics", "news", "'s", "lens", "chaos", "canvas", "atlas", "alias", "bias", "series",
+               "species", "compass", "christmas", "texas", "paris", "athens", "mathematics")
 
 
 # Small text tools shared with offline_edits.
