@@ -565,6 +565,7 @@ def test_an_idea_keeps_the_premise_hero_and_its_loglines_and_outline_keep_its_th
     ("A rain-soaked port city, in the long shadow of the ledger", "PORT CITY"),
     ("A summer at a lakeside camp", "LAKESIDE CAMP"),
     ("A generation ship two centuries from anywhere", "GENERATION SHIP"),
+    ("A hospital ward on the night shift", "HOSPITAL WARD"),
 ])
 def test_pages_open_in_the_ideas_setting(setting: str, place: str) -> None:
     from workbench.ai.offline_pages import place_of
@@ -575,6 +576,6 @@ def test_pages_open_in_the_ideas_setting(setting: str, place: str) -> None:
     pages = OFFLINE.structured("sys", task_prompt("screenplay", "\n".join(beats), title="Salt", genre="horror",
                                                   protagonist="Mara Quinn, a nurse"), ScreenplayPages, seed=3)
     headings = [line for line in pages.fountain.splitlines() if HEADING.match(line)]
-    assert len(headings) == 3 and headings[0].startswith(f"EXT. {place} - ")
+    assert len(headings) == 3 and headings[0].startswith((f"EXT. {place} - ", f"INT. {place} - "))
     assert all(place in heading for heading in headings)  # later scenes are its rooms and corners
     assert "FOREST ROAD - " not in headings[0]

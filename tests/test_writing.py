@@ -247,4 +247,4 @@ def test_the_walkthrough_premise_gives_a_draft_a_writer_would_keep(wb: Workbench
         script = wb.writing.screenplay(writer, outline.id, seed=seed)
         first = next(line for line in script.body.splitlines() if line.startswith(("INT.", "EXT.")))
         place = place_of(ideas[0].meta["setting"])
-        assert place and first.startswith(f"EXT. {place} - "), (first, ideas[0].meta["setting"])
+        assert place and first.startswith((f"EXT. {place} - ", f"INT. {place} - ")), (first, ideas[0].meta["setting"])

@@ -77,6 +77,7 @@ _PLACE_END = {"on", "in", "at", "of", "where", "that", "which", "who", "with", "
 _COUNTS = {"two", "three", "four", "five", "ten", "hundred", "thousand"}
 # Settings that name a time rather than a place ("a summer at a lakeside camp"): the place follows "at"/"in".
 _TIMES = {"summer", "winter", "weekend", "year", "season", "night", "week", "month", "day", "trip", "holiday"}
+_ROOMS = {"WARD", "ROOM", "OFFICE", "START-UP", "FLAT", "FLATS", "STUDIO", "LAB", "LABORATORY", "KITCHEN", "CLASSROOM"}
 _SETTING_IN_BEAT = re.compile(r"^In (.+?), (?=[A-Z])")
 
 
@@ -114,7 +115,9 @@ def _heading(rng: random.Random, genre: craft.GenreConventions, tone: str, last:
     night = 0.6 if tone in ("dark", "tense", "gritty") else 0.35
     time = "NIGHT" if rng.random() < night else "DAY"
     if place and not last:
-        return f"EXT. {place} - {time}"
+        # The opening establishes the place from outside, unless it is a room ("INT. HOSPITAL WARD").
+        inside = "INT." if place.split()[-1] in _ROOMS else "EXT."
+        return f"{inside} {place} - {time}"
     room = pick(rng, [loc for loc in genre.locations if loc not in last] or list(genre.locations))
     inside = "EXT." if any(word in room for word in _OUTDOOR) else "INT."
     return f"{inside} {place} - {room} - {time}" if place else f"{inside} {room} - {time}"
