@@ -7,6 +7,8 @@ introduced in capitals the first time, as scripts do), the beat itself kept as
 a Fountain synopsis (``= …``: the writer's note, never printed), then an
 exchange of dialogue that is not repeated elsewhere in the draft. Beat labels
 and act/page markers are the outline's bookkeeping and never reach the page.
+Scene headings come from the idea's setting ("In a new-build estate on drained
+marshland, …" opens on EXT. NEW-BUILD ESTATE, later scenes are its rooms).
 """
 
 from __future__ import annotations
