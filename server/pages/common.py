@@ -12,7 +12,7 @@ import panel as pn
 
 from server.session import Session
 
-__all__ = ["PANEL_CSS", "section", "board_options", "recent_board_options", "picker_options", "empty_state",
+__all__ = ["PANEL_CSS", "FILE_BUTTON_CSS", "section", "board_options", "recent_board_options", "picker_options", "empty_state",
            "set_options"]
 
 PANEL_CSS = """
@@ -49,6 +49,19 @@ PANEL_CSS = """
 table.wb-table { border-collapse: collapse; width: 100%; font-size: 13px; }
 table.wb-table td, table.wb-table th { text-align: left; padding: 6px 8px; border-bottom: 1px solid #eee; }
 table.wb-table th { font-size: 11px; text-transform: uppercase; letter-spacing: .06em; color: #6b6b6b; }
+"""
+
+# A file input drawn as one of our buttons, its label as the caption ("Import .fdx"): the browser's own
+# "Choose File  No file chosen" sits invisible over it and takes the click (and the keyboard focus).
+FILE_BUTTON_CSS = """
+:host { height: 32px; }
+:host .bk-input-group { position: relative; height: 32px; }
+:host .bk-input-group > label { display: flex; align-items: center; justify-content: center; box-sizing: border-box;
+  width: 100%; height: 32px; margin: 0; padding: 0 12px; border: 1px solid #cfcfcf; border-radius: 3px; background: #fff;
+  color: #111; font: 14px var(--wb-font); letter-spacing: normal; white-space: nowrap; cursor: pointer; }
+:host .bk-input-group:hover > label { border-color: #111; }
+:host .bk-input-group:has(input:focus-visible) > label { outline: 2px solid var(--wb-accent); outline-offset: 1px; }
+:host input[type=file] { position: absolute; inset: 0; width: 100%; height: 100%; opacity: 0; cursor: pointer; }
 """
 
 

@@ -15,7 +15,7 @@ import param
 from server.components.download import Export
 from server.components.editor import ScriptEditor
 from server.components.screenplay import PREVIEW_CSS, screenplay_html
-from server.pages.common import PANEL_CSS, board_options, picker_options, set_options
+from server.pages.common import FILE_BUTTON_CSS, PANEL_CSS, board_options, picker_options, set_options
 from server.pages.script_tools import FinalDraft, ScriptVersions, StoryboardThis
 from server.session import Session, friendly, report_error
 from workbench.writing.documents import Document, DocumentVersion
@@ -24,6 +24,12 @@ from workbench.writing.studio import REWRITE_MODES
 __all__ = ["ScreenplayDesk"]
 
 STARTER = "INT. SOMEWHERE - NIGHT\n\nWrite the first line of action here.\n"
+# What sits above and below the editor (header, tabs, pickers, actions, the quote and export row): the
+# editor and the page beside it take the rest of the window, so the row under them stays in sight.
+CHROME_PX = 330
+EDITOR_HEIGHT = f".wb-editor {{ height: calc(100vh - {CHROME_PX}px); }}"
+_LINE = {"height": 32, "margin": (0, 10, 0, 0), "align": "center"}
+_LINE_FIELD = ".bk-input { height: 32px; min-height: 0; box-sizing: border-box; }"
 
 
 class ScreenplayDesk(pn.viewable.Viewer):
@@ -42,11 +48,13 @@ class ScreenplayDesk(pn.viewable.Viewer):
         self._opening = False  # True while open() sets the picker itself: that is not a pick
         self.new_title = pn.widgets.TextInput(label="New screenplay", placeholder="Title — Enter creates it", width=240)
         self.new_title.param.watch(self._create, "enter_pressed")
-        self.importer = pn.widgets.FileInput(accept=".fountain,.txt", label="Import .fountain", width=220)
+        self.importer = pn.widgets.FileInput(accept=".fountain,.txt", label="Import .fountain", width=132,
+                                             stylesheets=[FILE_BUTTON_CSS], css_classes=["wb-fountain-import"],
+                                             align="end")
         self.importer.param.watch(self._import, "value")
         self.editor = ScriptEditor(placeholder="Write in Fountain: scene headings like INT. KITCHEN - DAY, "
                                                "CHARACTER names in capitals, dialogue under them.",
-                                   sizing_mode="stretch_width")
+                                   sizing_mode="stretch_width", stylesheets=[EDITOR_HEIGHT])
         self.editor.on_save(self._save)
         self.preview = pn.pane.HTML(screenplay_html(""), stylesheets=[PREVIEW_CSS], sizing_mode="stretch_width",
                                     css_classes=["wb-preview"], margin=0)
@@ -68,19 +76,23 @@ class ScreenplayDesk(pn.viewable.Viewer):
         self.rewrite = pn.widgets.Button(label=f"Rewrite selection · {price('rewrite')} credit", color="default",
                                          width=190)
         self.rewrite.on_click(self._rewrite)
-        self.board = pn.widgets.Select(label="Quote the selection on", width=220)
-        self.quote = pn.widgets.Button(label="Quote on board", color="default", width=140)
+        self.board = pn.widgets.Select(width=220, css_classes=["wb-quote-board"], stylesheets=[_LINE_FIELD], **_LINE)
+        self.quote = pn.widgets.Button(label="Quote on board", color="default", width=140, **_LINE)
         self.quote.on_click(self._quote)
         self.pdf = Export(self._export_pdf, busy_label="Preparing PDF…", filename="screenplay.pdf",
-                          label="Export PDF", color="default", width=140, css_classes=["wb-script-pdf"])
+                          label="Export PDF", color="default", width=120, css_classes=["wb-script-pdf"], **_LINE)
         self.fountain = Export(self._export_fountain, busy_label="Preparing…", filename="screenplay.fountain",
-                               label="Export .fountain", color="default", width=140)
+                               label="Export .fountain", color="default", width=140, **_LINE)
         self._cancel = threading.Event()
         # Compare versions, storyboard the script, Final Draft in and out (server/pages/script_tools.py).
         self.compare = ScriptVersions(session, self.open)
         self.storyboard = StoryboardThis(session, lambda: self.document_id)
         self.final_draft = FinalDraft(session, lambda: self.document_id, self._save,
                                       lambda doc_id: self._scripts(select=doc_id))
+        # Its import sits with the other import, its export with the other exports (one row each).
+        self.final_draft.importer.param.update(label="Import .fdx", width=100, stylesheets=[FILE_BUTTON_CSS],
+                                               align="end")
+        self.final_draft.exporter.param.update(width=110, **_LINE)
         self._first_scripts()
 
     # -- documents ----------------------------------------------------------------------
@@ -318,20 +330,23 @@ class ScreenplayDesk(pn.viewable.Viewer):
         return text.encode("utf-8")
 
     def __panel__(self) -> pn.viewable.Viewable:
-        top = pn.Row(self.picker, self.new_title, self.importer, sizing_mode="stretch_width", margin=0)
+        top = pn.Row(self.picker, self.new_title, self.importer, self.final_draft.importer, sizing_mode="stretch_width",
+                     margin=0)
         actions = pn.FlexBox(pn.Row(self.save_button, self.status, margin=0),
                              pn.Row(self.direction, self.continue_button, self.stop, self.mode, self.rewrite, margin=0),
                              justify_content="space-between", flex_wrap="wrap", sizing_mode="stretch_width",
                              margin=(6, 0))
         sheet = pn.Row(pn.Column(self.editor, sizing_mode="stretch_width", margin=(0, 8, 0, 0)),
                        pn.Column(self.preview, sizing_mode="stretch_width", margin=0,
-                                 styles={"max-height": "calc(100vh - 290px)", "overflow": "auto"}),
+                                 styles={"max-height": f"calc(100vh - {CHROME_PX}px)", "overflow": "auto"}),
                        sizing_mode="stretch_width", margin=0)
-        bottom = pn.FlexBox(pn.Row(self.board, self.quote, margin=0, align="end"),
-                            pn.Row(self.fountain, self.pdf, margin=0, align="end"), justify_content="space-between",
-                            align_items="flex-end", flex_wrap="wrap", sizing_mode="stretch_width", margin=(8, 0))
+        # One line, every control on one centre line, in sight under the editor at 1440x900.
+        said = pn.pane.HTML('<span class="wb-hint">Quote the selection on</span>', stylesheets=[PANEL_CSS],
+                            margin=(0, 8, 0, 10), align="center")
+        bottom = pn.FlexBox(pn.Row(said, self.board, self.quote, margin=0, align="center"),
+                            pn.Row(self.fountain, self.final_draft.exporter, self.pdf, margin=0, align="center"),
+                            justify_content="space-between", align_items="center", flex_wrap="wrap",
+                            sizing_mode="stretch_width", margin=(8, 0), css_classes=["wb-script-bottom"])
         tools = pn.Tabs(("Versions", self.compare), ("Storyboard this script", self.storyboard),
                         sizing_mode="stretch_width", margin=(8, 0), css_classes=["wb-script-tools"])
-        bottom.append(self.final_draft)
         return pn.Column(top, actions, sheet, bottom, tools, sizing_mode="stretch_width", margin=(8, 0))
-

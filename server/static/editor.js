@@ -46,11 +46,15 @@ export function render({ model, el }) {
 
   model.on("value", () => {
     if (timer !== null || area.value === model.value) return; // local typing wins until it is sent
-    const follow = model.follow || area.scrollTop + area.clientHeight >= area.scrollHeight - 24;
-    const { selectionStart: a, selectionEnd: b } = area;
+    // The same script, longer (a save, another tab's edit): keep the writer's place, and keep following
+    // the end if they had scrolled down to it. Another script (or the first one) opens at its top.
+    const same = area.value !== "" && model.value.slice(0, 200) === area.value.slice(0, 200);
+    const atEnd = area.scrollTop > 0 && area.scrollTop + area.clientHeight >= area.scrollHeight - 24;
+    const { selectionStart: a, selectionEnd: b, scrollTop: top } = area;
     area.value = model.value;
     if (document.activeElement === area) area.setSelectionRange(Math.min(a, area.value.length), Math.min(b, area.value.length));
-    if (follow) area.scrollTop = area.scrollHeight;
+    if (model.follow || (same && atEnd)) area.scrollTop = area.scrollHeight;
+    else area.scrollTop = same ? top : 0;
   });
   // AI text arrives as messages: the part before and after the stream stays, the new words grow
   // in between (offsets are code points, as Python counts them).

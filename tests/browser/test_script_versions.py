@@ -2,7 +2,8 @@
 
 A script with two versions (one scene moved, one line hostile HTML) is
 compared: the moved scene is reported in words, the hostile line shows as
-text; restoring the first version writes a new one. "Storyboard this script"
+text; restoring the first version writes a new one. A script opens at its top, with the
+quote and export row in sight and the imports drawn as buttons (issue #18, items 20-22). "Storyboard this script"
 shows its cost first (free: retrieval only, offline) and makes a board.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import Visit
 from tests.helpers import wait_for
@@ -69,8 +71,23 @@ def test_compare_two_versions_see_the_moved_scene_and_restore(visit: Visit, serv
 def test_only_one_version_says_so(visit: Visit, served) -> None:  # noqa: ANN001
     wb, me = served.wb, served.wb.accounts.local_user()
     wb.writing.create(me, "screenplay", "Ferry first draft", SAMPLE)
+    wb.writing.create(me, "screenplay", "Ferry one-liner", "INT. CABIN - NIGHT\n\nRain.\n")  # opens first
     _open_script(visit, "Ferry first draft")
-    visit.page.locator(".bk-tab", has_text="Versions").click()
+    page = visit.page
+    # A script picked after a short one opens at its top (three pages overflow the editor), not at its end.
+    top, overflow = page.locator(".wb-editor").evaluate("a => [a.scrollTop, a.scrollHeight - a.clientHeight]")
+    assert top == 0 and overflow > 100
+    # The quote and export row is in sight at 1440x900, every control on one centre line.
+    row = page.locator(".wb-script-bottom")
+    expect(row).to_be_in_viewport(ratio=1)
+    centres = [b["y"] + b["height"] / 2 for b in
+               (c.bounding_box() for c in row.locator("button, select").all())]
+    assert len(centres) == 5 and max(centres) - min(centres) <= 1.5, centres
+    # The imports are buttons that say what they take, not the browser's "Choose File".
+    for box, said in ((".wb-fountain-import", "Import .fountain"), (".wb-fdx-import", "Import .fdx")):
+        assert page.locator(f"{box} label").inner_text() == said
+        assert page.locator(f"{box} input[type=file]").evaluate("i => getComputedStyle(i).opacity") == "0"
+    page.locator(".bk-tab", has_text="Versions").click()
     hint = visit.page.locator(".wb-diff-empty")
     hint.wait_for(timeout=20_000)
     assert "Only one version so far: save a change to compare" in hint.inner_text()
