@@ -519,6 +519,8 @@ PREMISES = [
     ("The lighthouse keeper's daughter finds letters hidden in the storm lamps", "mystery"),
     ("A retired safecracker is asked to open her own father's vault", "crime"),
     ("Two sisters inherit a vineyard where the vines whisper at night", "horror"),
+    ("An old projectionist discovers the reels show the town's future", ""),
+    ("A courier carries a package of stolen memories across a frozen border", "thriller"),
 ]
 def _draft_text(cards: list[IdeaCard]) -> str:
     return "\n".join(f"{c.title}\n{c.logline}\n{c.protagonist}\n{c.want}\n{c.conflict}\n{c.setting}\n{c.twist}"
@@ -534,6 +536,9 @@ def test_offline_ideas_read_like_a_draft_a_writer_would_keep(premise: str, genre
         assert not re.search(r"\bworld of (?:\w+'s|nursery|cellar|attic)\b", text), text
         assert not re.search(r"\b\w+'s(?=[ ,.;]*(?:$|[,.;]|and |was |makes |the ))", text, re.MULTILINE), text
         assert "camera full" not in text.lower() and "'S" not in text  # "The Last Tomorrow'S"
+        titles = "\n".join(c.title for c in cards)
+        assert not re.search(r"\b(?:Discovers|Carries|Inherit|Whisper|Hidden)\b", titles), titles  # verbs
+        assert not re.search(r"^A \w+s for|\b(?:Letters|Reels|Photos|Vines) (?:Hours|Season|Road)", titles, re.M), titles
         # "the photos makes", "ten thousand sleeping colonists is lost": a plural thing with a singular verb.
         plural = re.search(r"\b(?:photos|letters|lamps|vines|colonists) (?:makes|was|is|has|shapes|keeps)\b", text)
         assert plural is None, text

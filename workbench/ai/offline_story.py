@@ -100,10 +100,11 @@ def keywords_from(text: str, limit: int = 6) -> list[str]:
     tokens = re.findall(r"[A-Za-z][A-Za-z'-]*|[.,;:!?()]", text)
     found = [phrase for i, token in enumerate(tokens) if token.lower() in _DETERMINERS
              for phrase in [_noun_phrase(tokens, i + 1)] if phrase]
+    verb_at = _subject_verb(tokens)
     for index, token in enumerate(tokens):
         low = token.lower().strip("'")
-        if index and tokens[index - 1].lower() in _VERB_CUES:
-            continue  # "who picks", "to run": a verb, not a thing
+        if index == verb_at or (index and tokens[index - 1].lower() in _VERB_CUES):
+            continue  # "a courier carries", "who picks", "to run": a verb, not a thing
         if low.endswith("'s") or low.endswith("s'"):
             continue  # "tomorrow's photos": the possessor describes the thing, it is not one
         if index and _plural_noun(tokens[index - 1]):
@@ -116,6 +117,16 @@ def keywords_from(text: str, limit: int = 6) -> list[str]:
         if not any(item == seen or item in seen.split() for seen in unique):
             unique.append(item)
     return unique[:limit]
+
+
+def _subject_verb(tokens: list[str]) -> int:
+    """Where the verb of a premise that opens on its subject is: 'An old projectionist [discovers]…'."""
+    if not tokens or tokens[0].lower() not in ("a", "an", "the"):
+        return -1
+    for index in range(2, min(len(tokens), 5)):
+        if tokens[index].lower().endswith("s") and not tokens[index].lower().endswith(("ss", "'s")):
+            return index
+    return -1
 
 
 def _plural_noun(token: str) -> bool:
@@ -267,7 +278,10 @@ def _compose_idea(request: TaskRequest, rng: random.Random, index: int,
     want = agree(engine.want.format(**slots), nouns)
     conflict = agree(engine.conflict.format(**slots), nouns)
     inciting = agree(engine.inciting.format(**slots), nouns)
-    title = pick(rng, craft.TITLE_PATTERNS).format(Kw=title_case(kw[0]), Name=first)
+    # "A Letters for Jonah", "The Vines Hours": some patterns only take one thing.
+    patterns = [t for t in craft.TITLE_PATTERNS if not is_plural(kw[0]) or not t.startswith("A ")
+                and not t.endswith(("Hours", "Season", "Road"))]
+    title = pick(rng, patterns).format(Kw=title_case(kw[0]), Name=first)
     return {
         "title": title,
         "logline": mention_once(agree(f"When {inciting}, {article(adjective)} {adjective} {role} must {want}, "
