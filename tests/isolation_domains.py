@@ -14,6 +14,7 @@ from typing import Any
 from tests.isolation_cases import ALLOW, DENY, Case, by_role, own_scope, owner_only
 from tests.isolation_coediting import COEDITING_CASES
 from tests.isolation_world import Actor, World
+from workbench import SearchQuery
 from workbench.accounts import Reservation
 
 __all__ = ["DOMAIN_CASES"]
@@ -132,6 +133,25 @@ def _storyboard_is_as(w: World, x: Actor, result: Any) -> None:
     assert x.user is not None and board.owner == x.user.id == w.a.id
 
 
+def _board_search(actor: Actor) -> str:
+    """Searching inside A's shared board: for A and its signed-in members (a query carries no link token)."""
+    return ALLOW if actor.signed_in and actor.token is None and actor.may("view") else DENY
+
+
+_SAVED: dict[int, str] = {}
+
+
+def _a_saved_search(w: World, x: Actor, *, fresh: bool = False) -> str:
+    """The id of one of A's saved searches, named with her secret words (made once per world, or anew)."""
+    if fresh or id(w) not in _SAVED:
+        saved = w.wb.search.save(w.a, f"{w.secret_text} {uuid.uuid4().hex[:6]}", SearchQuery(text=w.secret_text))
+        w.secrets.add(saved.id)
+        if fresh:
+            return saved.id
+        _SAVED[id(w)] = saved.id
+    return _SAVED[id(w)]
+
+
 def _script_is_as(w: World, x: Actor, script: Any) -> None:
     assert x.is_owner and script is not None and script.board_id == _STORYBOARDS[id(w)][1]
 
@@ -238,6 +258,24 @@ DOMAIN_CASES: list[Case] = [
     Case("search.combined", "words and A's hidden picture", lambda w, x, _: w.wb.search.combined(
         x.user, "noir", w.hidden_bytes, limit=100), own_scope, owner_sees=True),
     Case("search.vectors", H, lambda w, x, _: w.wb.search.vectors(x.user, [w.private_hidden]), owner_only),
+    # The steerable query (words, examples, a board) and saved searches: the same rules, and saved searches are
+    # their owner's alone (someone else's is "not found").
+    Case("search.run", "noir, scope all", lambda w, x, _: w.wb.search.run(x.user, SearchQuery(
+        text="noir", page_size=100)), own_scope, owner_sees=True),
+    Case("search.run", "A's hidden tag", lambda w, x, _: w.wb.search.run(x.user, SearchQuery(
+        text="green", tags=(w.hidden_tag,))), own_scope, owner_sees=True),
+    Case("search.run", "A's hidden image as the example", lambda w, x, _: w.wb.search.run(x.user, SearchQuery(
+        examples=(w.private_hidden,))), owner_only),
+    Case("search.run", "inside A's shared board", lambda w, x, _: w.wb.search.run(x.user, SearchQuery(
+        text="noir", board_id=w.board, page_size=100)), _board_search, board_scoped=True),
+    Case("search.save", "a search of their own", lambda w, x, _: w.wb.search.save(
+        x.user, f"mine {uuid.uuid4().hex[:6]}", SearchQuery(text="noir")), _signed_in),
+    Case("search.saved", "their saved searches", lambda w, x, _: w.wb.search.saved(x.user), own_scope,
+         setup=_a_saved_search, owner_sees=True),
+    Case("search.get_saved", "A's saved search", lambda w, x, made: w.wb.search.get_saved(x.user, made),
+         owner_only, setup=_a_saved_search),
+    Case("search.delete_saved", "A's saved search", lambda w, x, made: w.wb.search.delete_saved(x.user, made),
+         owner_only, setup=lambda w, x: _a_saved_search(w, x, fresh=x.is_owner)),
     # -- writing: documents are their writer's alone --------------------------------------------
     Case("writing.get", "A's screenplay", lambda w, x, _: w.wb.writing.get(x.user, w.document), owner_only),
     Case("writing.get", "A's idea", lambda w, x, _: w.wb.writing.get(x.user, w.idea), owner_only),

@@ -23,7 +23,6 @@ from workbench.search_calibration import RANK_HALF_LIFE, Calibration, calibratio
 @pytest.fixture(scope="module")
 def wb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workbench]:
     wb = sampled_wb(Path(tmp_path_factory.mktemp("hybrid")))
-    wb.search.connect(db=wb.db, boards=wb.boards)  # harmless once the Workbench wires it itself
     yield wb
     wb.close()
 

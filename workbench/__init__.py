@@ -21,7 +21,7 @@ from workbench.errors import (
 )
 from workbench.library.model import IngestResult, LibraryImage
 from workbench.samples import SAMPLES, Sample
-from workbench.search import SearchHit
+from workbench.search import SavedSearch, SearchHit, SearchPage, SearchQuery
 from workbench.settings import Settings
 from workbench.writing.documents import Document, DocumentVersion
 
@@ -48,7 +48,10 @@ __all__ = [
     "PremiumRequired",
     "ProviderError",
     "Reservation",
+    "SavedSearch",
     "SearchHit",
+    "SearchPage",
+    "SearchQuery",
     "Settings",
     "User",
     "Workbench",

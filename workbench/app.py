@@ -125,12 +125,13 @@ class Workbench:
         self.pipeline = Pipeline(self.db, self.blobs, self.vectors, self.library, self._get_embedder,
                                  batch_size=self.settings.embedder.batch_size,
                                  lease_seconds=self.settings.library.job_lease_seconds)
-        self.search = Search(self.library, self.pipeline, self.vectors, self.settings.library)
         self.writing = Writing(self.db, self.accounts, self._get_text_backend)
         # Board events: in-process on the DuckDB file, PostgreSQL LISTEN/NOTIFY when replicas share the metadata.
         self.bus = event_bus(self.db.engine)
         self.boards = Boards(self.db, self.library, self.writing, accounts=self.accounts, limits=self.limits,
                              bus=self.bus)
+        self.search = Search(self.library, self.pipeline, self.vectors, self.settings.library, db=self.db,
+                             boards=self.boards)
         self.suggestions = Suggestions(self.accounts, self.boards, self.search, self.library, self._get_text_backend)
         self.magic = MagicBoards(self.accounts, self.boards, self.library, self.search,
                                  self._get_text_backend, self._get_image_backend)

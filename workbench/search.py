@@ -77,25 +77,10 @@ class Search:
         self._pipeline = pipeline
         self._vectors = vectors
         self._limits = library_limits
-        self._saved: SavedSearches | None = None
-        self._boards: Any = None
-        if db is not None or boards is not None:
-            self.connect(db=db, boards=boards)
-
-    def connect(self, *, db: MetadataStore | None = None, boards: Any = None) -> None:
-        """Give search the metadata store (saved searches) and the boards domain (search inside a board).
-
-        The Workbench builds boards after search, so it hands them over here; calling it again is harmless.
-        """
-        if db is not None and self._saved is None:
-            self._saved = SavedSearches(db)
-        if boards is not None:
-            self._boards = boards
-
-    @property
-    def connected(self) -> bool:
-        """Whether saved searches and board search are set up (see :meth:`connect`)."""
-        return self._saved is not None and self._boards is not None
+        # Saved searches need the metadata store; search inside a board needs the boards domain
+        # (the Workbench builds both before search). Without them those two features say so.
+        self._saved: SavedSearches | None = SavedSearches(db) if db is not None else None
+        self._boards: Any = boards
 
     # -- the steerable query ---------------------------------------------------
     def run(self, user: User, query: SearchQuery) -> SearchPage:

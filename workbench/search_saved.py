@@ -15,7 +15,7 @@ import uuid
 
 from store import MetadataStore, Tx
 from workbench.accounts import User
-from workbench.errors import InvalidInput, NotFound
+from workbench.errors import Forbidden, InvalidInput, NotFound
 from workbench.search_query import SavedSearch, SearchQuery
 from workbench.text import clean_text
 
@@ -26,7 +26,7 @@ MAX_SAVED = 200
 
 def _signed_in(user: User | None) -> User:
     if user is None or not getattr(user, "id", None):
-        raise InvalidInput("Sign in to save searches.")
+        raise Forbidden("Sign in to save searches.")
     return user
 
 

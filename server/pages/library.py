@@ -47,9 +47,6 @@ class LibraryPage(pn.viewable.Viewer):
         self.grid.on_more(self._more)
         self.grid.on_similar(self._similar)
         self.grid.param.watch(self._on_select, "selected")
-        # Saved searches and board search need the metadata store and the boards; the Workbench
-        # may not have handed them to search yet (harmless when it has).
-        session.wb.search.connect(db=session.wb.db, boards=getattr(session.wb, "boards", None))
         self.bar = SearchBar(session)
         self.bar.on_search(self._on_enter)
         self.search_box = self.bar.words
