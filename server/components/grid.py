@@ -13,7 +13,12 @@ from server.session import launch
 from workbench.library.model import LibraryImage
 from workbench.search import SearchHit, thumbnail_url
 
-__all__ = ["ImageGrid", "grid_entry", "hit_entries"]
+__all__ = ["ImageGrid", "display_title", "grid_entry", "hit_entries"]
+
+
+def display_title(image: LibraryImage) -> str:
+    """The name a still goes by on every page: a sample's title ("Chelsea the cat"), else its file name."""
+    return image.caption.split(" — ")[0] if image.source == "sample" and image.caption else image.filename
 
 
 def grid_entry(image: LibraryImage, *, score: float | None = None, thumb: str | None = None,
@@ -22,7 +27,7 @@ def grid_entry(image: LibraryImage, *, score: float | None = None, thumb: str | 
     return {
         "id": image.id,
         "thumb": thumb or thumbnail_url(image.id),
-        "title": image.caption.split(" — ")[0] if image.source == "sample" and image.caption else image.filename,
+        "title": display_title(image),
         "tags": list(image.tags[:4]),
         "status": image.status,
         "score": score,

@@ -11,7 +11,7 @@ from typing import Any
 import panel as pn
 import param
 
-from server.components.grid import ImageGrid, grid_entry, hit_entries
+from server.components.grid import ImageGrid, display_title, grid_entry, hit_entries
 from server.components.upload import BoundedFileDropper
 from server.pages.common import PANEL_CSS, recent_board_options, section
 from server.pages.library_search import SearchBar
@@ -56,7 +56,7 @@ class LibraryPage(pn.viewable.Viewer):
         self.scope.param.watch(self._reload, "value")
         self.picture_drop = BoundedFileDropper(max_file_bytes=session.wb.settings.library.max_bytes,
                                                accepted_filetypes=["image/*"], multiple=False, layout="compact",
-                                                   height=80, sizing_mode="stretch_width", css_classes=["wb-picture-search"],
+                                                   sizing_mode="stretch_width", css_classes=["wb-picture-search"],
                                                    margin=(0, 0, 4, 0))
         self.picture_drop.param.watch(self._on_picture, "value")
         self.summary = pn.pane.HTML("", stylesheets=[PANEL_CSS], sizing_mode="stretch_width", margin=(8, 0))
@@ -233,8 +233,9 @@ class LibraryPage(pn.viewable.Viewer):
         if image is not None:
             parts.append(pn.pane.HTML(
                 f'<div class="wb-detail"><img src="/media/thumb/{html.escape(image.id)}" alt="">'
-                f'<div class="wb-detail-name">{html.escape(image.filename)}</div>'
-                f'<div class="wb-hint">{image.width} × {image.height} · {html.escape(image.visibility)}</div>'
+                f'<div class="wb-detail-name">{html.escape(display_title(image))}</div>'
+                f'<div class="wb-hint">{html.escape(image.filename) + " · " if display_title(image) != image.filename else ""}'
+                f'{image.width} × {image.height} · {html.escape(image.visibility)}</div>'
                 f'<div class="wb-detail-caption">{html.escape(image.caption)}</div></div>',
                 stylesheets=[PANEL_CSS], sizing_mode="stretch_width", margin=0))
             if image.owner == me.id:
@@ -242,15 +243,17 @@ class LibraryPage(pn.viewable.Viewer):
                                             sizing_mode="stretch_width", margin=(4, 0), css_classes=["wb-tags"])
                 save_tags = functools.partial(self._save_tags_from, image.id, tags)
                 tags.param.watch(save_tags, "enter_pressed")
-                save = pn.widgets.Button(label="Save tags", color="default", margin=(4, 0))
+                save = pn.widgets.Button(label="Save tags", color="default", margin=(4, 8, 4, 0))
                 save.on_click(save_tags)
-                parts += [tags, save]
+                parts.append(tags)
             else:
+                save = None
                 parts.append(pn.pane.HTML(f'<p class="wb-hint">Tags: {html.escape(", ".join(image.tags)) or "none"}'
                                           '</p>', stylesheets=[PANEL_CSS], margin=0))
             similar = pn.widgets.Button(label="Find similar", color="default", margin=(4, 0))
             similar.on_click(functools.partial(self._similar_clicked, image.id))
-            parts.append(similar)
+            # One row: the board picker below stays in view after a long caption (1440x900).
+            parts.append(pn.Row(*([save] if save is not None else []), similar, margin=0))
         else:
             parts.append(pn.pane.HTML(f'<p class="wb-detail-name">{len(ids)} stills selected</p>',
                                       stylesheets=[PANEL_CSS], margin=0))

@@ -47,7 +47,7 @@ class UploadQueue(pn.viewable.Viewer):
     @staticmethod
     def _report_html(statuses: dict[str, tuple[str, str]]) -> str:
         if not statuses:
-            return '<p class="wb-hint">Drop stills here, or browse. JPEG, PNG, WebP, GIF or TIFF.</p>'
+            return '<p class="wb-hint">JPEG, PNG, WebP, GIF or TIFF.</p>'
         rows = []
         for name, (state, message) in statuses.items():
             label = {"queued": "waiting", "adding": "adding…", "added": "added", "duplicate": "already here",
