@@ -175,7 +175,8 @@ class LiveBoard:
                 applied.upserted.discard(op["id"])
         elif kind == "set":
             current = self._items.get(op["id"])
-            values = {k: v for k, v in (op.get("values") or {}).items() if k in _ITEM_FIELDS}
+            # "kind" too: a storyboard frame waiting for its still (a note) becomes a picture card in place.
+            values = {k: v for k, v in (op.get("values") or {}).items() if k in _ITEM_FIELDS or k == "kind"}
             if current is not None and values:  # the store skips a set on a removed item too
                 self._items[current.id] = dataclasses.replace(current, **values)
                 applied.upserted.add(current.id)

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from server.live_board import LiveBoard
 from tests.helpers import sampled_wb
 from workbench import Conflict, InsufficientCredits, InvalidInput, Workbench
-from workbench.boards import ItemMove
+from workbench.boards import PLACEHOLDER, ItemMove
 from workbench.storyboard_frames import row_y
 from workbench.storyboard_model import CUT_COLOR, ROW_H
 from workbench.writing import fountain
@@ -138,6 +139,31 @@ def test_generation_is_priced_reserved_up_front_and_refunded_for_what_was_not_ma
     with pytest.raises(InsufficientCredits):
         wb.storyboards.create(poor, poor_doc, min_score=0.99, generate=True)
     assert wb.boards.list(poor) == []  # refused before any board was made
+
+
+def test_a_frame_waiting_for_its_still_takes_one_from_the_library_and_undo_brings_the_note_back(
+        wb: Workbench, me) -> None:
+    doc = _script(wb, me)
+    made = wb.storyboards.create(me, doc, frames_per_scene=1, min_score=0.99)  # nothing matches that well
+    board_id = made.storyboard.board_id
+    frame = made.storyboard.frames[0]
+    note = next(i for i in wb.boards.get(me, board_id).items if i.id == frame.item_id)
+    assert note.kind == "note" and note.placeholder and note.text.startswith(PLACEHOLDER)
+    hits = wb.magic.replacements(me, board_id, note.id)  # the library's best stills for the frame's beat
+    assert hits
+    page = LiveBoard.from_view(wb.boards.get(me, board_id))  # an open board page's copy follows the events
+    filled = wb.boards.replace_image(me, board_id, note.id, hits[0].image.id)
+    assert (filled.kind, filled.image_id, filled.text) == ("image", hits[0].image.id, "")
+    for event in wb.boards.events_since(me, board_id, page.board.revision):
+        page.apply(event)
+    assert page.item(note.id).columns() == filled.columns()  # kind, image and text as stored
+    assert (filled.x, filled.y, filled.caption) == (note.x, note.y, note.caption)  # same place, same caption
+    wb.boards.undo(me, board_id)
+    back = next(i for i in wb.boards.get(me, board_id).items if i.id == note.id)
+    assert (back.kind, back.image_id, back.text) == ("note", None, note.text)
+    heading = next(i for i in wb.boards.get(me, board_id).items if i.kind == "heading")
+    with pytest.raises(InvalidInput):
+        wb.boards.replace_image(me, board_id, heading.id, hits[0].image.id)  # a heading is no frame
 
 
 def test_a_storyboard_that_fails_half_way_leaves_no_half_built_board(wb: Workbench, me) -> None:

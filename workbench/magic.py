@@ -30,7 +30,7 @@ import numpy as np
 
 from workbench.accounts import Accounts, User
 from workbench.ai.tasks import PitchBeat, PitchBeats, task_prompt
-from workbench.boards import Board, Boards
+from workbench.boards import PLACEHOLDER, Board, Boards
 from workbench.errors import Forbidden, InvalidInput, NotFound, ProviderError
 from workbench.library.catalog import Library
 from workbench.search import Search, SearchHit
@@ -92,7 +92,6 @@ class FrameMatch:
 # percentile 0.10) for the others'; CLIP commonly gives 0.25-0.35 for a match, under 0.2 for none.
 WEAK_MATCH = {"offline": 0.10, "clip": 0.20}
 # What a frame with no good still says (the same words as a storyboard's placeholder, wb.storyboards).
-PLACEHOLDER = "No still matched this beat yet."
 _TITLE_CHARS = 60
 
 
@@ -293,7 +292,7 @@ class MagicBoards:
         if not view.can_edit:
             raise Forbidden("This board is view-only for you, so its stills cannot be replaced.")
         item = next((i for i in view.items if i.id == item_id), None)
-        if item is None or item.kind != "image":
+        if item is None or not (item.kind == "image" or item.placeholder):
             raise NotFound("That frame is not on this board any more (someone may have removed it).")
         beat = frame_beat(item.caption) or item.caption.strip()
         if not beat:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.accounts import User
-from workbench.boards import Boards
+from workbench.boards import PLACEHOLDER, Boards
 from workbench.errors import ProviderError
 from workbench.library.catalog import Library
 from workbench.search import Search
@@ -158,7 +158,7 @@ def place_row(boards: Boards, library: Library, user: User, board_id: str, span:
             item = boards.add_image(user, board_id, image_id, x=x, y=y, w=FRAME_W, h=FRAME_H, caption=caption)
         else:
             source = "placeholder"
-            item = boards.add_note(user, board_id, f"No still matched this beat yet.\n\n{beat}"[:2000], x=x, y=y,
+            item = boards.add_note(user, board_id, f"{PLACEHOLDER}\n\n{beat}"[:2000], x=x, y=y,
                                    w=FRAME_W, h=FRAME_H, caption=caption)
         scene.frames.append(Frame(item.id, scene_id, plan.shot, plan.first_line, plan.last_line,
                                   plan.beat.text if plan.beat else span.heading, caption, image_id, score, source))

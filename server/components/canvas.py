@@ -33,6 +33,7 @@ def canvas_entry(item: BoardItem, view: BoardView, grant: str | None = None, *, 
     entry: dict[str, Any] = {
         "id": item.id, "kind": item.kind, "x": item.x, "y": item.y, "w": item.w, "h": item.h, "z": item.z,
         "text": item.text, "caption": item.caption, "color": item.color, "url": item.url,
+        "placeholder": item.placeholder,  # a frame waiting for its still: "Replace still" fills it
     }
     if item.kind == "image":
         image = view.images.get(item.image_id or "")

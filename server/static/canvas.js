@@ -97,7 +97,7 @@ export function render({ model, el }) {
   }, "wb-caption-tool");
   const replaceTool = button("Replace still", "Pick another still from your library for this frame", () => {
     const card = selected.size === 1 ? cards.get([...selected][0]) : null;
-    if (card && card.item.kind === "image") model.send_msg({ type: "replace", id: card.item.id });
+    if (card && (card.item.kind === "image" || card.item.placeholder)) model.send_msg({ type: "replace", id: card.item.id });
   }, "wb-replace-tool");
   const numbersTool = button("Numbers", "Show or hide storyboard numbers on the pictures", () => {
     numbered = !numbered;
@@ -132,7 +132,7 @@ export function render({ model, el }) {
     const one = selected.size === 1 ? cards.get([...selected][0]) : null;
     colorTool.disabled = !selected.size;
     captionTool.disabled = !one;
-    replaceTool.style.display = editable && model.replaceable && one && one.item.kind === "image" ? "" : "none";
+    replaceTool.style.display = editable && model.replaceable && one && (one.item.kind === "image" || one.item.placeholder) ? "" : "none";
     if (!selected.size) palette.classList.remove("open");
     numbersTool.classList.toggle("on", numbered);
     numbersTool.setAttribute("aria-pressed", numbered ? "true" : "false");

@@ -37,7 +37,9 @@ Listener = Callable[[BoardEvent], None]
 
 # Changes to what is on the board; lifecycle and sharing changes have their own verbs.
 UNDOABLE = ("add", "remove", "move", "reorder", "update", "rename", "describe")
-_SETTABLE_ITEM = set(ITEM_COLUMNS) - {"id", "board_id", "kind"}
+# "kind" is settable for one change only: a frame waiting for its still (a note) becoming a picture card
+# in its place (``replace_image``), so the storyboard's link to the card's id holds; undo sets it back.
+_SETTABLE_ITEM = set(ITEM_COLUMNS) - {"id", "board_id"}
 _SETTABLE_BOARD = {"title", "description"}
 
 

@@ -286,6 +286,8 @@ class BoardCanvas(BoardsBase):
                       token: str | None = None) -> BoardItem:
         """Show another library still in an image card (a storyboard frame keeps its place, size and caption).
 
+        A frame still waiting for its picture (a note starting with :data:`PLACEHOLDER`) becomes a picture card.
+
         Only an image the acting person can see in the library can go in; undo brings the old one back.
         """
         self._access(user, board_id, token, need="edit", action="change it")
@@ -295,12 +297,16 @@ class BoardCanvas(BoardsBase):
 
         def build(cur: Tx, access: Access, now: datetime) -> Change[BoardItem]:
             before = _existing(cur, board_id, [item_id], access.actor)
-            if before[item_id].kind != "image":
-                raise InvalidInput("Only a picture card can show another still.")
-            payload, inverse = set_ops(before, {item_id: {"image_id": image.id}})
+            if before[item_id].placeholder:  # a frame waiting for its still becomes a picture card in its place
+                values: dict[str, Any] = {"kind": "image", "image_id": image.id, "text": ""}
+            elif before[item_id].kind == "image":
+                values = {"image_id": image.id}
+            else:
+                raise InvalidInput("Only a picture card (or a frame still waiting for one) can show a still.")
+            payload, inverse = set_ops(before, {item_id: values})
             apply_ops(cur, board_id, payload, now)
             return Change(load_items(cur, board_id, [item_id])[0], "update",
-                          {"ids": [item_id], "fields": ["image_id"], "ops": payload}, inverse, record=bool(payload))
+                          {"ids": [item_id], "fields": sorted(values), "ops": payload}, inverse, record=bool(payload))
 
         return self._change(user, board_id, token, need="edit", action="change it", build=build)
 

@@ -28,8 +28,12 @@ from workbench.text import clean_text
 
 __all__ = [
     "Board", "BoardItem", "BoardView", "BoardEvent", "BoardMember", "ShareLink", "ItemMove",
-    "ITEM_KINDS", "ROLES", "MAX_ITEMS", "GRACE_DAYS",
+    "ITEM_KINDS", "ROLES", "MAX_ITEMS", "GRACE_DAYS", "PLACEHOLDER",
 ]
+
+#: The first line of a storyboard frame that has no still yet (Magic Boards, wb.storyboards): a note
+#: card holding its beat, which "Replace still" turns into a picture card in the same place.
+PLACEHOLDER = "No still matched this beat yet."
 
 ITEM_KINDS = ("image", "note", "script", "heading", "link")
 # Roles a member or a link can hold; the owner is above them all. ``comment``: view, and comment.
@@ -106,6 +110,11 @@ class BoardItem:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> BoardItem:
         return cls(**{name: row[name] for name in ITEM_COLUMNS + ("created_at", "updated_at")})
+
+    @property
+    def placeholder(self) -> bool:
+        """Whether this is a storyboard frame still waiting for its picture (see :data:`PLACEHOLDER`)."""
+        return self.kind == "note" and self.text.startswith(PLACEHOLDER)
 
     def columns(self) -> dict[str, Any]:
         """The stored values, without timestamps (what an event carries to redo or undo it)."""
