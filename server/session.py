@@ -111,6 +111,10 @@ class Session(param.Parameterized):
         # person's), so every message of this session goes through its own document.
         self.doc: Document | None = pn.state.curdoc
         self._notifications: NotificationAreaBase | None = pn.state.notifications
+        if self._notifications is not None:
+            # Two at a time: a burst of messages (three ideas saved, then their loglines) stacked five
+            # toasts over the page's own buttons; the newest two say what just happened.
+            self._notifications.max_notifications = 2
         self._running = 0
         self.refresh()
 

@@ -208,7 +208,8 @@ class BoardDetails(pn.viewable.Viewer):
                  on_change: Any, **params: Any) -> None:
         super().__init__(board_id=board.id, **params)
         self.session, self.token, self.on_change, self.editable = session, token, on_change, editable
-        self.title = pn.widgets.TextInput(value=board.title, placeholder="Board title — Enter saves", width=420,
+        self.title = pn.widgets.TextInput(value=board.title, placeholder="Board title — Enter saves",
+                                          sizing_mode="stretch_width",  # a long name is read whole
                                           css_classes=["wb-board-title-input"], margin=(0, 10, 0, 0),
                                           stylesheets=[_TITLE_CSS])
         self.about = pn.widgets.TextAreaInput(value=board.description, rows=1, auto_grow=True, max_rows=4,
