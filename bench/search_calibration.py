@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from bench import module_main
-from bench.search_quality import QUERIES, DevSet, build_devset
+from bench.search_quality import EMBEDDER_OPTIONS, QUERIES, DevSet, build_devset
 
 __all__ = ["fit_logistic", "text_pairs", "image_pairs", "run", "PRIOR"]
 
@@ -128,8 +128,4 @@ def run(name: str = "offline", clip_model: str = "ViT-B-32", clip_checkpoint: st
 
 
 if __name__ == "__main__":
-    raise SystemExit(module_main(run, {
-        "name": (str, "offline", "embedder: offline or clip"),
-        "clip_model": (str, "ViT-B-32", "open_clip architecture"),
-        "clip_checkpoint": (str, "", "local open_clip checkpoint file"),
-    }, __doc__))
+    raise SystemExit(module_main(run, EMBEDDER_OPTIONS, __doc__))

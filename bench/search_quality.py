@@ -42,6 +42,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageEnhance, ImageOps
@@ -340,9 +341,12 @@ def run(name: str = "offline", clip_model: str = "ViT-B-32", clip_checkpoint: st
     return rows
 
 
+#: The command-line options that pick the embedder (shared with bench/search_calibration.py).
+EMBEDDER_OPTIONS: dict[str, tuple[type, Any, str]] = {
+    "name": (str, "offline", "embedder: offline or clip"),
+    "clip_model": (str, "ViT-B-32", "open_clip architecture"),
+    "clip_checkpoint": (str, "", "local open_clip checkpoint file"),
+}
+
 if __name__ == "__main__":
-    raise SystemExit(module_main(run, {
-        "name": (str, "offline", "embedder: offline or clip"),
-        "clip_model": (str, "ViT-B-32", "open_clip architecture"),
-        "clip_checkpoint": (str, "", "local open_clip checkpoint file"),
-    }, __doc__))
+    raise SystemExit(module_main(run, EMBEDDER_OPTIONS, __doc__))

@@ -34,7 +34,13 @@ from workbench.storyboard_frames import (
 )
 from workbench.storyboard_model import CUT_MARK, Frame, Storyboard, StoryboardScene
 from workbench.writing.documents import Document
-from workbench.writing.scene_lines import SceneSpan, kept_in_order, reorder_scenes, scene_spans
+from workbench.writing.scene_lines import (
+    SceneSpan,
+    describe_scene_change,
+    kept_in_order,
+    reorder_scenes,
+    scene_spans,
+)
 from workbench.writing.studio import Writing
 
 __all__ = ["SceneChange", "ScriptChanges", "BoardOrder", "CaptionNotes", "script_changes", "update_board",
@@ -60,13 +66,12 @@ class SceneChange:
     @property
     def description(self) -> str:
         """The change in words: "Scene 5 (EXT. ISLAND DOCK) moved after scene 2"."""
-        name = f"Scene {self.label} ({self.heading})"
-        if self.kind == "moved":
-            return f"{name} moved " + (f"after scene {self.after}" if self.after else "to the top")
-        if self.kind == "reheaded":
-            return f"Scene {self.label} re-headed: {self.old_heading} -> {self.heading}"
-        return {"new": f"{name} is new", "removed": f"{name} was removed (its frames are kept, marked cut)",
-                "renumbered": f"{name} has a new scene number", "edited": f"{name} was edited"}[self.kind]
+        return describe_scene_change(self.kind, self.label, self.heading, after=self.after,
+                                     old_heading=self.old_heading, others={
+                                         "new": "{name} is new",
+                                         "removed": "{name} was removed (its frames are kept, marked cut)",
+                                         "renumbered": "{name} has a new scene number",
+                                         "edited": "{name} was edited"})
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from server.components.download import Export
 from server.components.editor import ScriptEditor
 from server.components.screenplay import PREVIEW_CSS, screenplay_html
 from server.pages.common import FILE_BUTTON_CSS, PANEL_CSS, board_options, picker_options, set_options
-from server.pages.script_tools import FinalDraft, ScriptVersions, StoryboardThis
+from server.pages.script_tools import FinalDraft, ScriptVersions, StoryboardThis, import_script
 from server.session import Session, friendly, report_error
 from workbench.writing.documents import Document, DocumentVersion
 from workbench.writing.studio import REWRITE_MODES
@@ -188,11 +188,8 @@ class ScreenplayDesk(pn.viewable.Viewer):
     async def _import(self, event: Any) -> None:
         if not event.new:
             return
-        self.importer.loading = True
-        try:
-            doc = await self.session.run(self.session.wb.writing.import_fountain, self.session.me, bytes(event.new))
-        finally:
-            self.importer.loading = False
+        doc = await import_script(self.session, self.importer, self.session.wb.writing.import_fountain,
+                                  bytes(event.new))
         self.session.info(f"Imported “{doc.title}”.")
         await self._scripts(select=doc.id)
 

@@ -207,6 +207,16 @@ class StoryboardThis(pn.viewable.Viewer):
                          sizing_mode="stretch_width", margin=0, css_classes=["wb-storyboard-form"])
 
 
+async def import_script(session: Session, importer: pn.widgets.FileInput, load: Callable[..., Document],
+                        data: bytes) -> Document:
+    """Read a dropped script file as a new screenplay (in a thread), the file input busy meanwhile."""
+    importer.loading = True
+    try:
+        return await session.run(load, session.me, data)
+    finally:
+        importer.loading = False
+
+
 class FinalDraft(pn.viewable.Viewer):
     """Import a ``.fdx`` as a new screenplay; export the open one as ``.fdx``."""
 
@@ -224,11 +234,7 @@ class FinalDraft(pn.viewable.Viewer):
     async def _import(self, event: Any) -> None:
         if not event.new:
             return
-        self.importer.loading = True
-        try:
-            doc = await self.session.run(self.session.wb.writing.import_fdx, self.session.me, bytes(event.new))
-        finally:
-            self.importer.loading = False
+        doc = await import_script(self.session, self.importer, self.session.wb.writing.import_fdx, bytes(event.new))
         self.session.info(f"Imported “{doc.title}” from Final Draft.")
         await self._opened(doc.id)
 

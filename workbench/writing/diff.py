@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from workbench.errors import Conflict
-from workbench.writing.scene_lines import SceneSpan, kept_in_order, plain, scene_spans
+from workbench.writing.scene_lines import SceneSpan, describe_scene_change, kept_in_order, plain, scene_spans
 
 __all__ = ["DiffRow", "SceneLines", "ScriptChange", "ScriptDiff", "compare_texts", "match_scenes", "CONTEXT"]
 
@@ -98,16 +98,12 @@ class ScriptChange:
     @property
     def description(self) -> str:
         """The change in words: "Scene 12 (INT. DINER - NIGHT) moved after scene 14 (EXT. ROAD - DAY)"."""
-        name = f"Scene {self.label} ({self.heading})"
-        if self.kind == "moved":
-            return f"{name} moved " + (f"after scene {self.after}" if self.after else "to the top")
-        if self.kind == "reheaded":
-            return f"Scene {self.label} re-headed: {self.old_heading} -> {self.heading}"
-        if self.kind == "edited":
-            plural = "line" if self.lines_changed == 1 else "lines"
-            return f"{name}: {self.lines_changed} {plural} changed"
-        return {"added": f"{name} was added", "removed": f"{name} was removed",
-                "renumbered": f"{name} has a new scene number"}[self.kind]
+        plural = "line" if self.lines_changed == 1 else "lines"
+        return describe_scene_change(self.kind, self.label, self.heading, after=self.after,
+                                     old_heading=self.old_heading, others={
+                                         "edited": f"{{name}}: {self.lines_changed} {plural} changed",
+                                         "added": "{name} was added", "removed": "{name} was removed",
+                                         "renumbered": "{name} has a new scene number"})
 
 
 @dataclass(frozen=True)

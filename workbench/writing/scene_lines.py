@@ -21,7 +21,8 @@ from workbench.errors import Conflict
 from workbench.writing import fountain
 from workbench.writing.fountain_model import Element
 
-__all__ = ["Beat", "SceneSpan", "scene_spans", "reorder_scenes", "insert_lines", "plain", "kept_in_order"]
+__all__ = ["Beat", "SceneSpan", "scene_spans", "reorder_scenes", "insert_lines", "plain", "kept_in_order",
+           "describe_scene_change"]
 
 
 @dataclass(frozen=True)
@@ -205,3 +206,18 @@ def kept_in_order(values: list[int]) -> set[int]:
         keep.add(i)
         i = back[i]
     return keep
+
+
+def describe_scene_change(kind: str, label: str, heading: str, *, after: str | None, old_heading: str | None,
+                          others: dict[str, str]) -> str:
+    """One scene's change in words, as the script diff and "Update from script" both say it.
+
+    ``moved`` and ``reheaded`` read the same everywhere; ``others`` words the remaining kinds, each
+    with ``{name}`` standing for "Scene 12 (INT. DINER - NIGHT)".
+    """
+    name = f"Scene {label} ({heading})"
+    if kind == "moved":
+        return f"{name} moved " + (f"after scene {after}" if after else "to the top")
+    if kind == "reheaded":
+        return f"Scene {label} re-headed: {old_heading} -> {heading}"
+    return others[kind].format(name=name)
