@@ -30,7 +30,7 @@ def test_each_action_is_one_line_in_words_newest_first(wb: Workbench) -> None:
     wb.accounts.commit(wb.accounts.reserve(me, "magic_board", amount=spent))
     lines = activity.recent(me).items
     assert [line.action for line in lines] == ["magic_board", "rewrite", "idea", "plan"]
-    assert lines[0].summary.startswith(f"Magic Board · {frames} frame") and f"{spent} credits" in lines[0].summary
+    assert lines[0].summary.startswith(f"Magic Board · {frames} frames charged") and f"{spent} credits" in lines[0].summary
     assert lines[0].credits == -spent and lines[0].state == "spent"
     assert lines[1].summary == "Rewrite selection · no charge · nothing changed" and lines[1].credits == 0
     assert lines[2].summary == "Idea cards · 1 credit" and lines[2].credits == -1
@@ -53,7 +53,7 @@ def test_a_partial_refund_and_a_failure_say_so(wb: Workbench) -> None:
         list(wb.writing.stream_continue(me, doc.id, cancel=cancel))
     newest, magic = activity.recent(me, limit=2).items
     assert newest.summary == "Continue scene · no charge · failed or stopped" and newest.state == "refunded"
-    assert magic.summary == "Magic Board · 3 frames · 7 credits · refunded 2" and magic.credits == -7
+    assert magic.summary == "Magic Board · 3 frames charged · 7 credits · refunded 2" and magic.credits == -7
 
 
 def test_pages_walk_back_through_the_whole_history(wb: Workbench) -> None:

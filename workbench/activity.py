@@ -2,7 +2,7 @@
 
 The credit ledger (:mod:`workbench.accounts`) is bookkeeping: an AI action
 writes a *reserve*, then a *commit* and perhaps a *refund*. A filmmaker wants
-to read "Magic Board · 4 frames · 8 credits · refunded 1". This module folds
+to read "Magic Board · 4 frames charged · 8 credits · refunded 1". This module folds
 the ledger by reservation into those lines, newest first, a page at a time,
 and gives the balance over time for a chart::
 
@@ -127,7 +127,7 @@ class CreditActivity:
 
         >>> page = activity.recent(me, limit=20)
         >>> page.items[0].summary
-        'Magic Board · 4 frames · 8 credits · refunded 1'
+        'Magic Board · 4 frames charged · 8 credits · refunded 1'
         """
         me = _signed_in(user)
         if not 1 <= limit <= 500:
@@ -176,7 +176,8 @@ class CreditActivity:
         try:
             if action == "magic_board" and kept:
                 frames = (kept - self._accounts.price("magic_board_plan")) // self._accounts.price("magic_board_frame")
-                return [_plural(max(0, frames), "frame")]
+                # "charged", not shown: a frame left waiting for a still is on the board but refunded.
+                return [_plural(max(0, frames), "frame") + " charged"]
             if action == "image" and kept:
                 return [_plural(kept // self._accounts.price("image"), "image")]
         except (InvalidInput, ZeroDivisionError):

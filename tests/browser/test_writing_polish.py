@@ -145,7 +145,7 @@ def test_account_lists_each_action_in_words_newest_first(visit: Visit, served) -
     rows = visit.page.locator(".wb-activity li")
     refunded = wb.accounts.price("magic_board_frame")
     assert (rows.first.locator(".wb-what").inner_text()
-            == f"Magic Board · {frames} frames · {spent} credits · refunded {refunded}")
+            == f"Magic Board · {frames} frames charged · {spent} credits · refunded {refunded}")
     assert rows.first.locator(".wb-delta").inner_text() == f"−{spent}"
     assert rows.nth(1).locator(".wb-what").inner_text() == "Browser test grant 20 · +1 credit"
     whens = visit.page.locator(".wb-activity .wb-when").all_inner_texts()
