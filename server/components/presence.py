@@ -10,6 +10,7 @@ text: escaped here, set as text in the canvas.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import re
@@ -134,6 +135,14 @@ class BoardPeople:
 
     async def beat(self) -> None:
         """Tell the service this view is still open (with selection and cursor), then redraw who is here."""
+        try:
+            await self._beat()
+        except asyncio.CancelledError:
+            # The server is stopping and cancels the periodic callback mid-beat: the row expires 10 s
+            # after its last beat anyway, so there is nothing to finish and nothing worth a traceback.
+            log.debug("board %s: presence beat cancelled at stop", self.board_id)
+
+    async def _beat(self) -> None:
         if self._ended:
             return
         if not viewer_connected(self._doc):
