@@ -290,7 +290,11 @@ export function render({ model, el }) {
 
   function drawItem(item, moving) {
     const card = cards.get(item.id) || makeCard(item);
-    const keep = moving.has(item.id) ? { x: card.item.x, y: card.item.y, w: card.item.w, h: card.item.h } : {};
+    // A card being resized keeps only its local size: its place follows whoever moves it meanwhile, so the
+    // resize (sent with the place the card has when it ends) does not put back someone else's move.
+    const resizing = gesture && gesture.type === "resize";
+    const keep = !moving.has(item.id) ? {}
+      : resizing ? { w: card.item.w, h: card.item.h } : { x: card.item.x, y: card.item.y, w: card.item.w, h: card.item.h };
     card.item = { ...item, ...keep };
     card.el.classList.remove("leaving", "gone");
     const sig = signature(card.item);
@@ -364,6 +368,12 @@ export function render({ model, el }) {
 
   function onPatch(p) {
     if (typeof p.rev !== "number" || p.rev < model.revision) return; // the last full list has it already
+    if (p.rev === model.revision) {
+      // A patch at the full list's own revision (badges rescored, a refused gesture put back) only touches
+      // cards that list has: one sent before the list and delivered after it must not bring back a card the
+      // list, read after it was deleted, left out (the stress test's "ghost card").
+      p = { ...p, upserts: (p.upserts || []).filter((entry) => current.has(entry.id)) };
+    }
     patches.push(p);
     if (patches.length > PATCHES_KEPT) patches.shift();
     mergePatch(p);

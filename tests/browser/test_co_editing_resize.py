@@ -1,0 +1,55 @@
+"""A resize during someone else's move keeps their move (issue #20).
+
+The canvas used to keep the whole card (place and size) as it was when the resize
+started and send that place with the new size, putting back a move someone else
+made meanwhile. A resize from the bottom-right grip changes the size only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import Visit
+from workbench.boards import ItemMove
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+
+
+def test_a_resize_keeps_a_move_made_while_it_was_under_way(served: Any, visit: Visit) -> None:
+    wb = served.wb
+    owner = wb.accounts.local_user()
+    ana = wb.accounts.find_by_email("ana@resize.example") or \
+        wb.accounts.create_user("ana@resize.example", display_name="Ana")
+    board = wb.boards.create(owner, "Resize during a move")
+    wb.boards.share_with(owner, board.id, ana, "edit")
+    note = wb.boards.add_note(owner, board.id, "Resize me", x=100, y=100)
+    visit.open(f"/board?id={board.id}", ready=".wb-board[data-ready='1']")
+    page = visit.page
+    card = page.locator(f".wb-card[data-id='{note.id}']")
+    card.click(position={"x": 20, "y": 8})  # select it: the grip resizes a selected card
+    grip = card.locator(".wb-resize").bounding_box()
+    assert grip is not None
+    gx, gy = grip["x"] + grip["width"] / 2, grip["y"] + grip["height"] / 2
+    page.mouse.move(gx, gy)
+    page.mouse.down()
+    page.mouse.move(gx + 20, gy + 10, steps=4)
+    moved = wb.boards.move_items(ana, board.id, [ItemMove(note.id, 400, 300)])  # Ana moves it meanwhile
+    revision = str(wb.boards.get(owner, board.id).board.revision)
+    for _ in range(100):  # the page hears her move before the resize ends
+        if page.locator(".wb-board").get_attribute("data-revision") == revision:
+            break
+        page.wait_for_timeout(50)
+    page.mouse.move(gx + 40, gy + 30, steps=4)
+    page.mouse.up()
+    for _ in range(100):
+        stored = wb.boards.get(owner, board.id).items[0]
+        if stored.w != note.w:
+            break
+        page.wait_for_timeout(50)
+    assert moved is not None
+    assert (stored.x, stored.y) == (400, 300), "the resize put back Ana's move"
+    assert stored.w > note.w and stored.h > note.h
+    assert card.evaluate("n => [n.style.left, n.style.top]") == ["400px", "300px"]
+    assert not visit.errors, visit.errors[:3]
