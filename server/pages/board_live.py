@@ -35,6 +35,12 @@ CATCH_UP_LIMIT = 500   # missed events re-read and applied one by one; further b
 QUEUE_LIMIT = 2000     # events kept for a page whose browser is away; beyond that it reloads when it drains
 
 
+def _deletes(event: BoardEvent) -> set[str]:
+    """The cards an event's operations delete."""
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    return {str(op.get("id")) for op in payload.get("ops") or [] if isinstance(op, dict) and op.get("op") == "delete"}
+
+
 class LiveCanvas:
     """Keeps one board page's canvas in step with the stored board, change by change."""
 
@@ -117,6 +123,7 @@ class LiveCanvas:
                 await self._reload()
                 return
             applied = Applied()
+            deleted: set[str] = set()   # every card a delete operation named, whether this copy had it or not
             for event in events:
                 if event.kind == ACCESS_ENDED:
                     applied.merge(live.apply(event))
@@ -130,16 +137,18 @@ class LiveCanvas:
                         return
                     for earlier in missed:
                         if not live.seen(earlier):
+                            deleted |= _deletes(earlier)
                             applied.merge(live.apply(earlier))
                     live.skip_to(event.seq)  # what the read left out is not for this viewer (sharing)
                     continue
+                deleted |= _deletes(event)
                 applied.merge(live.apply(event))
             if applied.ended:
                 self.page.access_ended(applied.ended)
             elif applied.reload:
                 await self._reload()
             elif events:
-                await self._publish(applied)
+                await self._publish(applied, deleted)
 
     async def _missed(self) -> list[BoardEvent] | None:
         """The events after this view's revision, or None when only a full read will do."""
@@ -164,7 +173,7 @@ class LiveCanvas:
         await self.page.redraw()
 
     # -- sending what changed -----------------------------------------------------------------
-    async def _publish(self, applied: Applied) -> None:
+    async def _publish(self, applied: Applied, deleted: set[str] | None = None) -> None:
         assert self.live is not None
         live, session = self.live, self.page.session
         images = live.missing_images(applied.upserted)
@@ -174,7 +183,7 @@ class LiveCanvas:
             except WorkbenchError as error:  # drawn as missing pictures; the next full read fixes it
                 log.info("board %s: could not read pictures %s: %s", self.page.board_id, images, error)
         frames_before = self._frames()
-        self.send(applied.upserted, applied.removed, by=applied.by)
+        self.send(applied.upserted, applied.removed, by=applied.by, deleted=deleted)
         self.page.followed(applied)
         if self._frames() != frames_before:
             launch(self._rescore())
@@ -185,9 +194,10 @@ class LiveCanvas:
         return {k: v for k, v in found.items() if v.status != "deleting"}
 
     def send(self, upserted: set[str], removed: set[str], *, by: str = "", force: bool = False,
-             recheck: set[str] | None = None) -> None:
+             recheck: set[str] | None = None, deleted: set[str] | None = None) -> None:
         """Send the canvas the cards changes touched (``upserted``, ``removed``), and those of ``recheck``
-        that differ from what it shows (``force``: send removals and a patch whatever it shows)."""
+        that differ from what it shows (``force``: send removals and a patch whatever it shows).
+        ``deleted``: cards the events deleted; each goes as a removal even when this copy never had it."""
         live = self.live
         if live is None:
             return
@@ -212,8 +222,13 @@ class LiveCanvas:
             if force or item_id in upserted or entry != self.sent.get(item_id):
                 upserts.append(entry)
                 self.sent[item_id] = entry
-        for item_id in sorted(removed):
-            if item_id not in live and (force or self.sent.pop(item_id, None) is not None):
+        deleted = set(deleted or ())
+        for item_id in sorted(set(removed) | deleted):
+            # A deleted card always goes: the canvas may show one this copy never had (a full list read
+            # after the delete, with an older patch for that card reaching the browser after it), and a
+            # removal of a card it does not show changes nothing there.
+            known = self.sent.pop(item_id, None) is not None
+            if item_id not in live and (force or known or item_id in deleted):
                 gone.append(item_id)
         order = [i.id for i in live.items]
         changed_order = order != self.order
