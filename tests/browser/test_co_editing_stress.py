@@ -326,19 +326,25 @@ def test_ten_sessions_and_a_thousand_operations_end_with_every_view_equal_to_the
     by_page = [e for e in wb.boards.events_since(owner, board.id, 0, limit=10_000) if e.actor == page_actor]
     assert {e.kind for e in by_page} >= {"move", "add"}, "the browser page's gestures reached the board"
 
-    # The board is settled when every view has the revision the board is at.
+    # The board is settled when every view has the revision the board is at, and that revision held
+    # for a second: a page's gesture still on its way after the fence (seen once in CI: two views two
+    # revisions past the board read a moment before) would otherwise change the board under the checks.
     deadline = time.monotonic() + 120
+    agreed = 0
     while time.monotonic() < deadline:
         stored = wb.boards.get(owner, board.id)
         revisions = {s.live.revision for s in [*sessions, watcher]}
         shown = {p.page.locator(".wb-board").get_attribute("data-revision") for p in pages}
-        if revisions == {stored.board.revision} and shown == {str(stored.board.revision)}:
+        agreed = agreed + 1 if revisions == {stored.board.revision} and shown == {str(stored.board.revision)} else 0
+        if agreed >= 4:
             break
         pages[0].page.wait_for_timeout(250)
+    late = [(e.seq, e.kind, e.actor) for e in wb.boards.events_since(owner, board.id, stored.board.revision)]
     for session in [*sessions, watcher]:
         with session.lock:
             assert snapshot(session.live.items) == snapshot(stored.items), f"{session.name} (seed {SEED})"
-            assert (session.live.board.title, session.live.revision) == (stored.board.title, stored.board.revision)
+            assert (session.live.board.title, session.live.revision) == (stored.board.title, stored.board.revision), \
+                f"{session.name} (seed {SEED}); events after the settled read: {late}"
     expected = sorted(stored_cards(stored.items))
     for page in pages:
         assert page.page.locator(".wb-board").get_attribute("data-revision") == str(stored.board.revision)
