@@ -217,6 +217,9 @@ class BoardDetails(pn.viewable.Viewer):
                                               sizing_mode="stretch_width", css_classes=["wb-board-description"],
                                               margin=(0, 0, 4, 0))
         self.plain = pn.pane.HTML("", stylesheets=[PANEL_CSS], sizing_mode="stretch_width", margin=(0, 0, 4, 0))
+        # Values this page set from the store, not typed: their watchers (async, so they run after the
+        # set) must not write them back, or a stale echo could put back a newer rename made elsewhere.
+        self._mirrored: list[tuple[str, str]] = []
         if editable:
             self.title.param.watch(self._rename, "value")
             self.about.param.watch(self._describe, "value")
@@ -225,20 +228,33 @@ class BoardDetails(pn.viewable.Viewer):
     def mirror(self, board: Board) -> None:
         """Mirror the board as stored (someone else may have renamed it)."""
         if self.title.value != board.title:
+            self._mirrored.append(("title", board.title))
             self.title.value = board.title
         if self.about.value != board.description:
+            self._mirrored.append(("about", board.description))
             self.about.value = board.description
         # The name is the page header's (title_for): here only the description, so it is said once.
         self.plain.object = (f'<div class="wb-board-heading"><p class="wb-hint">{html.escape(board.description)}</p>'
                              '</div>' if board.description else "")
 
+    def _echo(self, field: str, value: str) -> bool:
+        """True (once) when ``value`` is one this page mirrored from the store rather than one typed."""
+        if (field, value) in self._mirrored:
+            self._mirrored.remove((field, value))
+            return True
+        return False
+
     @friendly
     async def _rename(self, event: Any) -> None:
+        if self._echo("title", event.new):
+            return
         if (event.new or "").strip() and event.new != event.old:
             await self.on_change(self.session.wb.boards.rename, event.new)
 
     @friendly
     async def _describe(self, event: Any) -> None:
+        if self._echo("about", event.new):
+            return
         if event.new != event.old:
             await self.on_change(self.session.wb.boards.describe, event.new or "")
 
