@@ -113,9 +113,11 @@ def test_only_web_links(boards: Boards, ana: User, url: str) -> None:
     lambda b, u, i, it: b.move_items(u, i, [ItemMove(it, 0, float("nan"))]),
     lambda b, u, i, it: b.move_items(u, i, [ItemMove(it, 0, 0, w=0, h=10)]),
     lambda b, u, i, it: b.move_items(u, i, []),
+    lambda b, u, i, it: b.move_items(u, i, [ItemMove(it, None, None)]),
+    lambda b, u, i, it: b.move_items(u, i, [ItemMove(it, 5, None)]),
     lambda b, u, i, it: b.add_heading(u, i, "   "),
 ], ids=["long-note", "nan", "inf", "negative-size", "huge-size", "colour-name", "bad-hex", "long-caption",
-        "move-nan", "zero-width", "empty-move", "blank-heading"])
+        "move-nan", "zero-width", "empty-move", "move-nothing", "half-a-place", "blank-heading"])
 def test_invalid_input_leaves_the_board_unchanged(boards: Boards, ana: User, call) -> None:
     board = boards.create(ana, "Validation")
     item = boards.add_note(ana, board.id, "keep me", x=10, y=10)
@@ -151,6 +153,16 @@ def test_a_multi_select_drag_is_one_event(boards: Boards, ana: User) -> None:
     with pytest.raises(NotFound):  # one unknown id: nothing moves
         boards.move_items(ana, board.id, [ItemMove(notes[0].id, 0, 0), ItemMove("bi_gone", 0, 0)])
     assert boards.get(ana, board.id).items[0].x == 1000
+
+
+def test_a_resize_without_a_place_keeps_a_move_that_crossed_it(boards: Boards, ana: User) -> None:
+    board = boards.create(ana, "Resize")
+    note = boards.add_note(ana, board.id, "scene 4", x=10, y=20, w=200, h=100)
+    boards.move_items(ana, board.id, [ItemMove(note.id, 400, 300)])  # someone moves it mid-resize
+    resized = boards.move_items(ana, board.id, [ItemMove(note.id, None, None, w=320, h=240)])
+    assert [(m.x, m.y, m.w, m.h) for m in resized] == [(400, 300, 320, 240)]
+    assert boards.history(ana, board.id)[0].payload["ops"] == [
+        {"op": "set", "id": note.id, "values": {"w": 320.0, "h": 240.0}}]
 
 
 def test_restacking(boards: Boards, ana: User) -> None:

@@ -11,7 +11,7 @@ import asyncio
 import html
 import logging
 import time
-from typing import Any, cast
+from typing import Any
 from urllib.parse import quote
 
 import panel as pn
@@ -255,8 +255,8 @@ class BoardPage(pn.viewable.Viewer):
     async def _move(self, msg: dict[str, Any]) -> None:
         # Numbers are checked by the boards domain (check_point / check_size), not here.
         raw = [m for m in msg.get("moves") or [] if isinstance(m, dict)]
-        moves = [ItemMove(str(m.get("id")), cast(float, m.get("x")), cast(float, m.get("y")), m.get("w"), m.get("h"))
-                 for m in raw]
+        # A resize sends no x/y (None keeps the place), so it cannot put back a move that crossed it.
+        moves = [ItemMove(str(m.get("id")), m.get("x"), m.get("y"), m.get("w"), m.get("h")) for m in raw]
         if moves:
             # The event comes back as a patch like anyone else's: skipping it because "the canvas shows
             # it already" loses a change that crossed this one on the wire (the stress test caught that).

@@ -290,8 +290,8 @@ export function render({ model, el }) {
 
   function drawItem(item, moving) {
     const card = cards.get(item.id) || makeCard(item);
-    // A card being resized keeps only its local size: its place follows whoever moves it meanwhile, so the
-    // resize (sent with the place the card has when it ends) does not put back someone else's move.
+    // A card being resized keeps only its local size: its place follows whoever moves it meanwhile, and the
+    // resize sends only the size, so it does not put back someone else's move.
     const resizing = gesture && gesture.type === "resize";
     const keep = !moving.has(item.id) ? {}
       : resizing ? { w: card.item.w, h: card.item.h } : { x: card.item.x, y: card.item.y, w: card.item.w, h: card.item.h };
@@ -473,8 +473,9 @@ export function render({ model, el }) {
     for (const id of ids) {
       const c = cards.get(id);
       if (!c) continue;
-      const m = { id, x: Math.round(c.item.x), y: Math.round(c.item.y) };
-      if (withSize) { m.w = Math.round(c.item.w); m.h = Math.round(c.item.h); }
+      // A resize sends only the size: its place is whatever the board says, even a move that crossed it.
+      const m = withSize ? { id, w: Math.round(c.item.w), h: Math.round(c.item.h) }
+        : { id, x: Math.round(c.item.x), y: Math.round(c.item.y) };
       moves.push(m);
     }
     if (moves.length) model.send_msg({ type: "move", moves });

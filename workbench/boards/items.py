@@ -316,13 +316,17 @@ class BoardCanvas(BoardsBase):
         """Move and/or resize items: one call (and one history step) for a whole multi-select drag.
 
         >>> wb.boards.move_items(me, board.id, [ItemMove(a.id, 0, 0), ItemMove(b.id, 260, 0, w=300, h=200)])
+        >>> wb.boards.move_items(me, board.id, [ItemMove(a.id, None, None, w=320, h=240)])  # resize in place
         """
         changes: dict[str, dict[str, Any]] = {}
         for move in moves:
-            x, y = check_point(move.x, move.y)
-            values: dict[str, Any] = {"x": x, "y": y}
+            values: dict[str, Any] = {}
+            if move.x is not None or move.y is not None:
+                values["x"], values["y"] = check_point(move.x, move.y)
             if move.w is not None or move.h is not None:
                 values["w"], values["h"] = check_size(move.w, move.h)
+            if not values:
+                raise InvalidInput("A move needs a place (x, y), a size (w, h) or both.")
             changes[move.id] = values
         ids = _ids(changes)
 

@@ -143,11 +143,15 @@ class BoardView:
 
 @dataclass(frozen=True)
 class ItemMove:
-    """Where one item of a multi-select drag ends up (``w``/``h`` None keeps the size)."""
+    """Where one item of a multi-select drag ends up (``w``/``h`` None keeps the size).
+
+    ``x``/``y`` None keeps the place: a resize sends only the size, so a move someone else made while
+    the corner was being dragged stays where they put it.
+    """
 
     id: str
-    x: float
-    y: float
+    x: float | None
+    y: float | None
     w: float | None = None
     h: float | None = None
 
