@@ -151,3 +151,12 @@ def second_visit(chromium, served) -> Iterator[Visit]:  # noqa: ANN001
     session = Visit(chromium, served.url)
     yield session
     session.close()
+
+
+def board_shared_with_ana(wb, title: str, email: str):  # noqa: ANN001, ANN201 - Workbench, (User, User, Board)
+    """The local user's new board ``title``, shared for editing with Ana (made once per ``email``)."""
+    owner = wb.accounts.local_user()
+    ana = wb.accounts.find_by_email(email) or wb.accounts.create_user(email, display_name="Ana")
+    board = wb.boards.create(owner, title)
+    wb.boards.share_with(owner, board.id, ana, "edit")
+    return owner, ana, board

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Visit
+from tests.browser.conftest import Visit, board_shared_with_ana
 from workbench.boards import BoardEvent, ItemMove
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
@@ -23,11 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 def test_a_nudge_put_back_by_someone_else_at_once_shows_the_card_where_it_is_stored(
         served: Any, visit: Visit) -> None:
     wb = served.wb
-    owner = wb.accounts.local_user()
-    ana = wb.accounts.find_by_email("ana@own-echo.example") or \
-        wb.accounts.create_user("ana@own-echo.example", display_name="Ana")
-    board = wb.boards.create(owner, "Own echo")
-    wb.boards.share_with(owner, board.id, ana, "edit")
+    owner, ana, board = board_shared_with_ana(wb, "Own echo", "ana@own-echo.example")
     note = wb.boards.add_note(owner, board.id, "Put back", x=200, y=200)
     put_back: list[int] = []
     loop = served.thread.asyncio_loop  # the server's event loop, where every page applies what it heard

@@ -15,18 +15,14 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Visit
+from tests.browser.conftest import Visit, board_shared_with_ana
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
 
 def test_renames_made_elsewhere_are_not_echoed_back_by_an_open_page(served: Any, visit: Visit) -> None:
     wb = served.wb
-    owner = wb.accounts.local_user()
-    ana = wb.accounts.find_by_email("ana@rename.example") or \
-        wb.accounts.create_user("ana@rename.example", display_name="Ana")
-    board = wb.boards.create(owner, "Before")
-    wb.boards.share_with(owner, board.id, ana, "edit")
+    owner, ana, board = board_shared_with_ana(wb, "Before", "ana@rename.example")
     wb.boards.describe(owner, board.id, "First words")
     visit.open(f"/board?id={board.id}", ready=".wb-board[data-ready='1']")
     page = visit.page

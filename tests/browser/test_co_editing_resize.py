@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Visit
+from tests.browser.conftest import Visit, board_shared_with_ana
 from workbench.boards import ItemMove
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
@@ -24,11 +24,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 @pytest.mark.parametrize("heard", [True, False], ids=["move-heard-before-release", "move-still-on-its-way"])
 def test_a_resize_keeps_a_move_made_while_it_was_under_way(served: Any, visit: Visit, heard: bool) -> None:
     wb = served.wb
-    owner = wb.accounts.local_user()
-    ana = wb.accounts.find_by_email("ana@resize.example") or \
-        wb.accounts.create_user("ana@resize.example", display_name="Ana")
-    board = wb.boards.create(owner, f"Resize during a move ({heard})")
-    wb.boards.share_with(owner, board.id, ana, "edit")
+    owner, ana, board = board_shared_with_ana(wb, f"Resize during a move ({heard})", "ana@resize.example")
     note = wb.boards.add_note(owner, board.id, "Resize me", x=100, y=100)
     visit.open(f"/board?id={board.id}", ready=".wb-board[data-ready='1']")
     page = visit.page
