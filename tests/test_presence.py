@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -228,6 +229,37 @@ def test_presence_joined_on_one_replica_is_listed_on_the_other(pg_dsn: str, tmp_
         assert [p.session_id for p in b.boards.presence.present(ana, board)] == [hers]
         b.boards.presence.leave(hers)
         assert a.boards.presence.present(ana, board) == []
+    finally:
+        a.close()
+        b.close()
+
+
+def test_two_replicas_joining_one_board_at_once_give_distinct_colours(pg_dsn: str, tmp_path: Path) -> None:
+    a = Workbench(_settings(tmp_path / "a", pg_dsn, tmp_path))
+    b = Workbench(_settings(tmp_path / "b", pg_dsn, tmp_path))
+    try:
+        ana = a.accounts.create_user("ana@example.com", display_name="Ana")
+        boards = [a.boards.create(ana, f"Rush {n}").id for n in range(8)]
+        tokens = [a.boards.create_link(ana, board, "view")[1] for board in boards]
+        for board, token in zip(boards, tokens, strict=True):
+            # Two guests, one per replica, join the same board in the same instant; guests' own
+            # colours come from their session ids, so make both want the same one.
+            first = _tab()
+            second = next(t for t in iter(_tab, None) if colour_for(t) == colour_for(first))
+            start = threading.Barrier(2)
+
+            def join(wb: Workbench, tab: str, token: str = token, board: str = board,
+                     start: threading.Barrier = start) -> None:
+                start.wait(timeout=10)
+                wb.boards.presence.join(None, board, token=token, session_id=tab)
+
+            threads = [threading.Thread(target=join, args=(wb, tab)) for wb, tab in ((a, first), (b, second))]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+            colours = [p.colour for p in a.boards.presence.present(ana, board)]
+            assert len(colours) == 2 and len(set(colours)) == 2, f"{board}: both guests got {colours[0]}"
     finally:
         a.close()
         b.close()

@@ -95,7 +95,8 @@ def _free_colour(cur: Tx, board_id: str, session: str, user_id: str | None, now:
     else the next free palette colour after their own, in palette order (deterministic:
     the same people joining in the same order get the same colours). With every colour
     taken (more than 12 people) two share one again, their own. Joins go through the one
-    write path, so two people joining at once do not both take the last free colour.
+    write path and claim the board's row, so two people joining at once, even on two replicas,
+    do not both take the same free colour.
     """
     key = user_id if user_id is not None else session
     own = colour_for(key)
@@ -155,6 +156,9 @@ class BoardPresence:
             now = utcnow()
             name = actor_name(access) if access.user is not None else guest_name(display_name)
             link_id = access.link_id if access.person_role is None else None
+            # Claim the board's row first: two joins of one board at once (two replicas on a shared
+            # database) then conflict, and the one retried sees the other's colour as taken.
+            cur.execute("UPDATE boards SET revision = revision WHERE id = ?", [board_id])
             colour = _free_colour(cur, board_id, session, access.user.id if access.user is not None else None,
                                   now)
             taken = cur.execute("SELECT board_id, user_id, link_id FROM board_presence WHERE session_id = ?",
