@@ -19,7 +19,7 @@ rank-based score instead: the first result 1.0, halving every
 :data:`RANK_HALF_LIFE` results, so a 0.5 threshold keeps about the first 24 as
 search did before.
 
->>> calibration_for("offline:effnet-lite0+minilm-l6-v2/v4", "text").score(0.101)  # about 0.5
+>>> calibration_for("offline:effnet-lite0+minilm-l6-v2/v3", "text").score(0.117)  # about 0.5
 """
 
 from __future__ import annotations
@@ -58,15 +58,10 @@ class Calibration:
 
 # model id -> query kind -> curve. Fitted with `python -m bench.search_calibration` (bench/search_quality.py's
 # dev set: 53 labelled word queries x 64 stills; 225 hard edits and 30 second views against 15,468 unrelated
-# stills; equal class weights, then a one-in-five prior). At 0.5 v4's word curve keeps 52 % of relevant pairs
-# and drops 96 % of unrelated ones (the offline text side is the weak one); its picture curve keeps 97 % and
-# drops 99.4 % (v3: 49 / 96 % and 98 / 99.5 %). A new model id (a retrained or re-versioned embedder) needs its
-# own line: rerun the bench. (v3's line is kept for comparison; the embedder now reports v4.)
+# stills; equal class weights, then a one-in-five prior). At 0.5 the word curve keeps 49 % of relevant pairs
+# and drops 96 % of unrelated ones (the offline text side is the weak one); the picture curve keeps 98 % and
+# drops 99.5 %. A new model id (a retrained or re-versioned embedder) needs its own line: rerun the bench.
 CALIBRATIONS: dict[str, dict[str, Calibration]] = {
-    "offline:effnet-lite0+minilm-l6-v2/v4": {
-        "text": Calibration(slope=41.21, bias=-4.17, pairs=3392),
-        "image": Calibration(slope=27.66, bias=-14.85, pairs=15723),
-    },
     "offline:effnet-lite0+minilm-l6-v2/v3": {
         "text": Calibration(slope=36.13, bias=-4.21, pairs=3392),
         "image": Calibration(slope=28.05, bias=-15.38, pairs=15723),

