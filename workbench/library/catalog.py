@@ -26,58 +26,24 @@ from store.vectors import VectorFilter
 from workbench.accounts import User
 from workbench.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workbench.library.blob_refs import BlobBusy, hold, wait_for_deletion
+from workbench.library.editing import Editing, clean_caption, clean_tags, tag_filter
 from workbench.library.intake import clean_original, open_clean_original, prepare_image
-from workbench.library.model import VISIBILITIES, IngestResult, LibraryImage, tag_text
+from workbench.library.model import VISIBILITIES, IngestResult, LibraryImage
 from workbench.limits import RateLimits
 from workbench.settings import LibrarySettings
-from workbench.text import clean_text
 
-__all__ = ["Library", "StepHook", "IMAGE_SUFFIXES"]
+__all__ = ["Library", "StepHook", "IMAGE_SUFFIXES", "tag_filter"]
 
 StepHook = Callable[[str, str], None]  # (step name, image id): progress for the UI, crash points for tests
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff"}
-MAX_TAG = 40
-MAX_TAGS = 50
-MAX_CAPTION = 2000
-
-
-def _tag_form(tag: str, *, truncate: bool = False) -> str:
-    # "|" separates tags in the vector prefilter (see ``tag_text``), so it cannot be part of one.
-    limit = 10 * MAX_TAG if truncate else MAX_TAG
-    tag = clean_text(tag, field="tag", max_chars=limit, truncate=truncate).replace("|", " ")
-    return " ".join(tag.split()).lower()
-
-
-def tag_filter(tag: str) -> str:
-    """A tag a person searches or browses by, in the form tags are stored (never refused for its length)."""
-    return _tag_form(tag, truncate=True)
-
-
-def _clean_tags(tags: Iterable[str]) -> list[str]:
-    if isinstance(tags, str):  # tags="noir" means one tag, not five letters
-        tags = [tags]
-    cleaned = set()
-    for tag in tags:
-        tag = _tag_form(tag)
-        if tag:
-            cleaned.add(tag)
-    if len(cleaned) > MAX_TAGS:
-        raise InvalidInput(f"An image can carry at most {MAX_TAGS} tags.")
-    return sorted(cleaned)
-
-
-def _clean_caption(caption: str) -> str:
-    return clean_text(caption, field="caption", max_chars=MAX_CAPTION, multiline=True)
-
-
 class _BeingDeleted(Exception):
     def __init__(self, image_id: str) -> None:
         super().__init__(image_id)
         self.image_id = image_id
 
 
-class Library:
-    """Everyone's images. Reached as ``wb.library``."""
+class Library(Editing):
+    """Everyone's images. Reached as ``wb.library``: ingest and browse here, edits in :class:`Editing`."""
 
     def __init__(self, db: MetadataStore, blobs: BlobStore, vectors: VectorStore, settings: LibrarySettings,
                  *, limits: RateLimits | None = None) -> None:
@@ -138,7 +104,7 @@ class Library:
         if visibility not in VISIBILITIES:
             raise InvalidInput(f"Visibility must be one of {', '.join(VISIBILITIES)}.")
         # Every word the user gave is checked before the picture is: a refusal stores nothing.
-        clean_tags, caption = _clean_tags(tags), _clean_caption(caption)
+        tag_list, caption = clean_tags(tags), clean_caption(caption)
         prepared = prepare_image(
             data, name, max_bytes=self._settings.max_bytes, max_pixels=self._settings.max_pixels,
             thumbnail_px=self._settings.thumbnail_px,
@@ -168,7 +134,7 @@ class Library:
                  prepared.width, prepared.height, blob_key, thumb_key, json.dumps(prepared.colors),
                  caption, visibility, origin],
             )
-            for tag in clean_tags:
+            for tag in tag_list:
                 cur.execute("INSERT INTO image_tags VALUES (?, ?)", [image_id, tag])
             cur.execute(
                 "INSERT INTO outbox (id, kind, subject, payload, status, attempts, last_error, available_at,"
@@ -180,8 +146,8 @@ class Library:
         with self.blob_lock:
             existing = self._record(record)
             if existing is not None:
-                if clean_tags:
-                    self.add_tags(user, existing, clean_tags)
+                if tag_list:
+                    self.add_tags(user, existing, tag_list)
                 return self.get(user, existing), False
             _step(on_step, "row_written", image_id)
             self._blobs.put(prepared.original)
@@ -425,60 +391,6 @@ class Library:
     def open_thumbnail(self, image: LibraryImage) -> IO[bytes]:
         """A stream of a thumbnail (boards, exports); access is checked by the caller."""
         return self._blobs.open(image.thumb_key)
-
-    # -- editing -------------------------------------------------------------
-    def _own(self, user: User, image_id: str) -> LibraryImage:
-        image = self.get(user, image_id)
-        if image.owner != user.id:
-            raise Forbidden("Only the owner can change this image.")
-        return image
-
-    def set_tags(self, user: User, image_id: str, tags: Iterable[str]) -> LibraryImage:
-        """Replace an image's tags."""
-        image = self._own(user, image_id)
-        clean = _clean_tags(tags)
-
-        def work(cur: Tx) -> None:
-            cur.execute("DELETE FROM image_tags WHERE image_id = ?", [image.id])
-            for tag in clean:
-                cur.execute("INSERT INTO image_tags VALUES (?, ?)", [image.id, tag])
-
-        self._db.write(work)
-        self._sync_vector(image.id, tags=tag_text(clean))
-        return self.get(user, image_id)
-
-    def add_tags(self, user: User, image_id: str, tags: Iterable[str]) -> LibraryImage:
-        """Add tags to an image, keeping the ones it has."""
-        image = self._own(user, image_id)
-        return self.set_tags(user, image_id, [*image.tags, *tags])
-
-    def set_caption(self, user: User, image_id: str, caption: str) -> LibraryImage:
-        """Replace an image's caption."""
-        caption = _clean_caption(caption)
-        self._own(user, image_id)
-        self._db.execute("UPDATE images SET caption = ?, updated_at = now() WHERE id = ?", [caption, image_id])
-        return self.get(user, image_id)
-
-    def set_visibility(self, user: User, image_id: str, visibility: str) -> LibraryImage:
-        """Make an image private, visible to the team, or public."""
-        if visibility not in VISIBILITIES:
-            raise InvalidInput(f"Visibility must be one of {', '.join(VISIBILITIES)}.")
-        self._own(user, image_id)
-        self._db.execute("UPDATE images SET visibility = ?, updated_at = now() WHERE id = ?", [visibility, image_id])
-        self._sync_vector(image_id, visibility=visibility)
-        return self.get(user, image_id)
-
-    def _sync_vector(self, image_id: str, **values: str) -> None:
-        if self.pipeline is not None:
-            self.pipeline.update_vector(image_id, values)
-
-    def delete(self, user: User, image_id: str) -> None:
-        """Remove an image everywhere: row, vector and (unless another image shares them) files."""
-        self._own(user, image_id)
-        self._db.write(lambda cur: cur.execute(
-            "UPDATE images SET status = 'deleting', updated_at = now() WHERE id = ?", [image_id]))
-        if self.pipeline is not None:
-            self.pipeline.purge(image_id)
 
 
 def _signed_in(user: User | None) -> None:
