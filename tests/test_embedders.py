@@ -73,7 +73,7 @@ def test_equal_settings_share_one_embedder_and_it_loads_lazily() -> None:
     first = build_embedder(settings)
     assert build_embedder(EmbedderSettings(name="offline", batch_size=7)) is first
     assert build_embedder(EmbedderSettings(name="offline", batch_size=8)) is not first
-    assert first.model_id == "offline:effnet-lite0+minilm-l6-v2/v3"
+    assert first.model_id == "offline:effnet-lite0+minilm-l6-v2/v5"
     assert first.dimension == 1664
     assert not first.is_loaded
 

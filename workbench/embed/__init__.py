@@ -11,7 +11,7 @@ Building is cheap; the weights load on first use, once per process.
 >>> from workbench.settings import EmbedderSettings
 >>> embedder = build_embedder(EmbedderSettings())
 >>> embedder.model_id
-'offline:effnet-lite0+minilm-l6-v2/v3'
+'offline:effnet-lite0+minilm-l6-v2/v5'
 """
 
 from __future__ import annotations

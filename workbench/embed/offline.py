@@ -41,6 +41,9 @@ and 53 text queries): near-duplicate R@1 0.993 (v2 0.989), hard near-duplicate
 R@1 0.911 (v2 0.884), same-scene R@1 1.000 (v2 1.000), text-to-image
 precision@1 0.604 (v2 0.509). The two near-duplicate misses are edits of one eye of
 the stereo pair finding the other eye (a separate photo taken centimetres away).
+v5 fixes one of them: the black corner wedges of a rotation with expand (and letterbox
+bars) are padding, not content, and reach the network as its zero input
+(``workbench.embed.padding``): near-duplicate R@1 0.996, the other rows unchanged.
 The folded network runs 1.8x faster than v2's (29 -> 16.5 ms per still on one
 thread); a whole ``embed_and_describe`` costs 22 ms CPU per still instead of 30.
 
@@ -68,6 +71,7 @@ from PIL import Image
 
 from workbench.embed.base import Embedder, as_rgb, in_batches, l2_normalise, limit_torch_threads, pick_device
 from workbench.embed.effnet import gem, load_efficientnet_lite0, regional_gem
+from workbench.embed.padding import padding_mask
 
 __all__ = ["OfflineEmbedder"]
 
@@ -133,7 +137,11 @@ class OfflineEmbedder(Embedder):
     # A new id gives a new vector table, so `workbench reindex` re-embeds libraries made with v1.
     # v3: the looks add R-MAC quarter regions to the whole-frame GeM (the network is folded for speed,
     # which changes no number).
-    model_id = "offline:effnet-lite0+minilm-l6-v2/v3"
+    # v5: black wedges and bars software adds round a still (padding) become the network's zero input
+    # (workbench.embed.padding); every other still embeds exactly as in v3, but a library's rotated or
+    # letterboxed stills change, so it is a new space. Not v4: that id was the 256 px variant, shipped
+    # briefly and reverted, and a library may still hold v4 vectors of it.
+    model_id = "offline:effnet-lite0+minilm-l6-v2/v5"
     dimension = VISUAL_DIMENSION + SEMANTIC_DIMENSION
 
     def __init__(self, device: str = "auto", batch_size: int = 16) -> None:
@@ -179,9 +187,15 @@ class OfflineEmbedder(Embedder):
         import torch
 
         models = self._loaded()
-        still = as_rgb(image).resize((shape[1], shape[0]), Image.Resampling.BILINEAR, reducing_gap=2.0)
-        tensor = torch.from_numpy(np.asarray(still, dtype=np.float32) / 255.0).permute(2, 0, 1)
-        return models.normalise(tensor)
+        still = np.asarray(as_rgb(image).resize((shape[1], shape[0]), Image.Resampling.BILINEAR, reducing_gap=2.0))
+        pixels = models.normalise(torch.from_numpy(still.astype(np.float32) / 255.0).permute(2, 0, 1))
+        # v5: black corner wedges (a rotation with expand) and letterbox bars are padding, not content:
+        # they become the network's zero input, what it takes outside the frame to be. A still without
+        # them is untouched (bit for bit the vector v3 gave it).
+        padding = padding_mask(still)
+        if padding is not None:
+            pixels[:, torch.from_numpy(padding)] = 0.0
+        return pixels
 
     def _look(self, images: Sequence[Image.Image]) -> tuple[Any, Any]:
         """Visual features (n, 1280) and ImageNet class probabilities (n, 1000) for a batch."""
