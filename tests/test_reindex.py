@@ -62,9 +62,10 @@ def test_reindex_moves_the_library_to_a_new_model_and_resumes(tmp_path: Path, ti
 
 old_model = "offline:effnet-lite0+minilm-l6-v2/v1"
 OFFLINE_V2 = "offline:effnet-lite0+minilm-l6-v2/v2"
+OFFLINE_V3 = "offline:effnet-lite0+minilm-l6-v2/v3"
 
 
-@pytest.mark.parametrize("old_model", [old_model, OFFLINE_V2])
+@pytest.mark.parametrize("old_model", [old_model, OFFLINE_V2, OFFLINE_V3])
 def test_a_library_embedded_by_an_older_offline_model_is_moved_to_the_current_one(
     tmp_path: Path, old_model: str
 ) -> None:

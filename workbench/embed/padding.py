@@ -48,7 +48,7 @@ def _solidity(rows: np.ndarray, cols: np.ndarray) -> float:
 
     ``rows`` and ``cols`` in row-major order, as ``np.nonzero`` gives them.
     """
-    from scipy.spatial import ConvexHull, QhullError  # type: ignore[import-untyped]
+    from scipy.spatial import ConvexHull, QhullError
 
     change = rows[1:] != rows[:-1]
     starts = np.concatenate(([True], change))
@@ -68,7 +68,7 @@ def padding_mask(pixels: np.ndarray) -> np.ndarray | None:
     Cheap for most stills: one look at the border pixels. With black at the border it
     labels the black regions (a couple of milliseconds at 224 px).
     """
-    from scipy import ndimage  # type: ignore[import-untyped]
+    from scipy import ndimage
 
     corners = pixels[[0, 0, -1, -1], [0, -1, 0, -1]]
     if not (corners.max(axis=1) <= BLACK_LEVEL).any():
